@@ -1,0 +1,16 @@
+// The subcommands of `aha`. Each add_* function declares one subcommand on the app and returns
+// the action to run when that subcommand was chosen; an action returns the exit status.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace aha::cli {
+
+using Action = std::function<int()>;
+
+void add_info_command(CLI::App& app, Action& chosen);
+void add_config_command(CLI::App& app, Action& chosen);
+
+}  // namespace aha::cli

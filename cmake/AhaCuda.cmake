@@ -1,0 +1,32 @@
+# AHA_CUDA=auto|on|off: auto turns the CUDA kernels on when nvcc is found and LibTorch is a CUDA build.
+include(CheckLanguage)
+
+# Torch's CMake package resets CMAKE_CUDA_ARCHITECTURES, so the kernels' targets take this instead
+# (90: sm_90 code plus compute_90 PTX).
+set(AHA_CUDA_ARCHITECTURES 90 CACHE STRING "CUDA architectures of the aha kernels")
+set(AHA_WITH_CUDA OFF)
+if(AHA_CUDA STREQUAL "on" OR AHA_CUDA STREQUAL "auto")
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER AND AHA_TORCH_CUDA_BUILD)
+    set(AHA_WITH_CUDA ON)
+  elseif(AHA_CUDA STREQUAL "on")
+    if(CMAKE_CUDA_COMPILER)
+      set(_why "LibTorch is not a CUDA build")
+    else()
+      set(_why "nvcc was not found")
+    endif()
+    message(FATAL_ERROR "AHA_CUDA=on but ${_why}. Use -DAHA_CUDA=off or auto.")
+  endif()
+elseif(NOT AHA_CUDA STREQUAL "off")
+  message(FATAL_ERROR "AHA_CUDA must be auto, on or off, not '${AHA_CUDA}'")
+endif()
+
+if(AHA_WITH_CUDA)
+  enable_language(CUDA)
+  find_package(CUDAToolkit REQUIRED)
+  message(STATUS "aha: CUDA kernels on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, sm_${AHA_CUDA_ARCHITECTURES} with PTX)")
+  set(AHA_WITH_CUDA_BOOL true)
+else()
+  set(AHA_WITH_CUDA_BOOL false)
+  message(STATUS "aha: CUDA kernels off (AHA_CUDA=${AHA_CUDA})")
+endif()

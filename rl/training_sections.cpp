@@ -1,0 +1,114 @@
+// Keys of the [data], [grpo], [optim], [train] and [log] sections.
+#include "rl/training_sections.hpp"
+
+namespace aha::rl {
+
+namespace {
+
+using config::Binder;
+
+constexpr std::array<std::pair<Curriculum, std::string_view>, 3> curriculum_names{{
+    {Curriculum::none, "none"}, {Curriculum::field, "field"}, {Curriculum::pass_rate, "pass_rate"}}};
+constexpr std::array<std::pair<AdvantageMode, std::string_view>, 3> advantage_names{{
+    {AdvantageMode::group, "group"}, {AdvantageMode::batch, "batch"}, {AdvantageMode::none, "none"}}};
+constexpr std::array<std::pair<LossAggregation, std::string_view>, 4> loss_names{{
+    {LossAggregation::grpo, "grpo"}, {LossAggregation::bnpo, "bnpo"},
+    {LossAggregation::dr_grpo, "dr_grpo"}, {LossAggregation::dapo, "dapo"}}};
+constexpr std::array<std::pair<Schedule, std::string_view>, 3> schedule_names{{
+    {Schedule::constant, "constant"}, {Schedule::linear, "linear"}, {Schedule::cosine, "cosine"}}};
+constexpr std::array<std::pair<LogLevel, std::string_view>, 4> level_names{{
+    {LogLevel::debug, "debug"}, {LogLevel::info, "info"}, {LogLevel::warn, "warn"}, {LogLevel::error, "error"}}};
+
+std::string prompt_template_rule(const std::string& value) {
+  if (value == "r1_zero" || value.find("{question}") != std::string::npos) return "";
+  return "must be \"r1_zero\" or a template containing {question}";
+}
+
+constexpr int unbounded = 1 << 30;
+
+}  // namespace
+
+void bind(Binder& b, DataSection& s) {
+  b.text({"train", "JSONL file of training prompts, one object per line"}, s.train, std::nullopt);
+  b.text({"eval", "JSONL file of held-out prompts; empty: no evaluation"}, s.eval, "");
+  b.text({"question_key", "field holding the question"}, s.question_key, "question");
+  b.text({"answer_key", "field holding the reference answer (GSM8K's `#### N` line is understood)"},
+         s.answer_key, "answer");
+  b.text({"template", "\"r1_zero\" (the DeepSeek-R1-Zero prompt) or your own text with {question}"},
+         s.prompt_template, "r1_zero", {prompt_template_rule, "\"r1_zero\" or text with {question}"});
+  b.integer({"max_prompt_tokens", "prompts longer than this are skipped and counted"}, s.max_prompt_tokens, 512,
+            {1, 1 << 20});
+  b.boolean({"shuffle", "shuffle the prompts each epoch (seeded by train.seed)"}, s.shuffle, true);
+  b.boolean({"dedupe", "drop prompts whose question appeared before"}, s.dedupe, true);
+  b.choice({"curriculum", "prompt order: none, easy to hard by a field, or by measured pass rate"}, s.curriculum,
+           Curriculum::none, curriculum_names);
+  b.text({"difficulty_key", "field holding a number that orders prompts when curriculum = \"field\""},
+         s.difficulty_key, "");
+  b.integer({"eval_limit", "evaluate on the first eval_limit held-out prompts; 0: all of them"}, s.eval_limit, 0,
+            {0, unbounded});
+}
+
+void bind(Binder& b, GrpoSection& s) {
+  b.choice({"advantage", "(r - mean) / (std + std_eps) over each group, or over the batch; none: r - group mean "
+                         "(Dr. GRPO)"},
+           s.advantage, AdvantageMode::group, advantage_names);
+  b.choice({"loss", "token-loss averaging: grpo (per sequence, then over sequences), bnpo (over the batch's "
+                    "tokens), dr_grpo (sum / (sequences * max_new_tokens)), dapo (over all tokens of the step)"},
+           s.loss, LossAggregation::dapo, loss_names);
+  b.number({"epsilon_low", "the ratio is clipped below at 1 - epsilon_low"}, s.epsilon_low, 0.2,
+           {0.0, 1.0, false, true});
+  b.number({"epsilon_high", "the ratio is clipped above at 1 + epsilon_high (DAPO's clip-higher: 0.28)"},
+           s.epsilon_high, 0.2, {0.0, 10.0});
+  b.number({"beta", "weight of the k3 KL penalty against the reference; 0: no reference is kept"}, s.beta, 0.0,
+           {0.0, 100.0});
+  b.number({"std_eps", "added to the reward std before dividing"}, s.std_eps, 1e-4, {0.0, 1.0, true, false});
+  b.integer({"iterations", "optimizer passes over each rollout batch (mu)"}, s.iterations, 1, {1, 64});
+  b.boolean({"mask_truncated", "exclude completions cut at max_new_tokens from the loss"}, s.mask_truncated, false);
+  b.boolean({"dynamic_sampling", "replace groups whose rewards are all equal with fresh prompts"},
+            s.dynamic_sampling, false);
+  b.integer({"max_resample_rounds", "how many times dynamic sampling may draw more prompts in one step"},
+            s.max_resample_rounds, 3, {0, 100});
+  b.boolean({"routing_replay", "replay the experts chosen at sampling in the training forward (MoE)"},
+            s.routing_replay, true);
+}
+
+void bind(Binder& b, OptimSection& s) {
+  b.number({"lr", "peak learning rate"}, s.lr, 1e-6, {0.0, 1.0, true, false});
+  b.number({"weight_decay", "AdamW decoupled weight decay"}, s.weight_decay, 0.0, {0.0, 1.0});
+  b.number({"beta1", "AdamW first-moment decay"}, s.beta1, 0.9, {0.0, 1.0, false, true});
+  b.number({"beta2", "AdamW second-moment decay"}, s.beta2, 0.999, {0.0, 1.0, false, true});
+  b.number({"eps", "AdamW denominator epsilon"}, s.eps, 1e-8, {0.0, 1.0, true, false});
+  b.choice({"schedule", "learning rate after warmup: constant, linear decay or cosine decay to min_lr_ratio * lr"},
+           s.schedule, Schedule::cosine, schedule_names);
+  b.integer({"warmup_steps", "steps of linear warmup from 0 to lr"}, s.warmup_steps, 0, {0, unbounded});
+  b.number({"min_lr_ratio", "the decay ends at min_lr_ratio * lr"}, s.min_lr_ratio, 0.0, {0.0, 1.0});
+  b.number({"max_grad_norm", "clip the global gradient norm to this; 0: no clipping"}, s.max_grad_norm, 1.0,
+           {0.0, 1e9});
+}
+
+void bind(Binder& b, TrainSection& s) {
+  b.integer({"steps", "optimizer steps in the run"}, s.steps, 100, {1, unbounded});
+  b.integer({"seed", "seeds sampling, shuffling and initialisation: the same seed gives the same metrics"},
+            s.seed, std::int64_t{0}, {0, std::numeric_limits<std::int64_t>::max()});
+  b.text({"output_dir", "folder for checkpoints, metrics.jsonl, TensorBoard files and plots"}, s.output_dir,
+         "runs/experiment");
+  b.integer({"micro_batch_tokens", "token budget of one forward/backward; a step accumulates micro-batches"},
+            s.micro_batch_tokens, 8192, {1, unbounded});
+  b.integer({"save_every", "checkpoint every this many steps; 0: only at the end"}, s.save_every, 50,
+            {0, unbounded});
+  b.integer({"eval_every", "evaluate on data.eval every this many steps; 0: only at the start and the end"},
+            s.eval_every, 0, {0, unbounded});
+  b.integer({"threads", "CPU threads for LibTorch; 0: all cores"}, s.threads, 0, {0, 4096});
+}
+
+void bind(Binder& b, LogSection& s) {
+  b.integer({"every", "log metrics every this many steps"}, s.every, 1, {1, unbounded});
+  b.boolean({"progress", "show a progress bar with ETA on the console"}, s.progress, true);
+  b.boolean({"jsonl", "write metrics.jsonl, one JSON object per step"}, s.jsonl, true);
+  b.boolean({"tensorboard", "write TensorBoard event files"}, s.tensorboard, true);
+  b.integer({"samples_every", "write sample completions every this many steps; 0: never"}, s.samples_every, 10,
+            {0, unbounded});
+  b.choice({"level", "console log level"}, s.level, LogLevel::info, level_names);
+}
+
+}  // namespace aha::rl

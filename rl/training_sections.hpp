@@ -1,0 +1,96 @@
+// The sections the trainer owns: [data] (prompts), [grpo] (the objective), [optim], [train]
+// (the run) and [log] (where the curves go).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/config_binder.hpp"
+
+namespace aha::rl {
+
+enum class Curriculum { none, field, pass_rate };
+struct DataSection {
+  std::string train;  // JSONL of training prompts
+  std::string eval;   // JSONL of held-out prompts; empty: no evaluation
+  std::string question_key = "question";
+  std::string answer_key = "answer";
+  std::string prompt_template = "r1_zero";
+  int max_prompt_tokens = 512;
+  bool shuffle = true;
+  bool dedupe = true;
+  Curriculum curriculum = Curriculum::none;
+  std::string difficulty_key;
+  int eval_limit = 0;
+};
+
+enum class AdvantageMode { group, batch, none };
+enum class LossAggregation { grpo, bnpo, dr_grpo, dapo };
+struct GrpoSection {
+  AdvantageMode advantage = AdvantageMode::group;
+  LossAggregation loss = LossAggregation::dapo;
+  double epsilon_low = 0.2;
+  double epsilon_high = 0.2;
+  double beta = 0.0;
+  double std_eps = 1e-4;
+  int iterations = 1;  // mu
+  bool mask_truncated = false;
+  bool dynamic_sampling = false;
+  int max_resample_rounds = 3;
+  bool routing_replay = true;
+};
+
+enum class Schedule { constant, linear, cosine };
+struct OptimSection {
+  double lr = 1e-6;
+  double weight_decay = 0.0;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  Schedule schedule = Schedule::cosine;
+  int warmup_steps = 0;
+  double min_lr_ratio = 0.0;
+  double max_grad_norm = 1.0;
+};
+
+struct TrainSection {
+  int steps = 100;
+  std::int64_t seed = 0;
+  std::string output_dir = "runs/experiment";
+  int micro_batch_tokens = 8192;
+  int save_every = 50;
+  int eval_every = 0;
+  int threads = 0;
+};
+
+enum class LogLevel { debug, info, warn, error };
+struct LogSection {
+  int every = 1;
+  bool progress = true;
+  bool jsonl = true;
+  bool tensorboard = true;
+  int samples_every = 10;
+  LogLevel level = LogLevel::info;
+};
+
+inline constexpr std::string_view data_section_doc =
+    "Where prompts come from: JSONL files, one object per line, and the template that turns a question "
+    "into a prompt.";
+inline constexpr std::string_view grpo_section_doc =
+    "The GRPO objective: group-relative advantages, the clipped ratio, the k3 KL penalty and how token "
+    "losses are averaged.";
+inline constexpr std::string_view optim_section_doc = "AdamW and its learning-rate schedule.";
+inline constexpr std::string_view train_section_doc = "The run: its length, seed, batching and checkpoints.";
+inline constexpr std::string_view log_section_doc =
+    "Metrics: the console progress bar, metrics.jsonl, TensorBoard event files and sample completions.";
+
+void bind(config::Binder& b, DataSection& s);
+void bind(config::Binder& b, GrpoSection& s);
+void bind(config::Binder& b, OptimSection& s);
+void bind(config::Binder& b, TrainSection& s);
+void bind(config::Binder& b, LogSection& s);
+
+}  // namespace aha::rl

@@ -1,0 +1,43 @@
+// run_aha: the binary's path comes from CMake; output goes through temporary files.
+#include "tests/cli/run_command.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+std::string shell_quote(const std::string& arg) {
+  std::string out = "'";
+  for (const char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+CommandResult run_aha(const std::vector<std::string>& args) {
+  const auto dir = std::filesystem::temp_directory_path() / ("aha-cli-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string command = shell_quote(AHA_BINARY);
+  for (const auto& arg : args) command.append(" ").append(shell_quote(arg));
+  command.append(" >").append(shell_quote((dir / "out").string()));
+  command.append(" 2>").append(shell_quote((dir / "err").string()));
+  const int raw = std::system(command.c_str());
+  CommandResult result;
+  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  result.out = slurp(dir / "out");
+  result.err = slurp(dir / "err");
+  std::filesystem::remove_all(dir);
+  return result;
+}
