@@ -2,8 +2,11 @@
 
 find_program(AHA_CCACHE ccache)
 if(AHA_CCACHE)
-  # Precompiled headers need these sloppiness settings for ccache to hit.
-  set(_launcher ${CMAKE_COMMAND} -E env CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime ${AHA_CCACHE})
+  # Precompiled headers need these sloppiness settings for ccache to hit; BASEDIR lets a fresh
+  # clone in another folder reuse the cache.
+  set(_launcher ${CMAKE_COMMAND} -E env
+      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      CCACHE_BASEDIR=${PROJECT_SOURCE_DIR} CCACHE_NOHASHDIR=true ${AHA_CCACHE})
   set(CMAKE_CXX_COMPILER_LAUNCHER ${_launcher})
   set(CMAKE_CUDA_COMPILER_LAUNCHER ${_launcher})
 endif()

@@ -7,10 +7,9 @@
 #include <unistd.h>
 
 #include "tests/cli/run_command.hpp"
+#include "tests/test_paths.hpp"
 
 namespace {
-
-const std::filesystem::path source_dir = AHA_SOURCE_DIR;
 
 std::string write_temp(const std::string& name, const std::string& text) {
   const auto path = std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "-" + name);
@@ -28,7 +27,7 @@ TEST_CASE("aha info reports LibTorch, CUDA and threads") {
 }
 
 TEST_CASE("aha config check succeeds on every shipped config and prints it resolved") {
-  for (const auto& entry : std::filesystem::directory_iterator(source_dir / "configs")) {
+  for (const auto& entry : std::filesystem::directory_iterator(source_dir() / "configs")) {
     INFO(entry.path());
     const auto r = run_aha({"config", "check", entry.path().string()});
     CHECK(r.status == 0);
@@ -38,7 +37,7 @@ TEST_CASE("aha config check succeeds on every shipped config and prints it resol
 }
 
 TEST_CASE("aha config check applies --set overrides") {
-  const auto r = run_aha({"config", "check", (source_dir / "configs/zero-demo.toml").string(), "--set",
+  const auto r = run_aha({"config", "check", (source_dir() / "configs/zero-demo.toml").string(), "--set",
                           "rollout.group_size=4", "--set", "grpo.beta=0.01"});
   CHECK(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("group_size = 4\n") && Catch::Contains("beta = 0.01\n"));
@@ -61,7 +60,7 @@ TEST_CASE("a missing config file exits 1") {
 }
 
 TEST_CASE("a bad --set value exits 1, a malformed --set exits 2") {
-  const auto config = (source_dir / "configs/zero-demo.toml").string();
+  const auto config = (source_dir() / "configs/zero-demo.toml").string();
   const auto bad_value = run_aha({"config", "check", config, "--set", "rollout.top_p=7"});
   CHECK(bad_value.status == 1);
   CHECK_THAT(bad_value.err, Catch::Contains("--set rollout.top_p=7: rollout.top_p = 7 is out of range"));

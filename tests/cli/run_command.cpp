@@ -1,5 +1,6 @@
 // run_aha: the binary's path comes from CMake; output goes through temporary files.
 #include "tests/cli/run_command.hpp"
+#include "tests/test_paths.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,7 +30,7 @@ std::string slurp(const std::filesystem::path& path) {
 CommandResult run_aha(const std::vector<std::string>& args) {
   const auto dir = std::filesystem::temp_directory_path() / ("aha-cli-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  std::string command = shell_quote(AHA_BINARY);
+  std::string command = shell_quote(aha_binary().string());
   for (const auto& arg : args) command.append(" ").append(shell_quote(arg));
   command.append(" >").append(shell_quote((dir / "out").string()));
   command.append(" 2>").append(shell_quote((dir / "err").string()));

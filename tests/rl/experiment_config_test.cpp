@@ -9,13 +9,12 @@
 
 #include "core/error.hpp"
 #include "rl/experiment_config.hpp"
+#include "tests/test_paths.hpp"
 
 using namespace aha;
 using aha::rl::parse_experiment;
 
 namespace {
-
-const std::filesystem::path source_dir = AHA_SOURCE_DIR;
 
 const std::string minimal = R"([model]
 path = "m"
@@ -45,7 +44,7 @@ std::string read_file(const std::filesystem::path& path) {
 
 TEST_CASE("every config in configs/ validates") {
   int count = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(source_dir / "configs")) {
+  for (const auto& entry : std::filesystem::directory_iterator(source_dir() / "configs")) {
     if (entry.path().extension() != ".toml") continue;
     INFO(entry.path());
     CHECK_NOTHROW(rl::load_experiment(entry.path()));
@@ -138,7 +137,7 @@ TEST_CASE("bad config: duplicate table and TOML syntax") {
 TEST_CASE("bad config: missing file") {
   CHECK_THROWS_WITH(rl::load_experiment("no/such/config.toml"),
                     Catch::Contains("no/such/config.toml: cannot read the config file: no such file"));
-  CHECK_THROWS_AS(rl::load_experiment(source_dir / "configs"), ConfigError);
+  CHECK_THROWS_AS(rl::load_experiment(source_dir() / "configs"), ConfigError);
 }
 
 TEST_CASE("bad config: missing required keys and sections") {
@@ -191,14 +190,14 @@ TEST_CASE("overrides: --set changes values with the same validation") {
 
 TEST_CASE("the resolved config parses back to itself") {
   for (const auto& name : {"zero-demo.toml", "gsm8k-r1-zero.toml"}) {
-    const auto config = rl::load_experiment(source_dir / "configs" / name);
+    const auto config = rl::load_experiment(source_dir() / "configs" / name);
     const std::string text = rl::to_toml(config);
     CHECK(rl::to_toml(parse_experiment(text, "resolved.toml")) == text);
   }
 }
 
 TEST_CASE("docs/config.md holds the generated reference of every key") {
-  const std::string docs = read_file(source_dir / "docs" / "config.md");
+  const std::string docs = read_file(source_dir() / "docs" / "config.md");
   INFO("regenerate it with ./scripts/update-config-docs.sh");
   CHECK_THAT(docs, Catch::Contains(rl::config_reference()));
 }

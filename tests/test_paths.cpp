@@ -1,0 +1,14 @@
+// The environment lookups behind tests/test_paths.hpp.
+#include "tests/test_paths.hpp"
+
+#include <cstdlib>
+
+namespace {
+std::filesystem::path from_env(const char* name, const std::filesystem::path& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? std::filesystem::path(value) : fallback;
+}
+}  // namespace
+
+std::filesystem::path source_dir() { return from_env("AHA_SOURCE_DIR", std::filesystem::current_path()); }
+std::filesystem::path aha_binary() { return from_env("AHA_BINARY", source_dir() / "build" / "aha"); }
