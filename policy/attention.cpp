@@ -1,0 +1,108 @@
+// Grouped-query and multi-head latent attention.
+#include "policy/attention.hpp"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+namespace aha::policy {
+
+namespace {
+
+torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+}
+
+// [b, s, heads * dim] -> [b, heads, s, dim]
+at::Tensor split_heads(const at::Tensor& x, int64_t heads) {
+  return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2);
+}
+
+// [b, heads, s, dim] -> [b, s, heads * dim]
+at::Tensor merge_heads(const at::Tensor& x) {
+  return x.transpose(1, 2).reshape({x.size(0), x.size(2), -1});
+}
+
+}  // namespace
+
+std::pair<at::Tensor, at::Tensor> LayerCache::append(const at::Tensor& k, const at::Tensor& v) {
+  keys = keys.defined() ? at::cat({keys, k}, 2) : k;
+  values = values.defined() ? at::cat({values, v}, 2) : v;
+  return {keys, values};
+}
+
+GroupedQueryAttentionImpl::GroupedQueryAttentionImpl(const ModelConfig& c)
+    : heads_(c.num_heads), kv_heads_(c.num_kv_heads), head_dim_(c.head_dim) {
+  q_proj_ = register_module("q_proj", linear(c.hidden_size, heads_ * head_dim_, c.attention_bias));
+  k_proj_ = register_module("k_proj", linear(c.hidden_size, kv_heads_ * head_dim_, c.attention_bias));
+  v_proj_ = register_module("v_proj", linear(c.hidden_size, kv_heads_ * head_dim_, c.attention_bias));
+  o_proj_ = register_module("o_proj", linear(heads_ * head_dim_, c.hidden_size, false));
+  if (c.qk_norm) {
+    q_norm_ = register_module("q_norm", RMSNorm(head_dim_, c.rms_norm_eps));
+    k_norm_ = register_module("k_norm", RMSNorm(head_dim_, c.rms_norm_eps));
+  }
+}
+
+at::Tensor GroupedQueryAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache* cache) {
+  at::Tensor q = split_heads(q_proj_(x), heads_);     // [b, h, s, d]
+  at::Tensor k = split_heads(k_proj_(x), kv_heads_);  // [b, kv, s, d]
+  at::Tensor v = split_heads(v_proj_(x), kv_heads_);  // [b, kv, s, d]
+  if (q_norm_) {
+    q = q_norm_(q);
+    k = k_norm_(k);
+  }
+  q = in.rotary->apply(q, in.cos, in.sin);
+  k = in.rotary->apply(k, in.cos, in.sin);
+  if (cache) std::tie(k, v) = cache->append(k, v);
+  const at::Tensor out = at::scaled_dot_product_attention(q, k, v, in.mask, 0.0, false, std::nullopt,
+                                                          /*enable_gqa=*/heads_ != kv_heads_);  // [b, h, s, d]
+  return o_proj_(merge_heads(out));
+}
+
+LatentAttentionImpl::LatentAttentionImpl(const ModelConfig& c)
+    : heads_(c.num_heads),
+      nope_dim_(c.qk_nope_head_dim),
+      rope_dim_(c.qk_rope_head_dim),
+      v_dim_(c.v_head_dim),
+      kv_rank_(c.kv_lora_rank) {
+  const int64_t qk_dim = nope_dim_ + rope_dim_;
+  scale_ = 1.0 / std::sqrt(static_cast<double>(qk_dim));
+  if (c.rope_scaling.type == "yarn" && c.rope_scaling.mscale_all_dim != 0.0) {
+    const double m = yarn_mscale(c.rope_scaling.factor, c.rope_scaling.mscale_all_dim);
+    scale_ *= m * m;
+  }
+  if (c.q_lora_rank == 0) {
+    q_proj_ = register_module("q_proj", linear(c.hidden_size, heads_ * qk_dim, false));
+  } else {
+    q_a_proj_ = register_module("q_a_proj", linear(c.hidden_size, c.q_lora_rank, c.attention_bias));
+    q_a_layernorm_ = register_module("q_a_layernorm", RMSNorm(c.q_lora_rank, c.rms_norm_eps));
+    q_b_proj_ = register_module("q_b_proj", linear(c.q_lora_rank, heads_ * qk_dim, false));
+  }
+  kv_a_proj_with_mqa_ = register_module("kv_a_proj_with_mqa", linear(c.hidden_size, kv_rank_ + rope_dim_, c.attention_bias));
+  kv_a_layernorm_ = register_module("kv_a_layernorm", RMSNorm(kv_rank_, c.rms_norm_eps));
+  kv_b_proj_ = register_module("kv_b_proj", linear(kv_rank_, heads_ * (nope_dim_ + v_dim_), false));
+  o_proj_ = register_module("o_proj", linear(heads_ * v_dim_, c.hidden_size, c.attention_bias));
+}
+
+at::Tensor LatentAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache* cache) {
+  const int64_t b = x.size(0), s = x.size(1);
+  const at::Tensor q_flat = q_proj_ ? q_proj_(x) : q_b_proj_(q_a_layernorm_(q_a_proj_(x)));
+  const at::Tensor q = split_heads(q_flat, heads_);  // [b, h, s, nope + rope]
+  const at::Tensor q_nope = q.narrow(-1, 0, nope_dim_);
+  const at::Tensor q_rope = in.rotary->apply(q.narrow(-1, nope_dim_, rope_dim_), in.cos, in.sin);
+
+  const at::Tensor compressed = kv_a_proj_with_mqa_(x);  // [b, s, kv_rank + rope]
+  const at::Tensor kv_latent = kv_a_layernorm_(compressed.narrow(-1, 0, kv_rank_));
+  at::Tensor k_rope = compressed.narrow(-1, kv_rank_, rope_dim_).view({b, 1, s, rope_dim_});
+  k_rope = in.rotary->apply(k_rope, in.cos, in.sin).expand({b, heads_, s, rope_dim_});
+  const at::Tensor kv = split_heads(kv_b_proj_(kv_latent), heads_);  // [b, h, s, nope + v]
+  at::Tensor k = at::cat({kv.narrow(-1, 0, nope_dim_), k_rope}, -1);
+  at::Tensor v = kv.narrow(-1, nope_dim_, v_dim_);
+  if (cache) std::tie(k, v) = cache->append(k, v);
+
+  const at::Tensor query = at::cat({q_nope, q_rope}, -1);
+  const at::Tensor out = at::scaled_dot_product_attention(query, k, v, in.mask, 0.0, false, scale_);  // [b, h, s, v]
+  return o_proj_(merge_heads(out));
+}
+
+}  // namespace aha::policy

@@ -1,0 +1,115 @@
+// Routers, grouped expert dispatch and the load-balancing loss.
+#include "policy/moe.hpp"
+
+#include <ATen/ATen.h>
+
+namespace aha::policy {
+
+RouterImpl::RouterImpl(const ModelConfig& config) : config_(config) {
+  weight_ = register_parameter("weight", at::empty({config.num_experts, config.hidden_size}));
+  if (config.type == ModelType::deepseek_v3)
+    score_bias_ = register_buffer("e_score_correction_bias", at::zeros({config.num_experts}));
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> RouterImpl::forward(const at::Tensor& x, const at::Tensor& replay) {
+  const int64_t k = config_.num_experts_per_tok;
+  const at::Tensor logits = at::linear(x, weight_).to(at::kFloat);  // [tokens, experts]
+  at::Tensor weights, experts;
+  if (config_.type != ModelType::deepseek_v3) {
+    const at::Tensor probs = at::softmax(logits, -1);
+    if (replay.defined()) {
+      experts = replay;
+      weights = probs.gather(1, experts);
+    } else {
+      std::tie(weights, experts) = probs.topk(k, -1);
+    }
+    if (config_.norm_topk_prob) weights = weights / weights.sum(-1, true);
+    return {weights.to(x.scalar_type()), experts, logits};
+  }
+  const at::Tensor scores = at::sigmoid(logits);  // [tokens, experts]
+  if (replay.defined()) {
+    experts = replay;
+  } else {
+    at::Tensor choice = scores + score_bias_.to(at::kFloat);  // the bias steers selection only
+    if (config_.n_group > 1) {
+      const int64_t tokens = x.size(0), groups = config_.n_group;
+      const at::Tensor group_scores =
+          std::get<0>(choice.view({tokens, groups, -1}).topk(2, -1)).sum(-1);  // [tokens, groups]
+      const at::Tensor best_groups = std::get<1>(group_scores.topk(config_.topk_group, -1));
+      const at::Tensor group_mask = at::zeros_like(group_scores).scatter_(1, best_groups, 1.0);
+      const at::Tensor expert_mask =
+          group_mask.unsqueeze(-1).expand({tokens, groups, config_.num_experts / groups}).reshape({tokens, -1});
+      choice = choice.masked_fill(expert_mask.logical_not(), 0.0);
+    }
+    experts = std::get<1>(choice.topk(k, -1));
+  }
+  weights = scores.gather(1, experts);
+  if (config_.norm_topk_prob) weights = weights / (weights.sum(-1, true) + 1e-20);
+  weights = weights * config_.routed_scaling_factor;
+  return {weights.to(x.scalar_type()), experts, logits};
+}
+
+MoEImpl::MoEImpl(const ModelConfig& c) : num_experts_(c.num_experts) {
+  gate_ = register_module("gate", Router(c));
+  for (int64_t e = 0; e < num_experts_; ++e) experts_->push_back(SwiGLU(c.hidden_size, c.moe_intermediate_size));
+  experts_ = register_module("experts", experts_);
+  if (c.shared_expert_intermediate_size > 0) {
+    shared_ = register_module("shared_expert", SwiGLU(c.hidden_size, c.shared_expert_intermediate_size));
+    shared_gate_ = register_module("shared_expert_gate",
+                                   torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, 1).bias(false)));
+  } else if (c.n_shared_experts > 0) {
+    shared_ = register_module("shared_experts", SwiGLU(c.hidden_size, c.moe_intermediate_size * c.n_shared_experts));
+  }
+}
+
+at::Tensor MoEImpl::forward(const at::Tensor& x, RouterTrace& trace, const at::Tensor& replay) {
+  const auto shape = x.sizes();
+  const at::Tensor tokens = x.reshape({-1, x.size(-1)});  // [n, hidden]
+  auto [weights, experts, logits] = gate_(tokens, replay);
+  trace = {logits, experts};
+
+  // Group the (token, slot) pairs by expert: each expert runs once on its rows.
+  const int64_t k = experts.size(1);
+  const at::Tensor flat_experts = experts.reshape({-1});                       // [n * k]
+  const at::Tensor order = at::argsort(flat_experts, /*stable=*/true);         // [n * k]
+  const at::Tensor token_of_row = at::floor_divide(order, k);                  // [n * k]
+  const at::Tensor rows = tokens.index_select(0, token_of_row);                // [n * k, hidden]
+  const at::Tensor row_weights = weights.reshape({-1}).index_select(0, order);  // [n * k]
+  const at::Tensor counts = at::bincount(flat_experts, {}, num_experts_).to(at::kCPU);
+  const auto* count = counts.data_ptr<int64_t>();
+  std::vector<at::Tensor> outputs;
+  int64_t start = 0;
+  for (int64_t e = 0; e < num_experts_; ++e) {
+    if (count[e] == 0) continue;
+    outputs.push_back(experts_[e]->as<SwiGLU>()->forward(rows.narrow(0, start, count[e])));
+    start += count[e];
+  }
+  at::Tensor out = at::zeros_like(tokens);
+  if (!outputs.empty())
+    out = out.index_add(0, token_of_row, at::cat(outputs) * row_weights.unsqueeze(-1));
+  if (shared_) {
+    const at::Tensor shared = shared_(tokens);
+    out = out + (shared_gate_ ? at::sigmoid(shared_gate_(tokens)) * shared : shared);
+  }
+  return out.view(shape);
+}
+
+at::Tensor load_balancing_loss(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask, int64_t k) {
+  if (traces.empty()) return {};
+  const at::Tensor logits = at::cat([&] {
+    std::vector<at::Tensor> all;
+    for (const auto& t : traces) all.push_back(t.logits);
+    return all;
+  }());                                                                          // [layers * n, experts]
+  const int64_t num_experts = logits.size(1);
+  const at::Tensor probs = at::softmax(logits, -1);                              // [layers * n, experts]
+  const at::Tensor chosen = std::get<1>(probs.topk(k, -1));                      // [layers * n, k]
+  const at::Tensor one_hot = at::one_hot(chosen, num_experts).to(at::kFloat);    // [layers * n, k, experts]
+  const at::Tensor mask = token_mask.to(at::kFloat).repeat({static_cast<int64_t>(traces.size())});  // [layers * n]
+  const at::Tensor denominator = mask.sum();
+  const at::Tensor slots_share = (one_hot * mask.view({-1, 1, 1})).sum(0) / denominator;  // [k, experts]
+  const at::Tensor mean_prob = (probs * mask.view({-1, 1})).sum(0) / denominator;         // [experts]
+  return (slots_share * mean_prob.unsqueeze(0)).sum() * num_experts;
+}
+
+}  // namespace aha::policy

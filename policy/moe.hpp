@@ -1,0 +1,56 @@
+// Mixture-of-experts feed-forward: a router picks k experts per token, tokens are grouped by
+// expert so each expert runs once on exactly the tokens routed to it, and the outputs are summed
+// with the routing weights. Routers: softmax top-k with optional renormalisation (qwen3_moe,
+// qwen2_moe) and sigmoid with a selection-only bias, group-limited top-k and a scaling factor
+// (deepseek_v3). Shared experts: sigmoid-gated (qwen2_moe) or ungated (deepseek_v3).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/linear.h>
+
+#include "policy/layers.hpp"
+#include "policy/model_config.hpp"
+
+namespace aha::policy {
+
+// What one MoE layer decided, for the load-balancing loss, router statistics and routing replay.
+struct RouterTrace {
+  at::Tensor logits;   // [tokens, experts] router logits, float32
+  at::Tensor experts;  // [tokens, k] chosen expert ids
+};
+
+class RouterImpl : public torch::nn::Module {
+ public:
+  explicit RouterImpl(const ModelConfig& config);
+  // x [tokens, hidden] -> weights [tokens, k] (x's dtype), experts [tokens, k], logits [tokens, experts].
+  // With `replay` ([tokens, k] expert ids), those experts are used and only their weights computed.
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& x, const at::Tensor& replay);
+
+ private:
+  const ModelConfig config_;
+  at::Tensor weight_, score_bias_;
+};
+TORCH_MODULE(Router);
+
+class MoEImpl : public torch::nn::Module {
+ public:
+  explicit MoEImpl(const ModelConfig& config);
+  // x [batch, seq, hidden] -> [batch, seq, hidden]; `trace` receives the routing decisions.
+  at::Tensor forward(const at::Tensor& x, RouterTrace& trace, const at::Tensor& replay);
+
+ private:
+  int64_t num_experts_;
+  Router gate_{nullptr};
+  torch::nn::ModuleList experts_;
+  SwiGLU shared_{nullptr};
+  torch::nn::Linear shared_gate_{nullptr};
+};
+TORCH_MODULE(MoE);
+
+// The Switch-Transformer load-balancing loss over the MoE layers of one forward, as transformers
+// computes it: num_experts * sum_e (share of routed slots to e) * (mean router probability of e),
+// over the tokens where `token_mask` ([tokens] bool) is true.
+at::Tensor load_balancing_loss(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask, int64_t k);
+
+}  // namespace aha::policy

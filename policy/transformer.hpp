@@ -1,0 +1,73 @@
+// The decoder-only causal language model, one class for every supported architecture: embeddings,
+// N decoder layers (attention + dense or MoE feed-forward, pre-norm residuals), a final norm and
+// the LM head. Parameter names equal the Hugging Face checkpoint keys.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+#include <vector>
+
+#include "policy/attention.hpp"
+#include "policy/moe.hpp"
+
+namespace aha::policy {
+
+// Keys, values and the key padding mask of everything a batch has seen, for incremental decoding.
+struct KvCache {
+  std::vector<LayerCache> layers;
+  at::Tensor key_mask;  // [batch, past] bool
+};
+
+struct ForwardOutput {
+  at::Tensor hidden;                 // [batch, seq, hidden] after the final norm
+  std::vector<RouterTrace> routers;  // one per MoE layer, in layer order
+};
+
+class DecoderLayerImpl : public torch::nn::Module {
+ public:
+  DecoderLayerImpl(const ModelConfig& config, int layer);
+  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache* cache, RouterTrace* trace,
+                     const at::Tensor& replay);
+  bool is_moe() const { return !moe_.is_empty(); }
+
+ private:
+  RMSNorm input_layernorm_{nullptr}, post_attention_layernorm_{nullptr};
+  GroupedQueryAttention gqa_{nullptr};
+  LatentAttention mla_{nullptr};
+  SwiGLU mlp_{nullptr};
+  MoE moe_{nullptr};
+};
+TORCH_MODULE(DecoderLayer);
+
+class CausalLMImpl : public torch::nn::Module {
+ public:
+  explicit CausalLMImpl(ModelConfig config);
+
+  // input_ids [batch, seq] int64, attention_mask [batch, seq] (1 = token, 0 = padding; left or
+  // right). Positions count the tokens before each one. With `cache`, the new tokens attend to
+  // the cached ones and are appended. `replay` ([MoE layers] of [batch * seq, k]) forces the
+  // experts chosen in an earlier pass.
+  ForwardOutput forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache = nullptr,
+                        const std::vector<at::Tensor>& replay = {});
+  // hidden [..., hidden] -> logits [..., vocab]
+  at::Tensor logits(const at::Tensor& hidden);
+  const at::Tensor& lm_head_weight() const;
+
+  const ModelConfig& config() const { return config_; }
+  int num_moe_layers() const;
+
+ private:
+  ModelConfig config_;
+  std::shared_ptr<torch::nn::Module> body_;
+  torch::nn::Embedding embed_tokens_{nullptr};
+  torch::nn::ModuleList layers_;
+  RMSNorm norm_{nullptr};
+  torch::nn::Linear lm_head_{nullptr};
+  Rotary rotary_;
+};
+TORCH_MODULE(CausalLM);
+
+}  // namespace aha::policy
