@@ -2,6 +2,7 @@
 #include "policy/moe.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/TensorIndexing.h>
 
 namespace aha::policy {
 
@@ -110,6 +111,15 @@ at::Tensor load_balancing_loss(const std::vector<RouterTrace>& traces, const at:
   const at::Tensor slots_share = (one_hot * mask.view({-1, 1, 1})).sum(0) / denominator;  // [k, experts]
   const at::Tensor mean_prob = (probs * mask.view({-1, 1})).sum(0) / denominator;         // [experts]
   return (slots_share * mean_prob.unsqueeze(0)).sum() * num_experts;
+}
+
+at::Tensor tokens_per_expert(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask,
+                             int64_t num_experts) {
+  std::vector<at::Tensor> rows;
+  const at::Tensor keep = token_mask.to(at::kBool);
+  for (const auto& trace : traces)
+    rows.push_back(at::bincount(trace.experts.index({keep}).reshape({-1}), {}, num_experts));
+  return at::stack(rows);
 }
 
 }  // namespace aha::policy

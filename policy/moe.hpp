@@ -53,4 +53,9 @@ TORCH_MODULE(MoE);
 // over the tokens where `token_mask` ([tokens] bool) is true.
 at::Tensor load_balancing_loss(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask, int64_t k);
 
+// Router statistics: how many routed slots each expert received, per MoE layer, counting the
+// tokens where `token_mask` ([tokens] bool) is true: [layers, experts] int64.
+at::Tensor tokens_per_expert(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask,
+                             int64_t num_experts);
+
 }  // namespace aha::policy

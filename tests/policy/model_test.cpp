@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "policy/checkpoint.hpp"
@@ -116,7 +117,10 @@ TEST_CASE("a saved checkpoint reloads with identical logits") {
     INFO(type);
     const auto expected = SafetensorsFile::open(fixture(type) / "expected.safetensors");
     CausalLM model = load_causal_lm(fixture(type));
-    const auto dir = std::filesystem::temp_directory_path() / (std::string("aha-save-") + type + std::to_string(::getpid()));
+    // AHA_KEEP_SAVED=DIR keeps the folders for tests/policy/check_saved_checkpoints.py.
+    const char* keep = std::getenv("AHA_KEEP_SAVED");
+    const auto dir = keep ? std::filesystem::path(keep) / type
+                          : std::filesystem::temp_directory_path() / (std::string("aha-save-") + type + std::to_string(::getpid()));
     save_causal_lm(*model, dir, fixture(type));
     CausalLM again = load_causal_lm(dir);
     torch::NoGradGuard no_grad;
@@ -124,6 +128,6 @@ TEST_CASE("a saved checkpoint reloads with identical logits") {
     CHECK(at::equal(model->forward(ids, mask).hidden, again->forward(ids, mask).hidden));
     CHECK(std::filesystem::exists(dir / "config.json"));
     CHECK(SafetensorsFile::open(dir / "model.safetensors").metadata().at("format") == "pt");
-    std::filesystem::remove_all(dir);
+    if (!keep) std::filesystem::remove_all(dir);
   }
 }
