@@ -35,6 +35,16 @@ CONFIGS = {
                          n_group=4, topk_group=2, routed_scaling_factor=2.5, norm_topk_prob=True,
                          q_lora_rank=32, kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=8,
                          v_head_dim=8)),
+    "deepseek_v3_yarn": (transformers.DeepseekV3Config, transformers.DeepseekV3ForCausalLM,
+                         dict(num_key_value_heads=4, n_routed_experts=4, num_experts_per_tok=2,
+                              moe_intermediate_size=32, n_shared_experts=1, first_k_dense_replace=2,
+                              n_group=1, topk_group=1, routed_scaling_factor=1.0, q_lora_rank=None,
+                              kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=8, v_head_dim=8,
+                              rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=4.0,
+                                                   original_max_position_embeddings=64, beta_fast=32.0,
+                                                   beta_slow=1.0, mscale=1.0, mscale_all_dim=1.0))),
+    "qwen2_linear": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM,
+                     dict(rope_parameters=dict(rope_type="linear", rope_theta=10000.0, factor=2.0))),
 }
 
 # Row 0 full, row 1 left-padded, row 2 right-padded.
@@ -74,9 +84,8 @@ def make(name, config_class, model_class, extra):
     model.save_pretrained(folder)
     model.config._attn_implementation = "eager"
 
-    moe = "moe" in name or name == "deepseek_v3"
     out = model(input_ids=INPUT_IDS, attention_mask=MASK, position_ids=POSITIONS,
-                output_router_logits=moe and name != "deepseek_v3")
+                output_router_logits=name.startswith("qwen") and "moe" in name)
     logits = out.logits  # [batch, seq, vocab]
     torch.manual_seed(99)
     probe = torch.randn_like(logits) * MASK.unsqueeze(-1)

@@ -26,7 +26,8 @@ double max_diff_on_tokens(const at::Tensor& a, const at::Tensor& b, const at::Te
   return max_abs(a.masked_select(keep) - b.masked_select(keep));
 }
 
-const char* const all_types[] = {"qwen2", "llama", "qwen3", "qwen3_moe", "qwen2_moe", "deepseek_v3"};
+const char* const all_types[] = {"qwen2",     "llama",       "qwen3",           "qwen3_moe",
+                                 "qwen2_moe", "deepseek_v3", "deepseek_v3_yarn", "qwen2_linear"};
 
 }  // namespace
 
