@@ -1,0 +1,86 @@
+"""Makes the golden fixtures of the GRPO tests with PyPI trl: the loss and its gradient with
+respect to the policy log-probs from TRL's own GRPOTrainer._compute_loss, for every loss type,
+with and without the KL term, with symmetric and DAPO clip-higher epsilons; and group-relative
+advantages with TRL's formulas (trl.trainer.utils.nanstd).
+
+    pip install torch trl safetensors
+    python tests/rl/make_grpo_fixtures.py     # writes tests/fixtures/grpo/
+"""
+import pathlib
+import types
+
+import torch
+from safetensors.torch import save_file
+from trl import GRPOTrainer
+from trl.trainer.utils import nanstd
+
+OUT = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "grpo"
+MAX_COMPLETION_LENGTH = 12
+
+
+def trl_loss(loss_type, beta, eps_low, eps_high, inputs, logp):
+    """Runs GRPOTrainer._compute_loss on a trainer stub whose model returns `logp`."""
+    trainer = object.__new__(GRPOTrainer)
+    trainer.loss_type, trainer.beta = loss_type, beta
+    trainer.epsilon_low, trainer.epsilon_high = eps_low, eps_high
+    trainer.importance_sampling_level = "token"
+    trainer.top_entropy_quantile = 1.0
+    trainer.off_policy_mask_threshold = None
+    trainer.use_vllm = False
+    trainer.aux_loss_enabled = False
+    trainer._entropy_bonus_enabled = False
+    trainer.max_completion_length = MAX_COMPLETION_LENGTH
+    trainer.current_gradient_accumulation_steps = 1
+    trainer.args = types.SimpleNamespace(delta=None, use_bias_correction_kl=False, steps_per_generation=1)
+    trainer.model = types.SimpleNamespace(training=True)
+    trainer.accelerator = types.SimpleNamespace(num_processes=1, gather=lambda t: t, reduce=lambda t, reduction: t)
+    trainer._metrics = {"train": __import__("collections").defaultdict(list)}
+    trainer._get_per_token_logps_and_entropies = lambda *a, **k: (logp, torch.zeros_like(logp), None)
+    return trainer._compute_loss(None, inputs), trainer._metrics["train"]
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(2026)
+    batch, length = 6, 10
+    lengths = torch.tensor([10, 7, 3, 10, 1, 5])
+    mask = (torch.arange(length).unsqueeze(0) < lengths.unsqueeze(1)).float()
+    old = -torch.rand(batch, length) * 3
+    logp = old + torch.randn(batch, length) * 0.3  # ratios on both sides of every clip
+    ref = old + torch.randn(batch, length) * 0.2
+    advantages = torch.tensor([1.2, -0.7, 0.4, -1.5, 0.9, -0.3])
+    inputs = {"prompt_ids": torch.zeros(batch, 1, dtype=torch.long), "prompt_mask": torch.ones(batch, 1),
+              "completion_ids": torch.zeros(batch, length, dtype=torch.long), "completion_mask": mask,
+              "advantages": advantages, "old_per_token_logps": old, "ref_per_token_logps": ref,
+              "num_items_in_batch": mask.sum()}
+    tensors = {"mask": mask, "old_logp": old, "logp": logp, "ref_logp": ref, "advantages": advantages}
+    for loss_type in ["grpo", "bnpo", "dr_grpo", "dapo"]:
+        for beta in [0.0, 0.04]:
+            for eps_low, eps_high in [(0.2, 0.2), (0.2, 0.28)]:
+                name = f"{loss_type}_beta{beta}_eps{eps_low}-{eps_high}"
+                x = logp.clone().requires_grad_()
+                loss, metrics = trl_loss(loss_type, beta, eps_low, eps_high, inputs, x)
+                loss.backward()
+                tensors[f"loss.{name}"] = loss.detach().reshape(1)
+                tensors[f"grad.{name}"] = x.grad
+                tensors[f"clip_low.{name}"] = torch.tensor([metrics["clip_ratio/low_mean"][-1]])
+                tensors[f"clip_high.{name}"] = torch.tensor([metrics["clip_ratio/high_mean"][-1]])
+                if beta:
+                    tensors[f"kl.{name}"] = torch.tensor([metrics["kl"][-1]])
+                print(f"{name}: loss {loss.item():.6f}")
+
+    # Advantages: 4 groups of 4, the third with equal rewards.
+    rewards = torch.tensor([1.0, 0.0, 0.5, 1.0, 0.0, 0.0, 1.0, 0.25, 1.0, 1.0, 1.0, 1.0, 2.0, -1.0, 0.0, 0.5])
+    groups = rewards.view(-1, 4)
+    mean = groups.mean(1).repeat_interleave(4)
+    group_std = nanstd(groups, dim=1).repeat_interleave(4)
+    batch_std = nanstd(rewards).expand_as(rewards)
+    tensors["rewards"] = rewards
+    tensors["advantages.group"] = (rewards - mean) / (group_std + 1e-4)
+    tensors["advantages.batch"] = (rewards - mean) / (batch_std + 1e-4)
+    tensors["advantages.none"] = rewards - mean
+    save_file({k: v.contiguous().float() for k, v in tensors.items()}, str(OUT / "trl_grpo.safetensors"))
+
+
+if __name__ == "__main__":
+    main()
