@@ -1,0 +1,121 @@
+// PolicyOptimizer: micro-batched forward/backward of the GRPO loss and the AdamW step.
+#include "rl/policy_optimizer.hpp"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/nn/utils/clip_grad.h>
+
+#include <algorithm>
+
+#include "policy/token_logprobs.hpp"
+#include "rl/grpo_loss.hpp"
+#include "rl/lr_schedule.hpp"
+
+namespace aha::rl {
+
+namespace {
+
+// Log-probs of the micro-batch's completion tokens laid out as [rows, longest_completion].
+at::Tensor completion_logprobs(policy::CausalLMImpl& model, const MicroBatch& mb, double temperature,
+                               at::Tensor* entropy_sum = nullptr) {
+  const at::Tensor hidden = model.forward(mb.input_ids, mb.attention_mask).hidden;   // [rows, len, h]
+  const at::Tensor picked = hidden.reshape({-1, hidden.size(-1)}).index_select(0, mb.hidden_index);  // [tokens, h]
+  const at::Tensor flat = policy::token_logprobs(picked, model.lm_head_weight(), mb.targets, temperature);
+  if (entropy_sum)
+    *entropy_sum = (policy::token_entropy(picked.detach(), model.lm_head_weight().detach(), temperature) *
+                    mb.mask.index({mb.row, mb.column}))
+                       .sum();
+  return at::zeros(mb.mask.sizes(), flat.options()).index_put({mb.row, mb.column}, flat);
+}
+
+}  // namespace
+
+bool matches_pattern(std::string_view name, std::string_view pattern) {
+  if (pattern.empty()) return name.empty();
+  if (pattern.front() == '*') {
+    for (std::size_t i = 0; i <= name.size(); ++i)
+      if (matches_pattern(name.substr(i), pattern.substr(1))) return true;
+    return false;
+  }
+  return !name.empty() && name.front() == pattern.front() && matches_pattern(name.substr(1), pattern.substr(1));
+}
+
+PolicyOptimizer::PolicyOptimizer(policy::CausalLM policy, std::optional<policy::CausalLM> reference, GrpoSection grpo,
+                                 OptimSection optim, int total_steps, int max_new_tokens, double temperature,
+                                 int64_t micro_batch_tokens, const std::vector<std::string>& freeze)
+    : policy_(std::move(policy)),
+      reference_(std::move(reference)),
+      grpo_(grpo),
+      optim_(optim),
+      total_steps_(total_steps),
+      max_new_tokens_(max_new_tokens),
+      temperature_(temperature),
+      micro_batch_tokens_(micro_batch_tokens) {
+  for (auto& item : policy_->named_parameters()) {
+    const bool frozen = std::any_of(freeze.begin(), freeze.end(),
+                                    [&](const std::string& p) { return matches_pattern(item.key(), p); });
+    item.value().set_requires_grad(!frozen);
+    if (!frozen) trainable_.push_back(item.value());
+  }
+  if (reference_) (*reference_)->eval();
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      trainable_, torch::optim::AdamWOptions(optim.lr)
+                      .betas({optim.beta1, optim.beta2})
+                      .eps(optim.eps)
+                      .weight_decay(optim.weight_decay));
+}
+
+StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
+  const auto micro_batches = pack_micro_batches(batch, micro_batch_tokens_, 0);
+  StepCounts counts{static_cast<int64_t>(batch.size()), 0, max_new_tokens_};
+  for (const auto& mb : micro_batches) counts.tokens += static_cast<int64_t>(mb.mask.sum().item<double>());
+
+  std::vector<at::Tensor> reference_logp;
+  if (grpo_.beta != 0.0 && reference_) {
+    torch::NoGradGuard no_grad;
+    for (const auto& mb : micro_batches) reference_logp.push_back(completion_logprobs(**reference_, mb, temperature_));
+  }
+  StepStats stats;
+  stats.tokens = counts.tokens;
+  const double tokens = static_cast<double>(std::max<int64_t>(counts.tokens, 1));
+  for (int iteration = 0; iteration < grpo_.iterations; ++iteration) {
+    optimizer_->zero_grad();
+    double loss = 0.0, kl = 0.0, low = 0.0, high = 0.0, entropy = 0.0;
+    for (std::size_t m = 0; m < micro_batches.size(); ++m) {
+      const MicroBatch& mb = micro_batches[m];
+      at::Tensor entropy_sum;
+      const at::Tensor logp = completion_logprobs(*policy_, mb, temperature_, &entropy_sum);
+      const at::Tensor tokens_in_loss = mb.mask > 0;
+      if (iteration == 0 && tokens_in_loss.any().item<bool>())
+        stats.logprob_mismatch = std::max(
+            stats.logprob_mismatch, (logp.detach() - mb.sampling_logp).abs().masked_select(tokens_in_loss).max().item<double>());
+      // With one iteration the update is on-policy: the old log-probs are the current ones.
+      const at::Tensor old_logp = grpo_.iterations == 1 ? logp.detach() : mb.sampling_logp;
+      const LossInputs in{logp, old_logp, reference_logp.empty() ? at::Tensor() : reference_logp[m], mb.advantages,
+                          mb.mask};
+      const LossOutput out = grpo_loss(in, grpo_, counts);
+      out.loss.backward();
+      loss += out.loss.item<double>();
+      kl += out.kl_sum;
+      low += out.clipped_low;
+      high += out.clipped_high;
+      entropy += entropy_sum.item<double>();
+    }
+    stats.grad_norm = optim_.max_grad_norm > 0.0
+                          ? torch::nn::utils::clip_grad_norm_(trainable_, optim_.max_grad_norm)
+                          : torch::nn::utils::clip_grad_norm_(trainable_, std::numeric_limits<double>::infinity());
+    const int updates = grpo_.iterations;  // each iteration is one optimizer update
+    stats.learning_rate = learning_rate(optim_, steps_taken_ * updates + iteration, total_steps_ * updates);
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(stats.learning_rate);
+    optimizer_->step();
+    stats.loss = loss;
+    stats.kl = kl / tokens;
+    stats.clip_low = low / tokens;
+    stats.clip_high = high / tokens;
+    stats.entropy = entropy / tokens;
+  }
+  ++steps_taken_;
+  return stats;
+}
+
+}  // namespace aha::rl

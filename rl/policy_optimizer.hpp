@@ -1,0 +1,58 @@
+// One GRPO optimizer step over a rollout batch: for each of mu iterations, every micro-batch runs
+// the policy (and the frozen reference when beta > 0), computes the loss normalised over the
+// whole step, and back-propagates; then the gradient norm is clipped, the learning rate set from
+// the schedule, and AdamW steps. Frozen parameters (by name pattern) never change.
+#pragma once
+
+#include <torch/optim/adamw.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/transformer.hpp"
+#include "rl/training_batch.hpp"
+#include "rl/training_sections.hpp"
+
+namespace aha::rl {
+
+struct StepStats {
+  double loss = 0.0;
+  double kl = 0.0;            // mean k3 KL per token (0 when beta = 0)
+  double clip_low = 0.0;      // share of tokens clipped below
+  double clip_high = 0.0;     // share of tokens clipped above
+  double entropy = 0.0;       // mean entropy per completion token
+  double grad_norm = 0.0;     // before clipping
+  double learning_rate = 0.0;
+  double logprob_mismatch = 0.0;  // max |sampling log-prob - training log-prob| at the first iteration
+  int64_t tokens = 0;
+};
+
+class PolicyOptimizer {
+ public:
+  PolicyOptimizer(policy::CausalLM policy, std::optional<policy::CausalLM> reference, GrpoSection grpo,
+                  OptimSection optim, int total_steps, int max_new_tokens, double temperature,
+                  int64_t micro_batch_tokens, const std::vector<std::string>& freeze);
+
+  StepStats step(const std::vector<TrainingSequence>& batch);
+  int steps_taken() const { return steps_taken_; }
+  torch::optim::AdamW& optimizer() { return *optimizer_; }
+
+ private:
+  policy::CausalLM policy_;
+  std::optional<policy::CausalLM> reference_;
+  GrpoSection grpo_;
+  OptimSection optim_;
+  int total_steps_, max_new_tokens_;
+  double temperature_;
+  int64_t micro_batch_tokens_;
+  std::vector<at::Tensor> trainable_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  int steps_taken_ = 0;
+};
+
+// Whether a parameter name matches a freeze pattern ('*' matches any run of characters).
+bool matches_pattern(std::string_view name, std::string_view pattern);
+
+}  // namespace aha::rl
