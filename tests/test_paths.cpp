@@ -12,3 +12,4 @@ std::filesystem::path from_env(const char* name, const std::filesystem::path& fa
 
 std::filesystem::path source_dir() { return from_env("AHA_SOURCE_DIR", std::filesystem::current_path()); }
 std::filesystem::path aha_binary() { return from_env("AHA_BINARY", source_dir() / "build" / "aha"); }
+std::filesystem::path data_dir() { return from_env("AHA_DATA_DIR", source_dir() / ".." / "shared" / "data"); }

@@ -6,3 +6,6 @@
 
 std::filesystem::path source_dir();
 std::filesystem::path aha_binary();
+// The shared data (GSM8K, HumanEval, tokenizers): AHA_DATA_DIR, else ../shared/data beside the
+// checkout. Tests that need a missing file skip with a message.
+std::filesystem::path data_dir();
