@@ -113,17 +113,20 @@ CausalLM load_causal_lm(const std::filesystem::path& dir, at::ScalarType dtype) 
   return model;
 }
 
+void write_model_files(CausalLMImpl& model, const std::filesystem::path& dir, const std::filesystem::path& tokenizer_from) {
+  write_safetensors(dir / "model.safetensors", model_tensors(model));
+  std::ofstream(dir / "config.json") << model.config().raw.dump(2) << "\n";
+  if (tokenizer_from.empty()) return;
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json"})
+    if (std::filesystem::exists(tokenizer_from / file))
+      std::filesystem::copy_file(tokenizer_from / file, dir / file, std::filesystem::copy_options::overwrite_existing);
+}
+
 void save_causal_lm(CausalLMImpl& model, const std::filesystem::path& dir, const std::filesystem::path& tokenizer_from) {
   const auto staging = std::filesystem::path(dir.string() + ".saving");
   std::filesystem::remove_all(staging);
   std::filesystem::create_directories(staging);
-  write_safetensors(staging / "model.safetensors", model_tensors(model));
-  std::ofstream(staging / "config.json") << model.config().raw.dump(2) << "\n";
-  if (!tokenizer_from.empty()) {
-    for (const char* file : {"tokenizer.json", "tokenizer_config.json", "generation_config.json",
-                             "special_tokens_map.json"})
-      if (std::filesystem::exists(tokenizer_from / file)) std::filesystem::copy_file(tokenizer_from / file, staging / file);
-  }
+  write_model_files(model, staging, tokenizer_from);
   const auto previous = std::filesystem::path(dir.string() + ".previous");
   std::filesystem::remove_all(previous);
   if (std::filesystem::exists(dir)) std::filesystem::rename(dir, previous);

@@ -33,8 +33,12 @@ CausalLM load_causal_lm(const std::filesystem::path& dir, at::ScalarType dtype =
 // Copies the checkpoint's tensors into the model's parameters and buffers.
 void load_weights(CausalLMImpl& model, const CheckpointTensors& tensors, const std::string& source);
 
-// Writes config.json and model.safetensors into DIR (replacing it atomically: the folder is
-// written beside it and renamed), and copies the tokenizer files found in `tokenizer_from`.
+// Writes config.json and model.safetensors into the existing folder DIR, and copies the
+// tokenizer files found in `tokenizer_from`.
+void write_model_files(CausalLMImpl& model, const std::filesystem::path& dir,
+                       const std::filesystem::path& tokenizer_from = {});
+
+// The same into DIR, replaced atomically: the folder is written beside it and renamed.
 void save_causal_lm(CausalLMImpl& model, const std::filesystem::path& dir,
                     const std::filesystem::path& tokenizer_from = {});
 

@@ -37,6 +37,7 @@ class PolicyOptimizer {
 
   StepStats step(const std::vector<TrainingSequence>& batch);
   int steps_taken() const { return steps_taken_; }
+  void set_steps_taken(int steps) { steps_taken_ = steps; }  // when resuming
   torch::optim::AdamW& optimizer() { return *optimizer_; }
 
  private:

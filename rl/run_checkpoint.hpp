@@ -1,0 +1,34 @@
+// Checkpoints of a run: OUTPUT/checkpoint-<step>/ holds the model as a Hugging Face folder (with
+// the tokenizer) plus the trainer state (AdamW moments, the sampling RNG, the step and the data
+// cursor). A checkpoint is written under a temporary name and renamed, then OUTPUT/latest is
+// replaced the same way, so a kill at any moment leaves the previous checkpoint usable.
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <torch/optim/optimizer.h>
+
+#include <filesystem>
+#include <optional>
+
+#include "policy/transformer.hpp"
+#include "rl/prompt_source.hpp"
+
+namespace aha::rl {
+
+struct TrainerState {
+  int64_t step = 0;  // optimizer steps done
+  PromptCursor cursor;
+};
+
+void save_run_checkpoint(const std::filesystem::path& output_dir, policy::CausalLMImpl& model,
+                         torch::optim::Optimizer& optimizer, at::Generator& sampling_rng, const TrainerState& state,
+                         const std::filesystem::path& tokenizer_from, int keep_last = 2);
+
+// The checkpoint OUTPUT/latest names, if any.
+std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& output_dir);
+
+// Restores weights, optimizer moments and the RNG; returns the step and cursor to continue from.
+TrainerState load_run_checkpoint(const std::filesystem::path& checkpoint, policy::CausalLMImpl& model,
+                                 torch::optim::Optimizer& optimizer, at::Generator& sampling_rng);
+
+}  // namespace aha::rl
