@@ -101,19 +101,40 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
       high += out.clipped_high;
       entropy += entropy_sum.item<double>();
     }
-    stats.grad_norm = optim_.max_grad_norm > 0.0
-                          ? torch::nn::utils::clip_grad_norm_(trainable_, optim_.max_grad_norm)
-                          : torch::nn::utils::clip_grad_norm_(trainable_, std::numeric_limits<double>::infinity());
     const int updates = grpo_.iterations;  // each iteration is one optimizer update
-    stats.learning_rate = learning_rate(optim_, steps_taken_ * updates + iteration, total_steps_ * updates);
-    for (auto& group : optimizer_->param_groups()) group.options().set_lr(stats.learning_rate);
-    optimizer_->step();
+    std::tie(stats.grad_norm, stats.learning_rate) = apply_update(steps_taken_ * updates + iteration, total_steps_ * updates);
     stats.loss = loss;
     stats.kl = kl / tokens;
     stats.clip_low = low / tokens;
     stats.clip_high = high / tokens;
     stats.entropy = entropy / tokens;
   }
+  ++steps_taken_;
+  return stats;
+}
+
+std::pair<double, double> PolicyOptimizer::apply_update(int update, int total_updates) {
+  const double max_norm = optim_.max_grad_norm > 0.0 ? optim_.max_grad_norm : std::numeric_limits<double>::infinity();
+  const double grad_norm = torch::nn::utils::clip_grad_norm_(trainable_, max_norm);
+  const double rate = learning_rate(optim_, update, total_updates);
+  for (auto& group : optimizer_->param_groups()) group.options().set_lr(rate);
+  optimizer_->step();
+  return {grad_norm, rate};
+}
+
+StepStats PolicyOptimizer::sft_step(const std::vector<TrainingSequence>& batch) {
+  const auto micro_batches = pack_micro_batches(batch, micro_batch_tokens_, 0);
+  int64_t tokens = 0;
+  for (const auto& mb : micro_batches) tokens += static_cast<int64_t>(mb.mask.sum().item<double>());
+  StepStats stats;
+  stats.tokens = tokens;
+  optimizer_->zero_grad();
+  for (const auto& mb : micro_batches) {
+    const at::Tensor loss = -(completion_logprobs(*policy_, mb, 1.0) * mb.mask).sum() / static_cast<double>(std::max<int64_t>(tokens, 1));
+    loss.backward();
+    stats.loss += loss.item<double>();
+  }
+  std::tie(stats.grad_norm, stats.learning_rate) = apply_update(steps_taken_, total_steps_);
   ++steps_taken_;
   return stats;
 }

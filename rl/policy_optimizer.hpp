@@ -1,7 +1,9 @@
-// One GRPO optimizer step over a rollout batch: for each of mu iterations, every micro-batch runs
+// One optimizer step over a batch of sequences. GRPO (step): for each of mu iterations, every micro-batch runs
 // the policy (and the frozen reference when beta > 0), computes the loss normalised over the
 // whole step, and back-propagates; then the gradient norm is clipped, the learning rate set from
-// the schedule, and AdamW steps. Frozen parameters (by name pattern) never change.
+// the schedule, and AdamW steps. Supervised fine-tuning (sft_step): the mean negative log-likelihood
+// of the completion tokens over the whole step, then the same update. Frozen parameters (by name
+// pattern) never change.
 #pragma once
 
 #include <torch/optim/adamw.h>
@@ -36,11 +38,16 @@ class PolicyOptimizer {
                   int64_t micro_batch_tokens, const std::vector<std::string>& freeze);
 
   StepStats step(const std::vector<TrainingSequence>& batch);
+  // Completion tokens only carry loss; advantages and sampling log-probs are ignored.
+  StepStats sft_step(const std::vector<TrainingSequence>& batch);
   int steps_taken() const { return steps_taken_; }
   void set_steps_taken(int steps) { steps_taken_ = steps; }  // when resuming
   torch::optim::AdamW& optimizer() { return *optimizer_; }
 
  private:
+  // Clips the gradient, sets the scheduled rate for update `update` of `total_updates`, steps
+  // AdamW; returns the gradient norm before clipping and the rate.
+  std::pair<double, double> apply_update(int update, int total_updates);
   policy::CausalLM policy_;
   std::optional<policy::CausalLM> reference_;
   GrpoSection grpo_;

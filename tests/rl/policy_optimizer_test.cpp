@@ -113,3 +113,16 @@ TEST_CASE("sampling and training log-probs agree for the same weights") {
   CHECK(stats.tokens > 0);
   CHECK(stats.entropy > 0.0);
 }
+
+TEST_CASE("supervised steps lower the loss of the completions they train on") {
+  auto model = tiny_moe();
+  auto batch = sampled_batch(*model, 8);
+  auto optimizer = make_optimizer(model, 1 << 20);
+  const double first = optimizer.sft_step(batch).loss;
+  double last = first;
+  for (int i = 0; i < 4; ++i) last = optimizer.sft_step(batch).loss;
+  CHECK(last < first);
+  const int64_t all_tokens = optimizer.sft_step(batch).tokens;
+  batch[0].in_loss = false;
+  CHECK(optimizer.sft_step(batch).tokens == all_tokens - static_cast<int64_t>(batch[0].completion.size()));
+}
