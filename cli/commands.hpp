@@ -12,5 +12,7 @@ using Action = std::function<int()>;
 
 void add_info_command(CLI::App& app, Action& chosen);
 void add_config_command(CLI::App& app, Action& chosen);
+void add_tokenize_command(CLI::App& app, Action& chosen);
+void add_logprobs_command(CLI::App& app, Action& chosen);
 
 }  // namespace aha::cli

@@ -165,6 +165,8 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_file(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path))
+    throw Error(fmt::format("{}: no such file or folder (give a tokenizer.json or a folder holding one)", path.string()));
   const auto file = std::filesystem::is_directory(path) ? path / "tokenizer.json" : path;
   const std::string where = file.string();
   std::ifstream in(file);
