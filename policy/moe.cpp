@@ -95,22 +95,42 @@ at::Tensor MoEImpl::forward(const at::Tensor& x, RouterTrace& trace, const at::T
   return out.view(shape);
 }
 
+namespace {
+
+// Router logits of every MoE layer, pooled: [layers * tokens, experts], and the mask repeated alike.
+std::pair<at::Tensor, at::Tensor> pooled(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask) {
+  std::vector<at::Tensor> logits;
+  for (const auto& t : traces) logits.push_back(t.logits);
+  return {at::cat(logits), token_mask.to(at::kFloat).repeat({static_cast<int64_t>(traces.size())})};
+}
+
+}  // namespace
+
+RoutingShares routing_shares(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask, int64_t k) {
+  at::NoGradGuard no_grad;
+  const auto [logits, mask] = pooled(traces, token_mask);
+  const at::Tensor chosen = std::get<1>(at::softmax(logits, -1).topk(k, -1));             // [pairs, k]
+  const at::Tensor one_hot = at::one_hot(chosen, logits.size(1)).to(at::kFloat);          // [pairs, k, experts]
+  return {(one_hot * mask.view({-1, 1, 1})).sum(0), mask.sum().item<double>()};
+}
+
+void accumulate(RoutingShares& total, const RoutingShares& part) {
+  total.counts = total.counts.defined() ? total.counts + part.counts : part.counts;
+  total.pairs += part.pairs;
+}
+
+at::Tensor load_balancing_part(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask,
+                               const RoutingShares& step) {
+  const auto [logits, mask] = pooled(traces, token_mask);
+  const int64_t num_experts = logits.size(1);
+  const double pairs = std::max(step.pairs, 1.0);
+  const at::Tensor prob_sum = (at::softmax(logits, -1) * mask.view({-1, 1})).sum(0);  // [experts]
+  return ((step.counts / pairs) * (prob_sum / pairs).unsqueeze(0)).sum() * static_cast<double>(num_experts);
+}
+
 at::Tensor load_balancing_loss(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask, int64_t k) {
   if (traces.empty()) return {};
-  const at::Tensor logits = at::cat([&] {
-    std::vector<at::Tensor> all;
-    for (const auto& t : traces) all.push_back(t.logits);
-    return all;
-  }());                                                                          // [layers * n, experts]
-  const int64_t num_experts = logits.size(1);
-  const at::Tensor probs = at::softmax(logits, -1);                              // [layers * n, experts]
-  const at::Tensor chosen = std::get<1>(probs.topk(k, -1));                      // [layers * n, k]
-  const at::Tensor one_hot = at::one_hot(chosen, num_experts).to(at::kFloat);    // [layers * n, k, experts]
-  const at::Tensor mask = token_mask.to(at::kFloat).repeat({static_cast<int64_t>(traces.size())});  // [layers * n]
-  const at::Tensor denominator = mask.sum();
-  const at::Tensor slots_share = (one_hot * mask.view({-1, 1, 1})).sum(0) / denominator;  // [k, experts]
-  const at::Tensor mean_prob = (probs * mask.view({-1, 1})).sum(0) / denominator;         // [experts]
-  return (slots_share * mean_prob.unsqueeze(0)).sum() * num_experts;
+  return load_balancing_part(traces, token_mask, routing_shares(traces, token_mask, k));
 }
 
 at::Tensor tokens_per_expert(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask,

@@ -48,10 +48,23 @@ class MoEImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MoE);
 
-// The Switch-Transformer load-balancing loss over the MoE layers of one forward, as transformers
-// computes it: num_experts * sum_e (share of routed slots to e) * (mean router probability of e),
-// over the tokens where `token_mask` ([tokens] bool) is true.
+// The Switch-Transformer load-balancing loss as transformers computes it, over all MoE layers
+// pooled: num_experts * sum_{slot, e} share[slot, e] * mean_prob[e], where share is the fraction
+// of routed (token, layer) pairs whose slot-th choice is e and mean_prob the mean router
+// probability of e, over the tokens where `token_mask` ([tokens] bool) is true.
 at::Tensor load_balancing_loss(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask, int64_t k);
+
+// The same loss split across micro-batches. The routing shares carry no gradient, so with the
+// shares and the (token, layer) count of the whole step known, each micro-batch's part is linear
+// in its router probabilities and the parts add up to the step's loss exactly.
+struct RoutingShares {
+  at::Tensor counts;  // [k, experts] routed (token, layer) pairs per slot and expert
+  double pairs = 0;   // (token, layer) pairs counted
+};
+RoutingShares routing_shares(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask, int64_t k);
+void accumulate(RoutingShares& total, const RoutingShares& part);
+at::Tensor load_balancing_part(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask,
+                               const RoutingShares& step);
 
 // Router statistics: how many routed slots each expert received, per MoE layer, counting the
 // tokens where `token_mask` ([tokens] bool) is true: [layers, experts] int64.

@@ -15,17 +15,48 @@ namespace aha::rl {
 
 namespace {
 
-// Log-probs of the micro-batch's completion tokens laid out as [rows, longest_completion].
-at::Tensor completion_logprobs(policy::CausalLMImpl& model, const MicroBatch& mb, double temperature,
-                               at::Tensor* entropy_sum = nullptr) {
-  const at::Tensor hidden = model.forward(mb.input_ids, mb.attention_mask).hidden;   // [rows, len, h]
+// What the policy's forward over one micro-batch gives the loss.
+struct PolicyPass {
+  at::Tensor logp;         // [rows, longest_completion] log-probs of the completion tokens
+  at::Tensor entropy_sum;  // summed entropy over the tokens in the loss (no gradient)
+  at::Tensor aux_loss;     // router load-balancing loss of the micro-batch; undefined for dense models
+};
+
+// `shares`: the routing shares of the whole step when the router loss is on, else null.
+PolicyPass run_policy(policy::CausalLMImpl& model, const MicroBatch& mb, double temperature, bool with_extras,
+                      const policy::RoutingShares* shares = nullptr) {
+  const policy::ForwardOutput out = model.forward(mb.input_ids, mb.attention_mask);
+  const at::Tensor& hidden = out.hidden;                                                    // [rows, len, h]
   const at::Tensor picked = hidden.reshape({-1, hidden.size(-1)}).index_select(0, mb.hidden_index);  // [tokens, h]
   const at::Tensor flat = policy::token_logprobs(picked, model.lm_head_weight(), mb.targets, temperature);
-  if (entropy_sum)
-    *entropy_sum = (policy::token_entropy(picked.detach(), model.lm_head_weight().detach(), temperature) *
-                    mb.mask.index({mb.row, mb.column}))
-                       .sum();
-  return at::zeros(mb.mask.sizes(), flat.options()).index_put({mb.row, mb.column}, flat);
+  PolicyPass pass;
+  pass.logp = at::zeros(mb.mask.sizes(), flat.options()).index_put({mb.row, mb.column}, flat);
+  if (!with_extras) return pass;
+  pass.entropy_sum = (policy::token_entropy(picked.detach(), model.lm_head_weight().detach(), temperature) *
+                      mb.mask.index({mb.row, mb.column}))
+                         .sum();
+  if (shares)
+    pass.aux_loss = policy::load_balancing_part(out.routers, mb.attention_mask.reshape({-1}).to(at::kBool), *shares) *
+                    model.config().router_aux_loss_coef;
+  return pass;
+}
+
+// The routing shares of the whole step, from a forward pass without gradient (the routing is the
+// same in the training pass, so the router loss splits exactly across micro-batches).
+std::optional<policy::RoutingShares> step_routing_shares(policy::CausalLMImpl& model,
+                                                          const std::vector<MicroBatch>& micro_batches, bool enabled) {
+  if (!enabled || model.num_moe_layers() == 0 || model.config().router_aux_loss_coef == 0.0) return std::nullopt;
+  torch::NoGradGuard no_grad;
+  policy::RoutingShares total;
+  for (const auto& mb : micro_batches)
+    policy::accumulate(total, policy::routing_shares(model.forward(mb.input_ids, mb.attention_mask).routers,
+                                                     mb.attention_mask.reshape({-1}).to(at::kBool),
+                                                     model.config().num_experts_per_tok));
+  return total;
+}
+
+at::Tensor with_aux(const at::Tensor& loss, const PolicyPass& pass) {
+  return pass.aux_loss.defined() ? loss + pass.aux_loss : loss;
 }
 
 }  // namespace
@@ -73,18 +104,19 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
   std::vector<at::Tensor> reference_logp;
   if (grpo_.beta != 0.0 && reference_) {
     torch::NoGradGuard no_grad;
-    for (const auto& mb : micro_batches) reference_logp.push_back(completion_logprobs(**reference_, mb, temperature_));
+    for (const auto& mb : micro_batches) reference_logp.push_back(run_policy(**reference_, mb, temperature_, false).logp);
   }
   StepStats stats;
   stats.tokens = counts.tokens;
   const double tokens = static_cast<double>(std::max<int64_t>(counts.tokens, 1));
   for (int iteration = 0; iteration < grpo_.iterations; ++iteration) {
     optimizer_->zero_grad();
+    const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss);
     double loss = 0.0, kl = 0.0, low = 0.0, high = 0.0, entropy = 0.0;
     for (std::size_t m = 0; m < micro_batches.size(); ++m) {
       const MicroBatch& mb = micro_batches[m];
-      at::Tensor entropy_sum;
-      const at::Tensor logp = completion_logprobs(*policy_, mb, temperature_, &entropy_sum);
+      const PolicyPass pass = run_policy(*policy_, mb, temperature_, true, shares ? &*shares : nullptr);
+      const at::Tensor& logp = pass.logp;
       const at::Tensor tokens_in_loss = mb.mask > 0;
       if (iteration == 0 && tokens_in_loss.any().item<bool>())
         stats.logprob_mismatch = std::max(
@@ -94,12 +126,13 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
       const LossInputs in{logp, old_logp, reference_logp.empty() ? at::Tensor() : reference_logp[m], mb.advantages,
                           mb.mask};
       const LossOutput out = grpo_loss(in, grpo_, counts);
-      out.loss.backward();
-      loss += out.loss.item<double>();
+      const at::Tensor total = with_aux(out.loss, pass);
+      total.backward();
+      loss += total.item<double>();
       kl += out.kl_sum;
       low += out.clipped_low;
       high += out.clipped_high;
-      entropy += entropy_sum.item<double>();
+      entropy += pass.entropy_sum.item<double>();
     }
     const int updates = grpo_.iterations;  // each iteration is one optimizer update
     std::tie(stats.grad_norm, stats.learning_rate) = apply_update(steps_taken_ * updates + iteration, total_steps_ * updates);
@@ -129,8 +162,10 @@ StepStats PolicyOptimizer::sft_step(const std::vector<TrainingSequence>& batch) 
   StepStats stats;
   stats.tokens = tokens;
   optimizer_->zero_grad();
+  const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss);
   for (const auto& mb : micro_batches) {
-    const at::Tensor loss = -(completion_logprobs(*policy_, mb, 1.0) * mb.mask).sum() / static_cast<double>(std::max<int64_t>(tokens, 1));
+    const PolicyPass pass = run_policy(*policy_, mb, 1.0, true, shares ? &*shares : nullptr);
+    const at::Tensor loss = with_aux(-(pass.logp * mb.mask).sum() / static_cast<double>(std::max<int64_t>(tokens, 1)), pass);
     loss.backward();
     stats.loss += loss.item<double>();
   }

@@ -70,6 +70,9 @@ void bind(Binder& b, GrpoSection& s) {
             s.max_resample_rounds, 3, {0, 100});
   b.boolean({"routing_replay", "replay the experts chosen at sampling in the training forward (MoE)"},
             s.routing_replay, true);
+  b.boolean({"router_aux_loss", "add the checkpoint's router_aux_loss_coef times the load-balancing loss, computed "
+                                "over the whole step (MoE; costs one forward pass without gradient)"},
+            s.router_aux_loss, false);
 }
 
 void bind(Binder& b, OptimSection& s) {

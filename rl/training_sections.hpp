@@ -41,6 +41,7 @@ struct GrpoSection {
   bool dynamic_sampling = false;
   int max_resample_rounds = 3;
   bool routing_replay = true;
+  bool router_aux_loss = false;
 };
 
 enum class Schedule { constant, linear, cosine };

@@ -33,9 +33,10 @@ std::vector<TrainingSequence> sampled_batch(policy::CausalLMImpl& model, int see
 }
 
 PolicyOptimizer make_optimizer(policy::CausalLM model, int64_t budget, double beta = 0.0,
-                               std::vector<std::string> freeze = {}) {
+                               std::vector<std::string> freeze = {}, bool router_aux_loss = false) {
   GrpoSection grpo;
   grpo.beta = beta;
+  grpo.router_aux_loss = router_aux_loss;
   OptimSection optim;
   optim.lr = 1e-2;
   optim.schedule = Schedule::constant;
@@ -72,15 +73,18 @@ TEST_CASE("micro-batch packing keeps every token once, within the budget") {
 TEST_CASE("the gradient of a step does not depend on the micro-batch budget") {
   auto source = tiny_moe();
   const auto batch = sampled_batch(*source, 4);
-  auto small = make_optimizer(tiny_moe(), 20, 0.04), large = make_optimizer(tiny_moe(), 1 << 20, 0.04);
-  const StepStats a = small.step(batch), b = large.step(batch);
-  CHECK(a.loss == Approx(b.loss).epsilon(1e-5));
-  CHECK(a.grad_norm == Approx(b.grad_norm).epsilon(1e-5));
-  CHECK(a.kl == Approx(b.kl).margin(1e-9));
-  const auto& pa = small.optimizer().param_groups()[0].params();
-  const auto& pb = large.optimizer().param_groups()[0].params();
-  for (std::size_t i = 0; i < pa.size(); ++i)
-    CHECK(at::allclose(pa[i].grad(), pb[i].grad(), 1e-4, 1e-7));
+  for (const bool router_loss : {false, true}) {
+    INFO("router load-balancing loss " << router_loss);
+    auto small = make_optimizer(tiny_moe(), 20, 0.04, {}, router_loss);
+    auto large = make_optimizer(tiny_moe(), 1 << 20, 0.04, {}, router_loss);
+    const StepStats a = small.step(batch), b = large.step(batch);
+    CHECK(a.loss == Approx(b.loss).epsilon(1e-5));
+    CHECK(a.grad_norm == Approx(b.grad_norm).epsilon(1e-5));
+    CHECK(a.kl == Approx(b.kl).margin(1e-9));
+    const auto& pa = small.optimizer().param_groups()[0].params();
+    const auto& pb = large.optimizer().param_groups()[0].params();
+    for (std::size_t i = 0; i < pa.size(); ++i) CHECK(at::allclose(pa[i].grad(), pb[i].grad(), 1e-4, 1e-7));
+  }
 }
 
 TEST_CASE("positive advantages raise a completion's log-prob, negative ones lower it") {
