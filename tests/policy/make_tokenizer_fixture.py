@@ -15,6 +15,10 @@ from tokenizers import Tokenizer
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = pathlib.Path(os.environ.get("AHA_DATA_DIR", ROOT.parent / "shared" / "data"))
 OUT = ROOT / "tests" / "fixtures" / "tokenizer" / "qwen3_ids.jsonl"
+TINY = ROOT / "tests" / "fixtures" / "models" / "tiny_with_tokenizer" / "tokenizer.json"
+FLAGS = ROOT / "tests" / "fixtures" / "tokenizer" / "flags"
+FLAG_TEXTS = ["Tom has 3 apples", "Tom has [SEP] 3 apples", "x  [L]  y", "x  [R]  y", "word[W]word and [W] alone",
+              "apples.apples Tom", "<|endoftext|>Tom"]
 
 EXTRA = [
     "", " ", "  ", "\t", "\n", "\r\n", "a\r\nb", "trailing spaces   ", "   leading", "tabs\tand\t\ttabs",
@@ -52,6 +56,23 @@ def main():
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(lines)} texts -> {OUT.relative_to(ROOT)}")
+    make_flag_fixture()
+
+
+def make_flag_fixture():
+    """The tiny tokenizer with ignore_merges and added tokens that lstrip, rstrip and match single words."""
+    spec = json.loads(TINY.read_text())
+    spec["model"]["ignore_merges"] = True
+    next_id = max(spec["model"]["vocab"].values()) + 1
+    for offset, (content, flags) in enumerate([("[SEP]", {}), ("[L]", {"lstrip": True}), ("[R]", {"rstrip": True}),
+                                               ("[W]", {"single_word": True})]):
+        spec["added_tokens"].append({"id": next_id + offset, "content": content, "single_word": False, "lstrip": False,
+                                     "rstrip": False, "normalized": False, "special": True, **flags})
+    FLAGS.mkdir(parents=True, exist_ok=True)
+    (FLAGS / "tokenizer.json").write_text(json.dumps(spec, ensure_ascii=False))
+    tokenizer = Tokenizer.from_file(str(FLAGS / "tokenizer.json"))
+    expected = [{"text": t, "ids": tokenizer.encode(t, add_special_tokens=False).ids} for t in FLAG_TEXTS]
+    (FLAGS / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":

@@ -102,3 +102,12 @@ TEST_CASE("malformed or unsupported tokenizer files are errors naming the file")
   CHECK_THROWS_WITH(Tokenizer::from_file(dir), Catch::Contains("does not compile"));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("ignore_merges and the lstrip, rstrip and single_word flags of added tokens match tokenizers") {
+  const auto folder = source_dir() / "tests/fixtures/tokenizer/flags";
+  const Tokenizer tokenizer = Tokenizer::from_file(folder);
+  for (const auto& entry : nlohmann::json::parse(std::ifstream(folder / "expected.json"))) {
+    INFO(entry["text"].get<std::string>());
+    CHECK(tokenizer.encode(entry["text"].get<std::string>()) == entry["ids"].get<std::vector<int64_t>>());
+  }
+}
