@@ -14,5 +14,7 @@ void add_info_command(CLI::App& app, Action& chosen);
 void add_config_command(CLI::App& app, Action& chosen);
 void add_tokenize_command(CLI::App& app, Action& chosen);
 void add_logprobs_command(CLI::App& app, Action& chosen);
+void add_pretrain_command(CLI::App& app, Action& chosen);
+void add_reward_command(CLI::App& app, Action& chosen);
 
 }  // namespace aha::cli

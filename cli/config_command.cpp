@@ -1,5 +1,6 @@
 // `aha config check FILE [--set section.key=value ...]` validates an experiment config and prints
-// it resolved, every default filled in; `aha config docs` prints the reference of every key.
+// it resolved, every default filled in; `aha config docs` prints the reference of every key of
+// experiment and pretrain configs.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "rl/experiment_config.hpp"
+#include "rl/pretrain_config.hpp"
 
 namespace aha::cli {
 
@@ -24,7 +26,7 @@ int run_check(const CheckOptions& options) {
 }
 
 int run_docs() {
-  std::cout << rl::config_reference();
+  std::cout << rl::config_reference() << "\n# Pretrain configs (`aha pretrain`)\n\n" << rl::pretrain_config_reference();
   return 0;
 }
 

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   aha::cli::add_config_command(app, chosen);
   aha::cli::add_tokenize_command(app, chosen);
   aha::cli::add_logprobs_command(app, chosen);
+  aha::cli::add_pretrain_command(app, chosen);
+  aha::cli::add_reward_command(app, chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

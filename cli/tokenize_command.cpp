@@ -17,14 +17,14 @@ namespace {
 
 struct TokenizeOptions {
   std::string tokenizer, text, input, ids;
-  bool decode = false;
+  bool decode = false, has_text = false, has_ids = false;  // has_*: the option was given, even as ""
 };
 
 void print_ids(const std::vector<int64_t>& ids) { std::cout << nlohmann::json(ids).dump() << "\n"; }
 
 int run_tokenize(const TokenizeOptions& o) {
-  const int modes = !o.text.empty() + !o.input.empty() + o.decode;
-  if (modes != 1) throw UsageError("tokenize: give exactly one of --text, --input or --decode --ids");
+  const int modes = o.has_text + !o.input.empty() + o.decode;
+  if (modes != 1 || o.decode != o.has_ids) throw UsageError("tokenize: give exactly one of --text, --input or --decode --ids");
   const auto tokenizer = policy::Tokenizer::from_file(o.tokenizer);
   if (o.decode) {
     std::vector<int64_t> ids;
@@ -45,7 +45,7 @@ int run_tokenize(const TokenizeOptions& o) {
     std::cout << tokenizer.decode(ids) << "\n";
     return 0;
   }
-  if (!o.text.empty()) {
+  if (o.has_text) {
     print_ids(tokenizer.encode(o.text));
     return 0;
   }
@@ -68,11 +68,15 @@ void add_tokenize_command(CLI::App& app, Action& chosen) {
   auto options = std::make_shared<TokenizeOptions>();
   auto* cmd = app.add_subcommand("tokenize", "Encode text to token ids, or decode ids, with a tokenizer.json");
   cmd->add_option("--tokenizer", options->tokenizer, "tokenizer.json, or a folder holding one")->required();
-  cmd->add_option("--text", options->text, "text to encode (no special tokens are added)");
+  auto* text = cmd->add_option("--text", options->text, "text to encode (no special tokens are added)");
   cmd->add_option("--input", options->input, "JSONL file of {\"text\": ...} lines, one array printed per line");
   cmd->add_flag("--decode", options->decode, "decode --ids instead of encoding");
-  cmd->add_option("--ids", options->ids, "comma-separated ids to decode");
-  cmd->callback([&chosen, options] { chosen = [options] { return run_tokenize(*options); }; });
+  auto* ids = cmd->add_option("--ids", options->ids, "comma-separated ids to decode");
+  cmd->callback([&chosen, options, text, ids] {
+    options->has_text = text->count() > 0;
+    options->has_ids = ids->count() > 0;
+    chosen = [options] { return run_tokenize(*options); };
+  });
 }
 
 }  // namespace aha::cli

@@ -1,9 +1,10 @@
-// BPE: repeatedly merge the adjacent pair with the lowest rank (leftmost first), as tokenizers does.
+// BPE as tokenizers merges a word: a queue of adjacent pairs ordered by merge rank, then position;
+// each merge joins two symbols of a linked list and queues the pairs it forms with its neighbours.
 #include "policy/bpe_model.hpp"
 
 #include <fmt/format.h>
 
-#include <limits>
+#include <queue>
 
 #include "core/error.hpp"
 
@@ -13,60 +14,85 @@ namespace {
 
 constexpr std::size_t max_cached_words = 200000;
 
-std::string pair_key(std::string_view left, std::string_view right) {
-  std::string key;
-  key.reserve(left.size() + right.size() + 1);
-  return key.append(left).append(1, '\0').append(right);
-}
+uint64_t pair_key(int64_t left, int64_t right) { return (static_cast<uint64_t>(left) << 32) | static_cast<uint64_t>(right); }
 
-// Splits UTF-8 text into its characters.
-std::vector<std::string> characters(const std::string& word) {
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < word.size();) {
-    std::size_t length = 1;
-    while (i + length < word.size() && (static_cast<unsigned char>(word[i + length]) & 0xC0) == 0x80) ++length;
-    out.push_back(word.substr(i, length));
-    i += length;
+// A symbol of the word being merged; `length` 0 marks one merged into its left neighbour.
+struct Symbol {
+  int64_t id;
+  std::ptrdiff_t previous, next;
+  std::size_t length;
+};
+
+struct QueuedMerge {
+  int rank;
+  std::size_t position;
+  int64_t merged_id;
+  bool operator>(const QueuedMerge& other) const {
+    return rank != other.rank ? rank > other.rank : position > other.position;
   }
-  return out;
-}
+};
 
 }  // namespace
 
 BpeModel::BpeModel(std::unordered_map<std::string, int64_t> vocab,
                    const std::vector<std::pair<std::string, std::string>>& merges, bool ignore_merges)
     : vocab_(std::move(vocab)), ignore_merges_(ignore_merges) {
-  ranks_.reserve(merges.size());
-  for (std::size_t i = 0; i < merges.size(); ++i) ranks_.emplace(pair_key(merges[i].first, merges[i].second), static_cast<int>(i));
+  const auto id_of = [&](const std::string& token, std::size_t i) {
+    const auto it = vocab_.find(token);
+    if (it == vocab_.end()) throw Error(fmt::format("merges[{}]: \"{}\" is not in the vocabulary", i, token));
+    if (it->second > UINT32_MAX) throw Error(fmt::format("merges[{}]: the id of \"{}\" is above 2^32", i, token));
+    return it->second;
+  };
+  merges_.reserve(merges.size());
+  for (std::size_t i = 0; i < merges.size(); ++i) {
+    const auto& [left, right] = merges[i];
+    const int64_t left_id = id_of(left, i), right_id = id_of(right, i), merged_id = id_of(left + right, i);
+    merges_.insert_or_assign(pair_key(left_id, right_id), Merge{static_cast<int>(i), merged_id});
+  }
 }
 
 std::vector<int64_t> BpeModel::merge(const std::string& word) const {
   if (ignore_merges_) {
     if (const auto it = vocab_.find(word); it != vocab_.end()) return {it->second};
   }
-  std::vector<std::string> symbols = characters(word);
-  while (symbols.size() > 1) {
-    int best_rank = std::numeric_limits<int>::max();
-    std::size_t best = 0;
-    for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
-      const auto it = ranks_.find(pair_key(symbols[i], symbols[i + 1]));
-      if (it != ranks_.end() && it->second < best_rank) {
-        best_rank = it->second;
-        best = i;
-      }
-    }
-    if (best_rank == std::numeric_limits<int>::max()) break;
-    symbols[best] += symbols[best + 1];
-    symbols.erase(symbols.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+  std::vector<Symbol> symbols;
+  for (std::size_t i = 0; i < word.size();) {
+    std::size_t length = 1;
+    while (i + length < word.size() && (static_cast<unsigned char>(word[i + length]) & 0xC0) == 0x80) ++length;
+    const auto it = vocab_.find(word.substr(i, length));
+    if (it == vocab_.end())
+      throw Error(fmt::format("BPE: the symbol \"{}\" of the word \"{}\" is not in the vocabulary", word.substr(i, length), word));
+    const auto index = static_cast<std::ptrdiff_t>(symbols.size());
+    symbols.push_back({it->second, index - 1, index + 1, length});
+    i += length;
+  }
+  std::priority_queue<QueuedMerge, std::vector<QueuedMerge>, std::greater<>> queue;
+  const auto queue_pair = [&](std::size_t position) {
+    const auto next = symbols[position].next;
+    if (next >= static_cast<std::ptrdiff_t>(symbols.size())) return;
+    if (const auto it = merges_.find(pair_key(symbols[position].id, symbols[next].id)); it != merges_.end())
+      queue.push({it->second.rank, position, it->second.merged_id});
+  };
+  for (std::size_t i = 0; i + 1 < symbols.size(); ++i) queue_pair(i);
+  while (!queue.empty()) {
+    const QueuedMerge top = queue.top();
+    queue.pop();
+    Symbol& left = symbols[top.position];
+    if (left.length == 0 || left.next >= static_cast<std::ptrdiff_t>(symbols.size())) continue;
+    Symbol& right = symbols[left.next];
+    const auto current = merges_.find(pair_key(left.id, right.id));
+    if (current == merges_.end() || current->second.merged_id != top.merged_id) continue;  // a stale entry
+    left.id = top.merged_id;
+    left.length += right.length;
+    left.next = right.next;
+    right.length = 0;
+    if (left.next < static_cast<std::ptrdiff_t>(symbols.size())) symbols[left.next].previous = static_cast<std::ptrdiff_t>(top.position);
+    if (left.previous >= 0) queue_pair(static_cast<std::size_t>(left.previous));
+    queue_pair(top.position);
   }
   std::vector<int64_t> ids;
-  ids.reserve(symbols.size());
-  for (const auto& symbol : symbols) {
-    const auto it = vocab_.find(symbol);
-    if (it == vocab_.end())
-      throw Error(fmt::format("BPE: the symbol \"{}\" of the word \"{}\" is not in the vocabulary", symbol, word));
-    ids.push_back(it->second);
-  }
+  for (const Symbol& symbol : symbols)
+    if (symbol.length > 0) ids.push_back(symbol.id);
   return ids;
 }
 

@@ -2,16 +2,18 @@
 // pre-tokenized word into token ids (cached per word, bounded, safe across threads).
 #pragma once
 
+#include <cstdint>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace aha::policy {
 
 class BpeModel {
  public:
+  // Throws aha::Error naming merges[i] when a merge's parts or result are not in the vocabulary.
   BpeModel(std::unordered_map<std::string, int64_t> vocab, const std::vector<std::pair<std::string, std::string>>& merges,
            bool ignore_merges);
 
@@ -20,9 +22,14 @@ class BpeModel {
   const std::unordered_map<std::string, int64_t>& vocab() const { return vocab_; }
 
  private:
+  struct Merge {
+    int rank;
+    int64_t merged_id;
+  };
   std::vector<int64_t> merge(const std::string& word) const;
+
   std::unordered_map<std::string, int64_t> vocab_;
-  std::unordered_map<std::string, int> ranks_;  // "left\0right" -> merge priority
+  std::unordered_map<uint64_t, Merge> merges_;  // (left id, right id) -> rank and the id of the merged token
   bool ignore_merges_;
   mutable std::mutex cache_mutex_;
   mutable std::unordered_map<std::string, std::vector<int64_t>> cache_;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <pcre2.h>
 
+#include <algorithm>
 #include <array>
 
 #include "core/error.hpp"
@@ -20,12 +21,12 @@ struct RegexSplit::Compiled {
   ~Compiled() { pcre2_code_free(code); }
 };
 
-RegexSplit::RegexSplit(const std::string& pattern, Behavior behavior)
-    : compiled_(std::make_unique<Compiled>()), behavior_(behavior) {
+RegexSplit::RegexSplit(const std::string& pattern, Behavior behavior, bool invert)
+    : compiled_(std::make_unique<Compiled>()), behavior_(behavior), invert_(invert) {
   int error = 0;
   PCRE2_SIZE offset = 0;
-  compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                  PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &error, &offset, nullptr);
+  compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), PCRE2_UTF | PCRE2_UCP,
+                                  &error, &offset, nullptr);
   if (!compiled_->code) {
     std::array<PCRE2_UCHAR, 256> message{};
     pcre2_get_error_message(error, message.data(), message.size());
@@ -38,28 +39,86 @@ RegexSplit::RegexSplit(const std::string& pattern, Behavior behavior)
 RegexSplit::RegexSplit(RegexSplit&&) noexcept = default;
 RegexSplit::~RegexSplit() = default;
 
-std::vector<std::string_view> RegexSplit::split(std::string_view text) const {
-  std::vector<std::string_view> pieces;
-  pcre2_match_data* match = pcre2_match_data_create_from_pattern(compiled_->code, nullptr);
-  std::size_t start = 0, gap = 0;
-  while (start <= text.size()) {
-    const int rc = pcre2_match(compiled_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start,
-                               PCRE2_NO_UTF_CHECK, match, nullptr);
-    if (rc < 0) break;
-    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match);
+// The matches and the text between them, in order. Like the Oniguruma iteration tokenizers uses,
+// an empty match right where the previous match ended is skipped by moving on one character.
+std::vector<RegexSplit::Stretch> RegexSplit::stretches(std::string_view text) const {
+  std::vector<Stretch> out;
+  std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> match(
+      pcre2_match_data_create_from_pattern(compiled_->code, nullptr), &pcre2_match_data_free);
+  std::size_t search_from = 0, previous_end = 0;
+  bool matched_before = false;
+  while (search_from <= text.size()) {
+    const int rc = pcre2_match(compiled_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), search_from,
+                               PCRE2_NO_UTF_CHECK, match.get(), nullptr);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) {
+      std::array<PCRE2_UCHAR, 256> message{};
+      pcre2_get_error_message(rc, message.data(), message.size());
+      throw Error(fmt::format("pre-tokenizer regex failed: {}", reinterpret_cast<const char*>(message.data())));
+    }
+    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.get());
     const std::size_t begin = ovector[0], end = ovector[1];
-    if (end == begin) {  // an empty match: move on by one character
-      start = end + 1;
-      while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;
+    if (begin == end && matched_before && end == previous_end) {
+      ++search_from;
+      while (search_from < text.size() && (static_cast<unsigned char>(text[search_from]) & 0xC0) == 0x80) ++search_from;
       continue;
     }
-    if (begin > gap) pieces.push_back(text.substr(gap, begin - gap));
-    if (behavior_ == Behavior::isolated) pieces.push_back(text.substr(begin, end - begin));
-    gap = start = end;
+    if (begin != previous_end) out.push_back({previous_end, begin, false});
+    out.push_back({begin, end, true});
+    search_from = previous_end = end;
+    matched_before = true;
   }
-  pcre2_match_data_free(match);
-  if (gap < text.size()) pieces.push_back(text.substr(gap));
-  return pieces;
+  if (previous_end != text.size()) out.push_back({previous_end, text.size(), false});
+  if (invert_)
+    for (auto& stretch : out) stretch.is_match = !stretch.is_match;
+  return out;
+}
+
+std::vector<std::string_view> RegexSplit::split(std::string_view text) const {
+  std::vector<Stretch> pieces;
+  bool previous_match = false;
+  const auto all = stretches(text);
+  switch (behavior_) {
+    case Behavior::isolated:
+    case Behavior::removed:
+      pieces = all;
+      break;
+    case Behavior::contiguous:
+      for (const Stretch& s : all) {
+        if (!pieces.empty() && s.is_match == previous_match) pieces.back().end = s.end;
+        else pieces.push_back(s);
+        previous_match = s.is_match;
+      }
+      break;
+    case Behavior::merged_with_previous:
+      for (const Stretch& s : all) {
+        if (!pieces.empty() && s.is_match && !previous_match) pieces.back().end = s.end;
+        else pieces.push_back(s);
+        previous_match = s.is_match;
+      }
+      break;
+    case Behavior::merged_with_next:
+      for (auto s = all.rbegin(); s != all.rend(); ++s) {
+        if (!pieces.empty() && s->is_match && !previous_match) pieces.back().begin = s->begin;
+        else pieces.push_back(*s);
+        previous_match = s->is_match;
+      }
+      std::reverse(pieces.begin(), pieces.end());
+      break;
+  }
+  std::vector<std::string_view> out;
+  for (const Stretch& s : pieces)
+    if (s.end > s.begin && !(behavior_ == Behavior::removed && s.is_match)) out.push_back(text.substr(s.begin, s.end - s.begin));
+  return out;
+}
+
+std::string escape_regex(std::string_view literal) {
+  std::string out;
+  for (const char c : literal) {
+    if (std::string_view("\\^$.|?*+()[]{}-#/ ").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
 }
 
 namespace {

@@ -1,7 +1,8 @@
 // The Hugging Face byte-level BPE tokenizer, read from tokenizer.json: added and special tokens
 // split out first, the NFC normaliser, the Split (PCRE2) and ByteLevel pre-tokenizers, BPE merges
-// (as "a b" strings or as pairs, with ignore_merges), and the ByteLevel decoder. Encoding gives the
-// same ids as the tokenizers library; decode(encode(x)) == x for valid UTF-8.
+// (as "a b" strings or as pairs, with ignore_merges), and the ByteLevel decoder. Encoding and
+// decoding give what the tokenizers library gives; decode(encode(x)) is x (in NFC when the
+// normaliser is NFC). docs/tokenizer.md says what is supported.
 #pragma once
 
 #include <filesystem>
@@ -23,7 +24,9 @@ class Tokenizer {
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();
 
-  std::vector<int64_t> encode(std::string_view text) const;  // no special tokens are added
+  // No special tokens are added; invalid UTF-8 in `text` is read as U+FFFD. Safe across threads.
+  std::vector<int64_t> encode(std::string_view text) const;
+  // Special tokens are kept; bytes that do not form UTF-8 (a cut multi-byte character) become U+FFFD.
   std::string decode(std::span<const int64_t> ids) const;
 
   int64_t vocab_size() const;  // largest id + 1

@@ -71,20 +71,35 @@ std::vector<char32_t> utf8_to_code_points(std::string_view text) {
   std::vector<char32_t> out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
-    const auto b = static_cast<unsigned char>(text[i]);
-    const int length = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
-    char32_t cp = length == 1 ? b : length == 2 ? b & 0x1F : length == 3 ? b & 0x0F : b & 0x07;
-    bool valid = length > 0 && i + length <= text.size();
-    for (int k = 1; valid && k < length; ++k) {
-      const auto c = static_cast<unsigned char>(text[i + k]);
-      valid = (c >> 6) == 0x2;
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80) {
+      out.push_back(lead);
+      ++i;
+      continue;
+    }
+    // The length a lead byte announces, and the range its second byte must fall in (the tighter ranges
+    // after E0, ED, F0 and F4 exclude overlong forms, surrogates and code points above U+10FFFF).
+    const int length = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
+    const unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
+    const unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
+    char32_t cp = lead & (0x7F >> length);
+    int used = 1;
+    for (; length > 0 && used < length && i + used < text.size(); ++used) {
+      const auto c = static_cast<unsigned char>(text[i + used]);
+      if (c < (used == 1 ? low : 0x80) || c > (used == 1 ? high : 0xBF)) break;
       cp = (cp << 6) | (c & 0x3F);
     }
-    static constexpr char32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (valid && (cp < smallest[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) valid = false;
-    out.push_back(valid ? cp : 0xFFFD);
-    i += valid ? length : 1;
+    // A broken sequence becomes one U+FFFD for its longest valid prefix (its "maximal subpart").
+    out.push_back(length > 0 && used == length ? cp : 0xFFFD);
+    i += static_cast<std::size_t>(used);
   }
+  return out;
+}
+
+std::string valid_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (const char32_t cp : utf8_to_code_points(bytes)) append_utf8(out, cp);
   return out;
 }
 
@@ -109,11 +124,7 @@ void append_utf8(std::string& out, char32_t cp) {
 std::string nfc(std::string_view text) {
   const std::vector<char32_t> input = utf8_to_code_points(text);
   // Below U+0300 (where combining marks begin) every string is already in NFC.
-  if (std::all_of(input.begin(), input.end(), [](char32_t cp) { return cp < 0x300; })) {
-    std::string out;
-    for (const char32_t cp : input) append_utf8(out, cp);
-    return out;
-  }
+  if (std::all_of(input.begin(), input.end(), [](char32_t cp) { return cp < 0x300; })) return valid_utf8(text);
   std::vector<char32_t> d;
   for (const char32_t cp : input) decompose(cp, d);
   // Canonical ordering: stable-sort each run of non-starters by combining class.

@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "rewards/unicode_script.hpp"
+
 namespace aha::rewards {
 
 namespace {
@@ -41,12 +43,23 @@ void bind_keys(Binder& b, CodeRule& r) {
            {0.0, 3600.0, true, false});
   b.integer({"memory_mb", "address-space limit of the program, in MiB"}, r.memory_mb, 1024, {16, 1 << 20});
   b.integer({"max_parallel", "sandboxed programs run at once; 0: one per core"}, r.max_parallel, 0, {0, 1024});
+  b.integer({"max_processes", "processes and threads the program may run at once (RLIMIT_NPROC)"}, r.max_processes,
+            64, {1, 4096});
+  b.integer({"max_output_kb", "stdout and stderr kept, in KiB; a program that writes more is stopped and fails"},
+            r.max_output_kb, 1024, {1, 1 << 20});
+  b.text({"python", "Python interpreter the programs run with (a path visible inside the sandbox)"}, r.python,
+         "/usr/bin/python3");
+  b.text({"compiler", "C++ compiler for language = \"cpp\" (a path visible inside the sandbox)"}, r.compiler,
+         "/usr/bin/g++");
 }
 
 void bind_keys(Binder& b, FormatRule& r) {
   const config::TextRule tag{xml_tag_name, "a tag name"};
   b.text({"think_tag", "tag around the reasoning"}, r.think_tag, "think", tag);
   b.text({"answer_tag", "tag around the final answer"}, r.answer_tag, "answer", tag);
+  b.boolean({"think_opened_in_prompt", "the prompt ends with the opening think tag, so the completion starts inside "
+                                       "the thinking and has no opening tag"},
+            r.think_opened_in_prompt, false);
 }
 
 void bind_keys(Binder& b, ReflectionRule& r) {
@@ -56,14 +69,31 @@ void bind_keys(Binder& b, ReflectionRule& r) {
             r.log_only, true);
 }
 
-void bind_keys(Binder&, LanguageRule&) {}
+std::string script_name_rule(const std::string& name) {
+  if (name.empty()) return "";
+  for (std::size_t s = 1; s <= static_cast<std::size_t>(Script::han); ++s)
+    if (script_name(static_cast<Script>(s)) == name) return "";
+  return fmt::format("\"{}\" is not a script; use latin, greek, cyrillic, armenian, hebrew, arabic, devanagari, "
+                     "bengali, thai, hangul, kana or han",
+                     name);
+}
+
+void bind_keys(Binder& b, LanguageRule& r) {
+  b.text({"script", "script the thinking should be written in; empty: whichever script dominates"}, r.script, "",
+         config::TextRule{script_name_rule, "empty or a script name (latin, han, cyrillic, …)"});
+}
 
 void bind_keys(Binder& b, LengthRule& r) {
   b.choice({"mode", "dapo: soft overlong punishment; cosine: length-scaled reward"}, r.mode, LengthMode::dapo,
            length_mode_names);
-  b.integer({"max_tokens", "completion length at which the penalty is full"}, r.max_tokens, 512, {1, 1 << 20});
+  b.integer({"max_tokens", "completion length (tokens, else words) at which the penalty is full"}, r.max_tokens, 512,
+            {1, 1 << 20});
   b.integer({"buffer_tokens", "the penalty grows linearly over the last buffer_tokens before max_tokens"},
             r.buffer_tokens, 128, {0, 1 << 20});
+  b.number({"correct_short", "cosine: reward of a correct answer of length 0"}, r.correct_short, 1.0);
+  b.number({"correct_long", "cosine: reward of a correct answer of max_tokens or more"}, r.correct_long, 0.5);
+  b.number({"wrong_short", "cosine: reward of a wrong answer of length 0"}, r.wrong_short, -1.0);
+  b.number({"wrong_long", "cosine: reward of a wrong answer of max_tokens or more"}, r.wrong_long, -0.5);
 }
 
 void bind_keys(Binder& b, RepetitionRule& r) {
@@ -74,6 +104,8 @@ void bind_keys(Binder& b, RepetitionRule& r) {
 void bind_keys(Binder& b, RegexRule& r) {
   b.text({"pattern", "PCRE2 pattern searched in the completion, under a match limit"}, r.pattern, std::nullopt);
   b.number({"score", "score when the pattern matches; 0 otherwise"}, r.score, 1.0);
+  b.integer({"match_limit", "PCRE2 match and depth limit; a search that reaches it fails the rule"}, r.match_limit,
+            1000000, {1000, 1000000000});
 }
 
 template <class Keys>

@@ -38,11 +38,16 @@ struct CodeRule {
   double timeout_s = 10.0;
   int memory_mb = 1024;
   int max_parallel = 0;  // 0: one per core
+  int max_processes = 64;
+  int max_output_kb = 1024;
+  std::string python = "/usr/bin/python3";
+  std::string compiler = "/usr/bin/g++";
 };
 
 struct FormatRule {
   std::string think_tag = "think";
   std::string answer_tag = "answer";
+  bool think_opened_in_prompt = false;  // the prompt ends with <think>: the completion has no opening tag
 };
 
 struct ReflectionRule {
@@ -50,13 +55,19 @@ struct ReflectionRule {
   bool log_only = true;
 };
 
-struct LanguageRule {};
+struct LanguageRule {
+  std::string script;  // empty: the dominant script of the thinking
+};
 
 enum class LengthMode { dapo, cosine };
 struct LengthRule {
   LengthMode mode = LengthMode::dapo;
   int max_tokens = 512;
   int buffer_tokens = 128;
+  double correct_short = 1.0;  // cosine: reward of a correct answer at length 0
+  double correct_long = 0.5;   // ... and at max_tokens
+  double wrong_short = -1.0;   // cosine: reward of a wrong answer at length 0
+  double wrong_long = -0.5;    // ... and at max_tokens
 };
 
 struct RepetitionRule {
@@ -67,6 +78,7 @@ struct RepetitionRule {
 struct RegexRule {
   std::string pattern;
   double score = 1.0;
+  int match_limit = 1000000;  // PCRE2 match and depth limit
 };
 
 using RuleKeys = std::variant<MathRule, CodeRule, FormatRule, ReflectionRule, LanguageRule, LengthRule,

@@ -34,6 +34,10 @@ TEST_CASE("aha tokenize prints the ids tokenizers gives, and decodes them back")
   CHECK(decoded.out == "Hello, 世界 <think>\n");
   const auto input = write_temp("tok.jsonl", "{\"text\": \"Hello\"}\n{\"text\": \"<|im_start|>\"}\n");
   CHECK(run_aha({"tokenize", "--tokenizer", qwen3, "--input", input}).out == "[9707]\n[151644]\n");
+  CHECK(run_aha({"tokenize", "--tokenizer", qwen3, "--text", ""}).out == "[]\n");
+  const auto cut = run_aha({"tokenize", "--tokenizer", qwen3, "--decode", "--ids", "99489,151645,172,253"});
+  CHECK(cut.status == 0);
+  CHECK(cut.out == "世界<|im_end|>\ufffd\n");  // tokenizers: a cut character decodes to U+FFFD
 }
 
 TEST_CASE("aha tokenize reports bad input with its line, and bad usage with status 2") {
@@ -48,6 +52,15 @@ TEST_CASE("aha tokenize reports bad input with its line, and bad usage with stat
   CHECK(run_aha({"tokenize", "--tokenizer", qwen3}).status == 2);
   CHECK(run_aha({"tokenize", "--tokenizer", qwen3, "--text", "a", "--decode"}).status == 2);
   CHECK(run_aha({"tokenize", "--tokenizer", qwen3, "--decode", "--ids", "1,x"}).status == 2);
+  CHECK(run_aha({"tokenize", "--tokenizer", qwen3, "--decode"}).status == 2);
+  CHECK(run_aha({"tokenize", "--tokenizer", qwen3, "--text", "a", "--ids", "1"}).status == 2);
+  CHECK(run_aha({"tokenize", "--tokenizer", qwen3, "--text", "a", "--input", input}).status == 2);
+  const auto malformed = write_temp("malformed.jsonl", "{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": \"c\n");
+  const auto third_line = run_aha({"tokenize", "--tokenizer", qwen3, "--input", malformed});
+  CHECK(third_line.status == 1);
+  CHECK(third_line.out == "[64]\n[65]\n");
+  CHECK_THAT(third_line.err, Catch::Contains(malformed + ":3: expected a JSON object"));
+  CHECK(run_aha({"tokenize", "--tokenizer", qwen3, "--input", "no/such.jsonl"}).status == 1);
   const auto missing = run_aha({"tokenize", "--tokenizer", "no/such/folder", "--text", "a"});
   CHECK(missing.status == 1);
   CHECK_THAT(missing.err, Catch::Contains("no/such/folder: no such file or folder"));

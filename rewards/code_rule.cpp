@@ -1,0 +1,79 @@
+// The code execution rule.
+#include "rewards/code_rule.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "core/error.hpp"
+#include "rewards/code_program.hpp"
+#include "rewards/sandbox.hpp"
+
+namespace aha::rewards {
+
+namespace {
+
+std::string random_nonce() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return fmt::format("AHA-TESTS-DONE-{:016x}{:016x}", engine(), engine());
+}
+
+CodeLanguage record_language(const CompletionRecord& record, const ExtractedProgram& program, CodeLanguage fallback) {
+  if (record.language) {
+    if (*record.language == "python") return CodeLanguage::python;
+    if (*record.language == "cpp" || *record.language == "c++") return CodeLanguage::cpp;
+    throw Error(fmt::format("rule \"code\": language \"{}\" is not supported; use \"python\" or \"cpp\"",
+                            *record.language));
+  }
+  return program.fence_language.value_or(fallback);
+}
+
+}  // namespace
+
+CodeExecutionRule::CodeExecutionRule(const CodeRule& keys)
+    : keys_(keys),
+      slots_(std::make_unique<std::counting_semaphore<>>(
+          keys.max_parallel > 0 ? keys.max_parallel
+                                : static_cast<std::ptrdiff_t>(std::max(1u, std::thread::hardware_concurrency())))) {}
+
+RuleOutcome CodeExecutionRule::score(const CompletionRecord& record) const {
+  if (!record.tests && !record.entry_point)
+    throw Error("rule \"code\" needs tests: give the input record a \"tests\" field (and \"entry_point\" for "
+                "HumanEval-style check functions)");
+  const ExtractedProgram program = extract_program(record.completion);
+  const CodeLanguage language = record_language(record, program, keys_.language);
+  const HarnessRun run =
+      make_harness(language, program.source, record.tests.value_or(""), record.entry_point.value_or(""), keys_);
+  SandboxLimits limits;
+  limits.wall_seconds = keys_.timeout_s;
+  limits.cpu_seconds = std::max(1, static_cast<int>(std::ceil(keys_.timeout_s)));
+  limits.memory_mb = keys_.memory_mb;
+  limits.max_processes = keys_.max_processes;
+  limits.max_output_bytes = static_cast<std::size_t>(keys_.max_output_kb) << 10;
+  const std::string nonce = random_nonce();
+  slots_->acquire();
+  SandboxResult result;
+  try {
+    result = run_sandboxed(run.argv, run.files, nonce + "\n", limits);
+  } catch (...) {
+    slots_->release();
+    throw;
+  }
+  slots_->release();
+  const auto counts = result.exit_code == 0 ? read_marker(result.output, nonce) : std::nullopt;
+  const TestCounts seen = counts.value_or(TestCounts{0, 0});
+  double score = 0.0;
+  if (counts)
+    score = keys_.scoring == CodeScoring::all_or_nothing ? (seen.passed == seen.total ? 1.0 : 0.0)
+                                                         : static_cast<double>(seen.passed) / seen.total;
+  return {score,
+          {{"tests_passed", std::int64_t{seen.passed}},
+           {"tests_total", std::int64_t{seen.total}},
+           {"tests_completed", counts.has_value()},
+           {"timed_out", result.timed_out}}};
+}
+
+}  // namespace aha::rewards
