@@ -16,5 +16,8 @@ void add_tokenize_command(CLI::App& app, Action& chosen);
 void add_logprobs_command(CLI::App& app, Action& chosen);
 void add_pretrain_command(CLI::App& app, Action& chosen);
 void add_reward_command(CLI::App& app, Action& chosen);
+void add_train_command(CLI::App& app, Action& chosen);
+void add_eval_command(CLI::App& app, Action& chosen);
+void add_plot_command(CLI::App& app, Action& chosen);
 
 }  // namespace aha::cli

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   aha::cli::add_logprobs_command(app, chosen);
   aha::cli::add_pretrain_command(app, chosen);
   aha::cli::add_reward_command(app, chosen);
+  aha::cli::add_train_command(app, chosen);
+  aha::cli::add_eval_command(app, chosen);
+  aha::cli::add_plot_command(app, chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

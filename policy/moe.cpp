@@ -12,42 +12,37 @@ RouterImpl::RouterImpl(const ModelConfig& config) : config_(config) {
     score_bias_ = register_buffer("e_score_correction_bias", at::zeros({config.num_experts}));
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> RouterImpl::forward(const at::Tensor& x, const at::Tensor& replay) {
+at::Tensor RouterImpl::choose(const at::Tensor& logits) const {
   const int64_t k = config_.num_experts_per_tok;
-  const at::Tensor logits = at::linear(x, weight_).to(at::kFloat);  // [tokens, experts]
-  at::Tensor weights, experts;
+  if (config_.type != ModelType::deepseek_v3) return std::get<1>(at::softmax(logits, -1).topk(k, -1));
+  at::Tensor choice = at::sigmoid(logits) + score_bias_.to(at::kFloat);  // the bias steers selection only
+  if (config_.n_group > 1) {
+    const int64_t tokens = logits.size(0), groups = config_.n_group;
+    const at::Tensor group_scores = std::get<0>(choice.view({tokens, groups, -1}).topk(2, -1)).sum(-1);  // [tokens, groups]
+    const at::Tensor best_groups = std::get<1>(group_scores.topk(config_.topk_group, -1));
+    const at::Tensor group_mask = at::zeros_like(group_scores).scatter_(1, best_groups, 1.0);
+    const at::Tensor expert_mask =
+        group_mask.unsqueeze(-1).expand({tokens, groups, config_.num_experts / groups}).reshape({tokens, -1});
+    choice = choice.masked_fill(expert_mask.logical_not(), 0.0);
+  }
+  return std::get<1>(choice.topk(k, -1));
+}
+
+RouterDecision RouterImpl::forward(const at::Tensor& x, const at::Tensor& replay) {
+  RouterDecision d;
+  d.logits = at::linear(x, weight_).to(at::kFloat);  // [tokens, experts]
+  d.own = choose(d.logits);
+  d.experts = replay.defined() ? replay : d.own;
   if (config_.type != ModelType::deepseek_v3) {
-    const at::Tensor probs = at::softmax(logits, -1);
-    if (replay.defined()) {
-      experts = replay;
-      weights = probs.gather(1, experts);
-    } else {
-      std::tie(weights, experts) = probs.topk(k, -1);
-    }
-    if (config_.norm_topk_prob) weights = weights / weights.sum(-1, true);
-    return {weights.to(x.scalar_type()), experts, logits};
-  }
-  const at::Tensor scores = at::sigmoid(logits);  // [tokens, experts]
-  if (replay.defined()) {
-    experts = replay;
+    d.weights = at::softmax(d.logits, -1).gather(1, d.experts);
+    if (config_.norm_topk_prob) d.weights = d.weights / d.weights.sum(-1, true);
   } else {
-    at::Tensor choice = scores + score_bias_.to(at::kFloat);  // the bias steers selection only
-    if (config_.n_group > 1) {
-      const int64_t tokens = x.size(0), groups = config_.n_group;
-      const at::Tensor group_scores =
-          std::get<0>(choice.view({tokens, groups, -1}).topk(2, -1)).sum(-1);  // [tokens, groups]
-      const at::Tensor best_groups = std::get<1>(group_scores.topk(config_.topk_group, -1));
-      const at::Tensor group_mask = at::zeros_like(group_scores).scatter_(1, best_groups, 1.0);
-      const at::Tensor expert_mask =
-          group_mask.unsqueeze(-1).expand({tokens, groups, config_.num_experts / groups}).reshape({tokens, -1});
-      choice = choice.masked_fill(expert_mask.logical_not(), 0.0);
-    }
-    experts = std::get<1>(choice.topk(k, -1));
+    d.weights = at::sigmoid(d.logits).gather(1, d.experts);
+    if (config_.norm_topk_prob) d.weights = d.weights / (d.weights.sum(-1, true) + 1e-20);
+    d.weights = d.weights * config_.routed_scaling_factor;
   }
-  weights = scores.gather(1, experts);
-  if (config_.norm_topk_prob) weights = weights / (weights.sum(-1, true) + 1e-20);
-  weights = weights * config_.routed_scaling_factor;
-  return {weights.to(x.scalar_type()), experts, logits};
+  d.weights = d.weights.to(x.scalar_type());
+  return d;
 }
 
 MoEImpl::MoEImpl(const ModelConfig& c) : num_experts_(c.num_experts) {
@@ -66,8 +61,10 @@ MoEImpl::MoEImpl(const ModelConfig& c) : num_experts_(c.num_experts) {
 at::Tensor MoEImpl::forward(const at::Tensor& x, RouterTrace& trace, const at::Tensor& replay) {
   const auto shape = x.sizes();
   const at::Tensor tokens = x.reshape({-1, x.size(-1)});  // [n, hidden]
-  auto [weights, experts, logits] = gate_(tokens, replay);
-  trace = {logits, experts};
+  const RouterDecision decision = gate_(tokens, replay);
+  trace = {decision.logits, decision.experts, decision.own};
+  const at::Tensor& experts = decision.experts;
+  const at::Tensor& weights = decision.weights;
 
   // Group the (token, slot) pairs by expert: each expert runs once on its rows.
   const int64_t k = experts.size(1);

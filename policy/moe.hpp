@@ -17,15 +17,25 @@ namespace aha::policy {
 // What one MoE layer decided, for the load-balancing loss, router statistics and routing replay.
 struct RouterTrace {
   at::Tensor logits;   // [tokens, experts] router logits, float32
-  at::Tensor experts;  // [tokens, k] chosen expert ids
+  at::Tensor experts;  // [tokens, k] expert ids used (the replayed ones under routing replay)
+  at::Tensor own;      // [tokens, k] the experts this router chose itself; equal to experts without replay
+};
+
+struct RouterDecision {
+  at::Tensor weights;  // [tokens, k] in x's dtype
+  at::Tensor experts;  // [tokens, k] expert ids used
+  at::Tensor own;      // [tokens, k] the router's own choice
+  at::Tensor logits;   // [tokens, experts] float32
 };
 
 class RouterImpl : public torch::nn::Module {
  public:
   explicit RouterImpl(const ModelConfig& config);
-  // x [tokens, hidden] -> weights [tokens, k] (x's dtype), experts [tokens, k], logits [tokens, experts].
-  // With `replay` ([tokens, k] expert ids), those experts are used and only their weights computed.
-  std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& x, const at::Tensor& replay);
+  // x [tokens, hidden] -> the routing decision. With `replay` ([tokens, k] expert ids), those
+  // experts are used and only their weights computed; the router's own choice is still reported.
+  RouterDecision forward(const at::Tensor& x, const at::Tensor& replay);
+  // logits [tokens, experts] -> the k experts this router picks [tokens, k]
+  at::Tensor choose(const at::Tensor& logits) const;
 
  private:
   const ModelConfig config_;

@@ -23,6 +23,7 @@ void walk(Walker& w, ExperimentConfig& c) {
   w.section("grpo", grpo_section_doc, [&](Binder& b) { bind(b, c.grpo); });
   w.section("optim", optim_section_doc, [&](Binder& b) { bind(b, c.optim); });
   w.section("train", train_section_doc, [&](Binder& b) { bind(b, c.train); });
+  w.section("eval", eval_section_doc, [&](Binder& b) { bind(b, c.eval); });
   w.section("log", log_section_doc, [&](Binder& b) { bind(b, c.log); });
 }
 

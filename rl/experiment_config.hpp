@@ -22,6 +22,7 @@ struct ExperimentConfig {
   GrpoSection grpo;
   OptimSection optim;
   TrainSection train;
+  EvalSection eval;
   LogSection log;
 };
 

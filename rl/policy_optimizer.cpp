@@ -20,18 +20,38 @@ struct PolicyPass {
   at::Tensor logp;         // [rows, longest_completion] log-probs of the completion tokens
   at::Tensor entropy_sum;  // summed entropy over the tokens in the loss (no gradient)
   at::Tensor aux_loss;     // router load-balancing loss of the micro-batch; undefined for dense models
+  int64_t routing_differs = 0, routing_pairs = 0;  // (token, layer) pairs whose own experts differ from sampling's
 };
+
+// The experts used in training: the ones recorded at sampling under routing replay, else none.
+const std::vector<at::Tensor>& replayed(const MicroBatch& mb, bool routing_replay) {
+  static const std::vector<at::Tensor> none;
+  return routing_replay ? mb.replay : none;
+}
+
+// How many recorded (token, layer) pairs the training pass would route to another expert set.
+std::pair<int64_t, int64_t> routing_difference(const std::vector<policy::RouterTrace>& routers, const MicroBatch& mb) {
+  if (mb.replay.empty() || routers.size() != mb.replay.size()) return {0, 0};
+  int64_t differs = 0;
+  for (std::size_t l = 0; l < routers.size(); ++l) {
+    const at::Tensor own = std::get<0>(routers[l].own.sort(-1));        // [tokens, k]
+    const at::Tensor sampled = std::get<0>(mb.replay[l].sort(-1));      // [tokens, k]
+    differs += (own.ne(sampled).any(-1) & mb.replay_known).sum().item<int64_t>();
+  }
+  return {differs, mb.replay_known.sum().item<int64_t>() * static_cast<int64_t>(routers.size())};
+}
 
 // `shares`: the routing shares of the whole step when the router loss is on, else null.
 PolicyPass run_policy(policy::CausalLMImpl& model, const MicroBatch& mb, double temperature, bool with_extras,
-                      const policy::RoutingShares* shares = nullptr) {
-  const policy::ForwardOutput out = model.forward(mb.input_ids, mb.attention_mask);
+                      bool routing_replay, const policy::RoutingShares* shares = nullptr) {
+  const policy::ForwardOutput out = model.forward(mb.input_ids, mb.attention_mask, nullptr, replayed(mb, routing_replay));
   const at::Tensor& hidden = out.hidden;                                                    // [rows, len, h]
   const at::Tensor picked = hidden.reshape({-1, hidden.size(-1)}).index_select(0, mb.hidden_index);  // [tokens, h]
   const at::Tensor flat = policy::token_logprobs(picked, model.lm_head_weight(), mb.targets, temperature);
   PolicyPass pass;
   pass.logp = at::zeros(mb.mask.sizes(), flat.options()).index_put({mb.row, mb.column}, flat);
   if (!with_extras) return pass;
+  std::tie(pass.routing_differs, pass.routing_pairs) = routing_difference(out.routers, mb);
   pass.entropy_sum = (policy::token_entropy(picked.detach(), model.lm_head_weight().detach(), temperature) *
                       mb.mask.index({mb.row, mb.column}))
                          .sum();
@@ -44,12 +64,15 @@ PolicyPass run_policy(policy::CausalLMImpl& model, const MicroBatch& mb, double 
 // The routing shares of the whole step, from a forward pass without gradient (the routing is the
 // same in the training pass, so the router loss splits exactly across micro-batches).
 std::optional<policy::RoutingShares> step_routing_shares(policy::CausalLMImpl& model,
-                                                          const std::vector<MicroBatch>& micro_batches, bool enabled) {
+                                                          const std::vector<MicroBatch>& micro_batches, bool enabled,
+                                                          bool routing_replay) {
   if (!enabled || model.num_moe_layers() == 0 || model.config().router_aux_loss_coef == 0.0) return std::nullopt;
   torch::NoGradGuard no_grad;
   policy::RoutingShares total;
   for (const auto& mb : micro_batches)
-    policy::accumulate(total, policy::routing_shares(model.forward(mb.input_ids, mb.attention_mask).routers,
+    policy::accumulate(total, policy::routing_shares(model.forward(mb.input_ids, mb.attention_mask, nullptr,
+                                                                   replayed(mb, routing_replay))
+                                                         .routers,
                                                      mb.attention_mask.reshape({-1}).to(at::kBool),
                                                      model.config().num_experts_per_tok));
   return total;
@@ -96,26 +119,38 @@ PolicyOptimizer::PolicyOptimizer(policy::CausalLM policy, std::optional<policy::
                       .weight_decay(optim.weight_decay));
 }
 
+std::vector<MicroBatch> PolicyOptimizer::micro_batches(const std::vector<TrainingSequence>& batch) const {
+  std::vector<MicroBatch> out;
+  const at::Device device = policy_->lm_head_weight().device();
+  for (const auto& mb : pack_micro_batches(batch, micro_batch_tokens_, 0)) out.push_back(to_device(mb, device));
+  return out;
+}
+
 StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
-  const auto micro_batches = pack_micro_batches(batch, micro_batch_tokens_, 0);
+  const auto micro_batches = this->micro_batches(batch);
   StepCounts counts{static_cast<int64_t>(batch.size()), 0, max_new_tokens_};
   for (const auto& mb : micro_batches) counts.tokens += static_cast<int64_t>(mb.mask.sum().item<double>());
 
   std::vector<at::Tensor> reference_logp;
   if (grpo_.beta != 0.0 && reference_) {
     torch::NoGradGuard no_grad;
-    for (const auto& mb : micro_batches) reference_logp.push_back(run_policy(**reference_, mb, temperature_, false).logp);
+    for (const auto& mb : micro_batches)
+      reference_logp.push_back(run_policy(**reference_, mb, temperature_, false, grpo_.routing_replay).logp);
   }
   StepStats stats;
   stats.tokens = counts.tokens;
   const double tokens = static_cast<double>(std::max<int64_t>(counts.tokens, 1));
   for (int iteration = 0; iteration < grpo_.iterations; ++iteration) {
     optimizer_->zero_grad();
-    const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss);
+    const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, grpo_.routing_replay);
     double loss = 0.0, kl = 0.0, low = 0.0, high = 0.0, entropy = 0.0;
+    int64_t routing_differs = 0, routing_pairs = 0;
     for (std::size_t m = 0; m < micro_batches.size(); ++m) {
       const MicroBatch& mb = micro_batches[m];
-      const PolicyPass pass = run_policy(*policy_, mb, temperature_, true, shares ? &*shares : nullptr);
+      const PolicyPass pass =
+          run_policy(*policy_, mb, temperature_, true, grpo_.routing_replay, shares ? &*shares : nullptr);
+      routing_differs += pass.routing_differs;
+      routing_pairs += pass.routing_pairs;
       const at::Tensor& logp = pass.logp;
       const at::Tensor tokens_in_loss = mb.mask > 0;
       if (iteration == 0 && tokens_in_loss.any().item<bool>())
@@ -141,6 +176,8 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
     stats.clip_low = low / tokens;
     stats.clip_high = high / tokens;
     stats.entropy = entropy / tokens;
+    if (iteration == 0 && routing_pairs > 0)
+      stats.routing_mismatch = static_cast<double>(routing_differs) / static_cast<double>(routing_pairs);
   }
   ++steps_taken_;
   return stats;
@@ -156,15 +193,15 @@ std::pair<double, double> PolicyOptimizer::apply_update(int update, int total_up
 }
 
 StepStats PolicyOptimizer::sft_step(const std::vector<TrainingSequence>& batch) {
-  const auto micro_batches = pack_micro_batches(batch, micro_batch_tokens_, 0);
+  const auto micro_batches = this->micro_batches(batch);
   int64_t tokens = 0;
   for (const auto& mb : micro_batches) tokens += static_cast<int64_t>(mb.mask.sum().item<double>());
   StepStats stats;
   stats.tokens = tokens;
   optimizer_->zero_grad();
-  const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss);
+  const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, false);
   for (const auto& mb : micro_batches) {
-    const PolicyPass pass = run_policy(*policy_, mb, 1.0, true, shares ? &*shares : nullptr);
+    const PolicyPass pass = run_policy(*policy_, mb, 1.0, true, false, shares ? &*shares : nullptr);
     const at::Tensor loss = with_aux(-(pass.logp * mb.mask).sum() / static_cast<double>(std::max<int64_t>(tokens, 1)), pass);
     loss.backward();
     stats.loss += loss.item<double>();

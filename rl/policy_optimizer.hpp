@@ -28,6 +28,9 @@ struct StepStats {
   double grad_norm = 0.0;     // before clipping
   double learning_rate = 0.0;
   double logprob_mismatch = 0.0;  // max |sampling log-prob - training log-prob| at the first iteration
+  // Share of recorded (token, MoE layer) pairs whose expert set the training pass would choose
+  // differently from sampling, at the first iteration; none when no routing was recorded.
+  std::optional<double> routing_mismatch;
   int64_t tokens = 0;
 };
 
@@ -48,6 +51,7 @@ class PolicyOptimizer {
   // Clips the gradient, sets the scheduled rate for update `update` of `total_updates`, steps
   // AdamW; returns the gradient norm before clipping and the rate.
   std::pair<double, double> apply_update(int update, int total_updates);
+  std::vector<MicroBatch> micro_batches(const std::vector<TrainingSequence>& batch) const;
   policy::CausalLM policy_;
   std::optional<policy::CausalLM> reference_;
   GrpoSection grpo_;

@@ -40,8 +40,8 @@ void bind(Binder& b, PretrainDataSection& s) {
             {1, unbounded});
   b.integer({"eval_problems", "held-out problems, drawn from another seed"}, s.eval_problems, 200, {1, unbounded});
   b.integer({"seed", "seed of the problems"}, s.seed, int64_t{1}, {0, std::numeric_limits<int64_t>::max() / 2});
-  b.number({"slip", "share of traces with an arithmetic slip"}, s.slip, 0.3, {0.0, 1.0});
-  b.number({"reflect", "share of slipped traces that catch the slip (\"Wait, let me re-check\")"}, s.reflect, 0.4,
+  b.number({"slip", "probability that a step which carries or borrows forgets the carry on its first attempt"}, s.slip, 0.3, {0.0, 1.0});
+  b.number({"reflect", "probability that a slip is caught by a re-check (\"Wait, let me re-check\")"}, s.reflect, 0.4,
            {0.0, 1.0});
 }
 

@@ -1,4 +1,5 @@
-// Word problems built from a few templates: a quantity changed by two or three operations.
+// Word problems built from a few stories: a quantity that grows by three or four one-digit
+// additions, and the trace that works them out step by step.
 #include "rl/synthetic_arithmetic.hpp"
 
 #include <fmt/format.h>
@@ -17,24 +18,9 @@ struct Story {
 constexpr std::array<Story, 8> stories{{{"Tom", "apples"}, {"Mia", "marbles"}, {"Sam", "coins"}, {"Ana", "books"},
                                          {"Leo", "stickers"}, {"Ivy", "shells"}, {"Max", "cards"}, {"Zoe", "pens"}}};
 
-struct Step {
-  char op;  // '+', '-', '*'
-  int64_t operand;
-};
-
-std::string phrase(const Step& s, const Story& story) {
-  switch (s.op) {
-    case '+': return fmt::format("gets {} more", s.operand);
-    case '-': return fmt::format("gives away {}", s.operand);
-    default: return fmt::format("then has {} times as many {}", s.operand, story.item);
-  }
-}
-
-int64_t apply(int64_t value, const Step& s) {
-  return s.op == '+' ? value + s.operand : s.op == '-' ? value - s.operand : value * s.operand;
-}
-
 }  // namespace
+
+bool carries(int64_t a, int64_t b) { return a % 10 + b % 10 >= 10; }
 
 std::vector<ArithmeticProblem> make_arithmetic_problems(uint64_t seed, int count, const TraceMix& mix) {
   std::mt19937_64 rng(seed);
@@ -44,42 +30,34 @@ std::vector<ArithmeticProblem> make_arithmetic_problems(uint64_t seed, int count
   problems.reserve(count);
   for (int n = 0; n < count; ++n) {
     const Story& story = stories[uniform(0, stories.size() - 1)];
-    int64_t value = uniform(2, 20);
-    const int64_t start = value;
-    std::vector<Step> steps;
-    const int64_t length = uniform(2, 3);
-    for (int64_t i = 0; i < length; ++i) {
-      Step s{"+-*"[uniform(0, 2)], 0};
-      if ((s.op == '*' && value > 40) || (s.op == '-' && value < 2)) s.op = '+';  // stay small and positive
-      if (s.op == '*') s.operand = uniform(2, 3);
-      else if (s.op == '-') s.operand = uniform(1, value - 1);
-      else s.operand = uniform(1, 15);
-      value = apply(value, s);
-      steps.push_back(s);
-    }
+    const int64_t start = uniform(5, 30);
+    std::vector<int64_t> added(static_cast<std::size_t>(uniform(3, 4)));
+    for (auto& a : added) a = uniform(2, 9);
     ArithmeticProblem p;
-    p.answer = value;
-    std::string question = fmt::format("{} has {} {}.", story.who, start, story.item);
-    for (std::size_t i = 0; i < steps.size(); ++i)
-      question += fmt::format(" {} {}.", i == 0 ? story.who : "Then", phrase(steps[i], story));
-    p.question = question + fmt::format(" How many {} does {} have now?", story.item, story.who);
+    p.question = fmt::format("{} has {} {}.", story.who, start, story.item);
+    for (std::size_t i = 0; i < added.size(); ++i)
+      p.question += fmt::format(" {} gets {} more.", i == 0 ? story.who : "Then", added[i]);
+    p.question += fmt::format(" How many {} does {} have now?", story.item, story.who);
 
-    p.has_slip = chance(mix.slip);
-    p.reflects = p.has_slip && chance(mix.reflect);
-    const std::size_t slip_at = static_cast<std::size_t>(uniform(0, static_cast<int64_t>(steps.size()) - 1));
     std::string think;
-    int64_t shown = start;
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-      const int64_t right = apply(shown, steps[i]);
+    int64_t shown = start, right_total = start;
+    for (const int64_t a : added) {
+      right_total += a;
+      const int64_t right = shown + a;
       int64_t written = right;
-      if (p.has_slip && i == slip_at) written = right + (chance(0.5) ? 1 : -1) * uniform(1, 3);
-      think += fmt::format("{} {} {} = {}. ", shown, steps[i].op, steps[i].operand, written);
-      if (written != right && p.reflects) {
-        think += fmt::format("Wait, let me re-check: {} {} {} = {}. ", shown, steps[i].op, steps[i].operand, right);
+      if (carries(shown, a) && chance(mix.slip)) {
+        written = right - 10;  // the carry forgotten
+        ++p.slips;
+      }
+      think += fmt::format("{} + {} = {}. ", shown, a, written);
+      if (written != right && chance(mix.reflect)) {
+        think += fmt::format("Wait, let me re-check: {} + {} = {}. ", shown, a, right);
         written = right;
+        ++p.caught;
       }
       shown = written;
     }
+    p.answer = right_total;
     p.trace = fmt::format("<think> {}</think> <answer> {} </answer>", think, shown);
     problems.push_back(std::move(p));
   }

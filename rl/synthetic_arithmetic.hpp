@@ -1,8 +1,11 @@
-// The embedded demo's task: short multi-step arithmetic word problems, and reasoning traces in
-// the R1-Zero format for pretraining the base model. Some traces make a slip and finish with the
-// wrong answer; some make the slip, reflect ("Wait, let me re-check") and correct it. A base
-// model trained on that mix answers wrongly part of the time and reflects part of the time,
-// which is what GRPO then has to improve: reflecting is worth reward only because it fixes slips.
+// The embedded demo's task: short multi-step addition word problems, and reasoning traces in
+// the R1-Zero format for pretraining the base model. The traces carry one systematic habit: on
+// a step that carries (17 + 5), the first attempt forgets the carry with probability `slip`
+// (17 + 5 = 12). A share `reflect` of those slips is
+// followed by "Wait, let me re-check: 17 + 5 = 22." and the trace goes on from the right value;
+// the others keep the wrong value to the end. A base model trained on that mix is right on
+// problems without a carry and mostly wrong on the rest, and reflecting is worth reward only
+// because it repairs the slip: that is what GRPO then has to discover.
 #pragma once
 
 #include <cstdint>
@@ -15,14 +18,17 @@ struct ArithmeticProblem {
   std::string question;
   int64_t answer = 0;
   std::string trace;  // "<think> ... </think> <answer> N </answer>"
-  bool has_slip = false;
-  bool reflects = false;
+  int slips = 0;      // steps whose first attempt forgot the carry
+  int caught = 0;     // slips followed by a re-check that repairs them
 };
 
 struct TraceMix {
-  double slip = 0.3;        // share of traces with an arithmetic slip
-  double reflect = 0.4;     // share of slipped traces that catch the slip
+  double slip = 0.3;     // probability that a carrying step's first attempt forgets the carry
+  double reflect = 0.4;  // probability that a slip is caught by a re-check
 };
+
+// Whether a + b carries in the units digit.
+bool carries(int64_t a, int64_t b);
 
 // `count` problems from `seed`; the same seed gives the same problems.
 std::vector<ArithmeticProblem> make_arithmetic_problems(uint64_t seed, int count, const TraceMix& mix = {});

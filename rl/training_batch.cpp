@@ -48,10 +48,42 @@ MicroBatch build(const std::vector<TrainingSequence>& all, std::size_t begin, st
   mb.mask = floats(mask, {rows, longest_completion});
   mb.sampling_logp = floats(sampling, {rows, longest_completion});
   mb.advantages = floats(advantages, {rows});
+  const bool recorded = std::all_of(all.begin() + static_cast<std::ptrdiff_t>(begin),
+                                    all.begin() + static_cast<std::ptrdiff_t>(end),
+                                    [](const TrainingSequence& s) { return s.routing.defined(); });
+  if (recorded) {
+    const int64_t layers = all[begin].routing.size(0), k = all[begin].routing.size(2);
+    at::Tensor replay = at::arange(k, at::kLong).expand({layers, rows, longest, k}).contiguous();
+    at::Tensor known = at::zeros({rows, longest}, at::kBool);
+    for (int64_t r = 0; r < rows; ++r) {
+      const at::Tensor& routing = all[begin + r].routing;  // [layers, n, k]
+      replay.select(1, r).narrow(1, 0, routing.size(1)).copy_(routing);
+      known.select(0, r).narrow(0, 0, routing.size(1)).fill_(true);
+    }
+    for (int64_t l = 0; l < layers; ++l) mb.replay.push_back(replay.select(0, l).reshape({rows * longest, k}));
+    mb.replay_known = known.reshape({rows * longest});
+  }
   return mb;
 }
 
 }  // namespace
+
+MicroBatch to_device(const MicroBatch& mb, const at::Device& device) {
+  MicroBatch out;
+  const auto move = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  out.input_ids = move(mb.input_ids);
+  out.attention_mask = move(mb.attention_mask);
+  out.hidden_index = move(mb.hidden_index);
+  out.targets = move(mb.targets);
+  out.row = move(mb.row);
+  out.column = move(mb.column);
+  out.mask = move(mb.mask);
+  out.sampling_logp = move(mb.sampling_logp);
+  out.advantages = move(mb.advantages);
+  for (const auto& layer : mb.replay) out.replay.push_back(move(layer));
+  out.replay_known = move(mb.replay_known);
+  return out;
+}
 
 std::vector<MicroBatch> pack_micro_batches(const std::vector<TrainingSequence>& sequences, int64_t token_budget,
                                            int64_t pad_id) {

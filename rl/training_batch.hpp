@@ -16,6 +16,7 @@ struct TrainingSequence {
   std::vector<float> sampling_logprobs;  // recorded at sampling, one per completion token
   double advantage = 0.0;
   bool in_loss = true;  // false: masked out (a truncated completion under mask_truncated)
+  at::Tensor routing;   // [MoE layers, prompt + completion - 1, k] experts chosen at sampling; may be undefined
 };
 
 struct MicroBatch {
@@ -27,7 +28,15 @@ struct MicroBatch {
   at::Tensor mask;            // [rows, longest_completion] float: 1 for tokens in the loss
   at::Tensor sampling_logp;   // [rows, longest_completion] float
   at::Tensor advantages;      // [rows] float
+  // Routing recorded at sampling, when every sequence has it: per MoE layer [rows * longest, k]
+  // int64, and which of those positions were recorded [rows * longest] bool. Padding and each
+  // sequence's last token get experts 0..k-1: no loss reads their outputs.
+  std::vector<at::Tensor> replay;
+  at::Tensor replay_known;
 };
+
+// The micro-batch's tensors on `device`.
+MicroBatch to_device(const MicroBatch& mb, const at::Device& device);
 
 // Splits `sequences` (in order) into micro-batches of at most `token_budget` padded tokens each
 // (rows * longest sequence); a sequence longer than the budget gets a micro-batch of its own.

@@ -104,6 +104,15 @@ void bind(Binder& b, TrainSection& s) {
   b.integer({"threads", "CPU threads for LibTorch; 0: all cores"}, s.threads, 0, {0, 4096});
 }
 
+void bind(Binder& b, EvalSection& s) {
+  b.integer({"samples", "K: samples per problem; pass@1 is averaged over them, pass@K and maj@K use all"}, s.samples, 4,
+            {1, 1024});
+  b.number({"temperature", "sampling temperature"}, s.temperature, 0.6, {0.0, 100.0, true, false});
+  b.number({"top_p", "nucleus sampling mass"}, s.top_p, 0.95, {0.0, 1.0, true, false});
+  b.integer({"max_new_tokens", "longest completion; 0: rollout.max_new_tokens"}, s.max_new_tokens, 0, {0, unbounded});
+  b.integer({"batch_prompts", "problems sampled together"}, s.batch_prompts, 16, {1, unbounded});
+}
+
 void bind(Binder& b, LogSection& s) {
   b.integer({"every", "log metrics every this many steps"}, s.every, 1, {1, unbounded});
   b.boolean({"progress", "show a progress bar with ETA on the console"}, s.progress, true);

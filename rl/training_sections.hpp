@@ -1,5 +1,5 @@
 // The sections the trainer owns: [data] (prompts), [grpo] (the objective), [optim], [train]
-// (the run) and [log] (where the curves go).
+// (the run), [eval] (held-out evaluation) and [log] (where the curves go).
 #pragma once
 
 #include <array>
@@ -67,6 +67,14 @@ struct TrainSection {
   int threads = 0;
 };
 
+struct EvalSection {
+  int samples = 4;  // K samples per problem
+  double temperature = 0.6;
+  double top_p = 0.95;
+  int max_new_tokens = 0;  // 0: the rollout's
+  int batch_prompts = 16;
+};
+
 enum class LogLevel { debug, info, warn, error };
 struct LogSection {
   int every = 1;
@@ -85,6 +93,9 @@ inline constexpr std::string_view grpo_section_doc =
     "losses are averaged.";
 inline constexpr std::string_view optim_section_doc = "AdamW and its learning-rate schedule.";
 inline constexpr std::string_view train_section_doc = "The run: its length, seed, batching and checkpoints.";
+inline constexpr std::string_view eval_section_doc =
+    "Held-out evaluation on data.eval at the start, every train.eval_every steps and at the end: K samples per "
+    "problem, DeepSeek-R1's protocol by default, judged by the math rule.";
 inline constexpr std::string_view log_section_doc =
     "Metrics: the console progress bar, metrics.jsonl, TensorBoard event files and sample completions.";
 
@@ -92,6 +103,7 @@ void bind(config::Binder& b, DataSection& s);
 void bind(config::Binder& b, GrpoSection& s);
 void bind(config::Binder& b, OptimSection& s);
 void bind(config::Binder& b, TrainSection& s);
+void bind(config::Binder& b, EvalSection& s);
 void bind(config::Binder& b, LogSection& s);
 
 }  // namespace aha::rl

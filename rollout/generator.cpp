@@ -1,4 +1,5 @@
-// generate(): prefill once per prompt, repeat the cache per completion, decode step by step.
+// generate(): prefill once per prompt, repeat the cache per completion, decode step by step,
+// dropping finished rows from the batch and the cache.
 #include "rollout/generator.hpp"
 
 #include <ATen/ATen.h>
@@ -20,11 +21,15 @@ std::pair<at::Tensor, at::Tensor> left_pad(const std::vector<std::vector<int64_t
   for (const auto& p : prompts) longest = std::max(longest, p.size());
   const auto rows = static_cast<int64_t>(prompts.size()), cols = static_cast<int64_t>(longest);
   at::Tensor ids = at::full({rows, cols}, pad_id, at::kLong), mask = at::zeros({rows, cols}, at::kLong);
+  auto id = ids.accessor<int64_t, 2>();
+  auto on = mask.accessor<int64_t, 2>();
   for (int64_t r = 0; r < rows; ++r) {
     const auto& p = prompts[r];
     const int64_t offset = cols - static_cast<int64_t>(p.size());
-    for (std::size_t i = 0; i < p.size(); ++i) ids[r][offset + static_cast<int64_t>(i)] = p[i];
-    mask.narrow(0, r, 1).narrow(1, offset, static_cast<int64_t>(p.size())).fill_(1);
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      id[r][offset + static_cast<int64_t>(i)] = p[i];
+      on[r][offset + static_cast<int64_t>(i)] = 1;
+    }
   }
   return {ids, mask};
 }
@@ -37,11 +42,50 @@ void repeat_rows(policy::KvCache& cache, int group_size) {
   cache.key_mask = cache.key_mask.repeat_interleave(group_size, 0);
 }
 
+void keep_rows(policy::KvCache& cache, const at::Tensor& keep) {
+  for (auto& layer : cache.layers) {
+    layer.keys = layer.keys.index_select(0, keep);
+    layer.values = layer.values.index_select(0, keep);
+  }
+  cache.key_mask = cache.key_mask.index_select(0, keep);
+}
+
 bool ends_with_stop(const Completion& c, const GenerationSettings& s, const Detokenize& detokenize) {
   if (s.stop.empty() || !detokenize) return false;
   const std::string text = detokenize(c.tokens);
   return std::any_of(s.stop.begin(), s.stop.end(), [&](const std::string& stop) { return text.find(stop) != std::string::npos; });
 }
+
+// The experts of every MoE layer for the tokens of one forward pass: [layers, tokens, k] int16 on the CPU.
+at::Tensor stacked_experts(const std::vector<policy::RouterTrace>& routers) {
+  std::vector<at::Tensor> layers;
+  for (const auto& r : routers) layers.push_back(r.experts.to(at::kShort));
+  return at::stack(layers).to(at::kCPU);
+}
+
+// Routing of each row, step by step: the prompt's, then one [layers, 1, k] slice per decoded token.
+struct RoutingRecorder {
+  std::vector<at::Tensor> prompt;               // per prompt [layers, prompt tokens, k]
+  std::vector<std::vector<at::Tensor>> decoded;  // per row, per decode step [layers, k]
+
+  void record_prompts(const std::vector<policy::RouterTrace>& routers, const std::vector<std::vector<int64_t>>& prompts,
+                      int64_t longest) {
+    const at::Tensor all = stacked_experts(routers);  // [layers, prompts * longest, k]
+    for (std::size_t p = 0; p < prompts.size(); ++p) {
+      const auto length = static_cast<int64_t>(prompts[p].size());
+      prompt.push_back(all.narrow(1, static_cast<int64_t>(p) * longest + longest - length, length));
+    }
+  }
+  void record_step(const std::vector<policy::RouterTrace>& routers, const std::vector<int64_t>& rows) {
+    const at::Tensor all = stacked_experts(routers);  // [layers, alive, k]
+    for (std::size_t i = 0; i < rows.size(); ++i) decoded[rows[i]].push_back(all.select(1, static_cast<int64_t>(i)));
+  }
+  at::Tensor of_row(int64_t row, int group_size) const {
+    std::vector<at::Tensor> parts{prompt[row / group_size]};
+    for (const auto& step : decoded[row]) parts.push_back(step.unsqueeze(1));
+    return at::cat(parts, 1);
+  }
+};
 
 }  // namespace
 
@@ -52,38 +96,56 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
     if (prompts[i].empty()) throw Error(fmt::format("prompt {} has no tokens", i));
   torch::NoGradGuard no_grad;
   const auto device = model.lm_head_weight().device();
+  const bool record = s.record_routing && model.num_moe_layers() > 0;
   auto [ids, mask] = left_pad(prompts, s.pad_id);
   policy::KvCache cache;
-  at::Tensor hidden = model.forward(ids.to(device), mask.to(device), &cache).hidden.select(1, -1);  // [prompts, h]
+  const policy::ForwardOutput prefill = model.forward(ids.to(device), mask.to(device), &cache);
+  at::Tensor hidden = prefill.hidden.select(1, -1);  // [prompts, hidden]
   repeat_rows(cache, group_size);
   hidden = hidden.repeat_interleave(group_size, 0);  // [rows, hidden]
 
   const auto rows = static_cast<int64_t>(prompts.size()) * group_size;
+  RoutingRecorder routing;
+  if (record) {
+    routing.record_prompts(prefill.routers, prompts, ids.size(1));
+    routing.decoded.resize(rows);
+  }
   std::vector<Completion> completions(rows);
-  std::vector<bool> done(rows, false);
-  for (int step = 0; step < s.max_new_tokens; ++step) {
-    const at::Tensor tokens = sample(model.logits(hidden), s.sampling, generator);  // [rows]
+  std::vector<int64_t> alive(rows);  // the completion of each row still in the batch
+  for (int64_t r = 0; r < rows; ++r) alive[r] = r;
+  for (int step = 0; step < s.max_new_tokens && !alive.empty(); ++step) {
+    const at::Tensor tokens = sample(model.logits(hidden), s.sampling, generator);  // [alive]
     const at::Tensor logprobs =
         policy::token_logprobs(hidden, model.lm_head_weight(), tokens, s.sampling.temperature).to(at::kCPU);
     const at::Tensor cpu_tokens = tokens.to(at::kCPU);
-    at::Tensor active = at::zeros({rows, 1}, at::kLong);
-    for (int64_t r = 0; r < rows; ++r) {
-      if (done[r]) continue;
-      Completion& c = completions[r];
-      const int64_t token = cpu_tokens[r].item<int64_t>();
-      c.tokens.push_back(token);
-      c.logprobs.push_back(logprobs[r].item<float>());
-      if (std::find(s.eos_ids.begin(), s.eos_ids.end(), token) != s.eos_ids.end() || ends_with_stop(c, s, detokenize)) {
+    const auto* token = cpu_tokens.data_ptr<int64_t>();
+    const auto* logprob = logprobs.data_ptr<float>();
+    std::vector<int64_t> keep, still;
+    for (std::size_t i = 0; i < alive.size(); ++i) {
+      Completion& c = completions[alive[i]];
+      c.tokens.push_back(token[i]);
+      c.logprobs.push_back(logprob[i]);
+      if (std::find(s.eos_ids.begin(), s.eos_ids.end(), token[i]) != s.eos_ids.end() || ends_with_stop(c, s, detokenize)) {
         c.finish = FinishReason::stop;
-        done[r] = true;
       } else {
-        active[r][0] = 1;
+        keep.push_back(static_cast<int64_t>(i));
+        still.push_back(alive[i]);
       }
     }
-    if (std::all_of(done.begin(), done.end(), [](bool d) { return d; }) || step + 1 == s.max_new_tokens) break;
-    const at::Tensor next = at::where(active.squeeze(1).to(device).to(at::kBool), tokens, s.pad_id).unsqueeze(1);
-    hidden = model.forward(next, active.to(device), &cache).hidden.select(1, 0);
+    if (still.empty() || step + 1 == s.max_new_tokens) break;
+    at::Tensor next = tokens.unsqueeze(1);  // [alive, 1]
+    if (still.size() != alive.size()) {
+      const at::Tensor index = at::tensor(keep, at::kLong).to(device);
+      keep_rows(cache, index);
+      next = next.index_select(0, index);
+    }
+    alive = std::move(still);
+    const policy::ForwardOutput out = model.forward(next, at::ones_like(next), &cache);
+    if (record) routing.record_step(out.routers, alive);
+    hidden = out.hidden.select(1, 0);
   }
+  if (record)
+    for (int64_t r = 0; r < rows; ++r) completions[r].routing = routing.of_row(r, group_size);
   return completions;
 }
 

@@ -1,7 +1,8 @@
 // Batched generation of G completions per prompt with the KV cache: the prompts are prefilled
 // once (left-padded), the cache is repeated G times, and every row decodes until EOS, a stop
-// string or max_new_tokens. Each completion keeps its tokens, the log-prob of each token
-// (computed by the trainer's own function, policy::token_logprobs) and why it ended.
+// string or max_new_tokens; finished rows leave the batch. Each completion keeps its tokens, the
+// log-prob of each token (computed by the trainer's own function, policy::token_logprobs), why
+// it ended, and, when asked, the experts every MoE layer chose for each token it processed.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -22,6 +23,9 @@ struct Completion {
   std::vector<int64_t> tokens;
   std::vector<float> logprobs;  // log p(token | prefix) under the temperature-scaled distribution
   FinishReason finish = FinishReason::length;
+  // [MoE layers, prompt + completion tokens - 1, k] int16: the experts chosen for every token the
+  // model processed (the last sampled token never is). Undefined unless routing was recorded.
+  at::Tensor routing;
 };
 
 struct GenerationSettings {
@@ -30,6 +34,7 @@ struct GenerationSettings {
   std::vector<int64_t> eos_ids;
   int64_t pad_id = 0;
   std::vector<std::string> stop;  // a completion ends once its text contains one of these
+  bool record_routing = false;    // keep Completion::routing (MoE models)
 };
 
 // Turns token ids back into text, for stop strings.

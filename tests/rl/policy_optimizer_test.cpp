@@ -28,7 +28,7 @@ std::vector<TrainingSequence> sampled_batch(policy::CausalLMImpl& model, int see
   const auto completions = rollout::generate(model, prompts, 4, settings, generator);
   std::vector<TrainingSequence> batch;
   for (std::size_t i = 0; i < completions.size(); ++i)
-    batch.push_back({prompts[i / 4], completions[i].tokens, completions[i].logprobs, (i % 4) < 2 ? 1.0 : -1.0, true});
+    batch.push_back({prompts[i / 4], completions[i].tokens, completions[i].logprobs, (i % 4) < 2 ? 1.0 : -1.0, true, {}});
   return batch;
 }
 

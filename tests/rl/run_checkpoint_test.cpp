@@ -36,7 +36,7 @@ struct Run {
     const auto completions = rollout::generate(*model, prompts, 3, settings, rng);
     std::vector<TrainingSequence> batch;
     for (std::size_t i = 0; i < completions.size(); ++i)
-      batch.push_back({prompts[i / 3], completions[i].tokens, completions[i].logprobs, i % 3 == 0 ? 1.0 : -0.5, true});
+      batch.push_back({prompts[i / 3], completions[i].tokens, completions[i].logprobs, i % 3 == 0 ? 1.0 : -0.5, true, {}});
     optimizer.step(batch);
   }
 };

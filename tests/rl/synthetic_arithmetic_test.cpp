@@ -21,19 +21,38 @@ TEST_CASE("the same seed gives the same problems, another seed others") {
   CHECK(a[0].question != c[0].question);
 }
 
-TEST_CASE("clean and reflected traces end with the right answer, uncaught slips with a wrong one") {
-  const auto problems = make_arithmetic_problems(7, 2000);
-  int slips = 0, reflections = 0;
+TEST_CASE("carrying steps slip at the slip rate, and only caught slips keep the answer right") {
+  const auto problems = make_arithmetic_problems(7, 2000, TraceMix{.slip = 0.5, .reflect = 0.4});
+  int slips = 0, caught = 0, carry_free = 0;
   for (const auto& p : problems) {
     INFO(p.question << "\n" << p.trace);
-    CHECK(p.answer >= 0);
-    const bool right = traced_answer(p.trace) == p.answer;
-    CHECK(right == (!p.has_slip || p.reflects));
-    CHECK((p.trace.find("Wait, let me re-check") != std::string::npos) == p.reflects);
+    CHECK(p.answer > 0);
+    CHECK((traced_answer(p.trace) == p.answer) == (p.slips == p.caught));
+    std::size_t rechecks = 0;
+    for (auto at = p.trace.find("Wait, let me re-check"); at != std::string::npos; at = p.trace.find("Wait, let me re-check", at + 1))
+      ++rechecks;
+    CHECK(rechecks == static_cast<std::size_t>(p.caught));
     CHECK(p.trace.starts_with("<think> "));
-    slips += p.has_slip;
-    reflections += p.reflects;
+    slips += p.slips;
+    caught += p.caught;
+    carry_free += p.slips == 0;
   }
-  CHECK(slips == Approx(600).margin(80));
-  CHECK(reflections == Approx(240).margin(60));
+  CHECK(caught == Approx(0.4 * slips).margin(0.05 * slips));
+  CHECK(carry_free > 100);
+}
+
+TEST_CASE("a slip forgets exactly the carry") {
+  CHECK(carries(17, 5));
+  CHECK(carries(15, 5));
+  CHECK_FALSE(carries(12, 5));
+  for (const auto& p : make_arithmetic_problems(3, 300, TraceMix{.slip = 1.0, .reflect = 0.0})) {
+    INFO(p.trace);
+    std::smatch m;
+    std::string rest = p.trace;
+    while (std::regex_search(rest, m, std::regex("([0-9]+) \\+ ([0-9]+) = ([0-9]+)\\."))) {
+      const int64_t a = std::stoll(m[1]), b = std::stoll(m[2]), written = std::stoll(m[3]);
+      CHECK(written == (carries(a, b) ? a + b - 10 : a + b));
+      rest = m.suffix();
+    }
+  }
 }

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "policy/checkpoint.hpp"
 #include "policy/token_logprobs.hpp"
 #include "rollout/generator.hpp"
@@ -99,4 +101,51 @@ TEST_CASE("recorded log-probs equal the trainer's full-sequence recomputation") 
     worst = std::max(worst, (recomputed - recorded).abs().max().item<double>());
   }
   CHECK(worst < 1e-5);
+}
+
+TEST_CASE("recorded routing covers every processed token and matches a full forward's choice") {
+  auto model = tiny_moe();
+  GenerationSettings settings;
+  settings.max_new_tokens = 7;
+  settings.record_routing = true;
+  for (int64_t id = 0; id < 128; id += 5) settings.eos_ids.push_back(id);  // rows finish at different steps
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(3);
+  const auto completions = generate(*model, prompts, 3, settings, generator);
+  torch::NoGradGuard no_grad;
+  int64_t pairs = 0, same = 0;
+  for (std::size_t i = 0; i < completions.size(); ++i) {
+    const auto& c = completions[i];
+    std::vector<int64_t> sequence = prompts[i / 3];
+    sequence.insert(sequence.end(), c.tokens.begin(), c.tokens.end());
+    const auto processed = static_cast<int64_t>(sequence.size()) - 1;  // the last sampled token is never fed
+    REQUIRE(c.routing.defined());
+    CHECK(c.routing.size(0) == model->num_moe_layers());
+    CHECK(c.routing.size(1) == processed);
+    CHECK(c.routing.size(2) == model->config().num_experts_per_tok);
+    const at::Tensor ids = at::tensor(sequence, at::kLong).unsqueeze(0);
+    const auto routers = model->forward(ids, at::ones_like(ids)).routers;
+    for (std::size_t l = 0; l < routers.size(); ++l) {
+      const at::Tensor full = std::get<0>(routers[l].own.narrow(0, 0, processed).sort(-1));
+      const at::Tensor recorded = std::get<0>(c.routing[static_cast<int64_t>(l)].to(at::kLong).sort(-1));
+      same += full.eq(recorded).all(-1).sum().item<int64_t>();
+      pairs += processed;
+    }
+  }
+  CHECK(same == pairs);
+}
+
+TEST_CASE("finished rows leave the batch without changing the others' log-probs") {
+  auto model = tiny_moe();
+  GenerationSettings settings;
+  settings.max_new_tokens = 10;
+  for (int64_t id = 0; id < 128; id += 3) settings.eos_ids.push_back(id);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(11);
+  const auto completions = generate(*model, prompts, 4, settings, generator);
+  std::set<std::size_t> lengths;
+  for (const auto& c : completions) {
+    lengths.insert(c.tokens.size());
+    CHECK(c.logprobs.size() == c.tokens.size());
+    for (const float lp : c.logprobs) CHECK(lp <= 0.0f);
+  }
+  CHECK(lengths.size() > 1);
 }

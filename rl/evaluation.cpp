@@ -1,0 +1,94 @@
+// evaluate(): batched sampling over the problems, then the math rule and a majority vote.
+#include "rl/evaluation.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "rewards/math_answer_extraction.hpp"
+#include "rewards/math_rule.hpp"
+#include "rl/scored_completion.hpp"
+#include "rollout/worker_pool.hpp"
+
+namespace aha::rl {
+
+namespace {
+
+// The most frequent of the extracted answers (compared as text); a tie goes to the one seen first.
+std::optional<std::string> majority(const std::vector<std::optional<std::string>>& answers) {
+  std::vector<std::pair<std::string, int>> clusters;
+  for (const auto& a : answers) {
+    if (!a) continue;
+    auto same = std::find_if(clusters.begin(), clusters.end(), [&](const auto& c) { return c.first == *a; });
+    if (same == clusters.end()) clusters.emplace_back(*a, 1);
+    else ++same->second;
+  }
+  if (clusters.empty()) return std::nullopt;
+  return std::max_element(clusters.begin(), clusters.end(), [](const auto& x, const auto& y) { return x.second < y.second; })
+      ->first;
+}
+
+}  // namespace
+
+EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
+                    const std::vector<PromptRecord>& problems, const EvalSettings& settings,
+                    const rewards::ReflectionPhrases& phrases, const std::function<void(int64_t, int64_t)>& on_batch) {
+  const rewards::MathAnswerRule math(rewards::MathRule{});
+  EvalReport report;
+  report.problems = static_cast<int64_t>(problems.size());
+  report.samples = settings.samples;
+  at::Generator generator = rollout::seeded_generator(model.lm_head_weight().device(), settings.seed);
+  const auto& eos = settings.generation.eos_ids;
+  int64_t sampled = 0, reflecting = 0, tokens = 0;
+  for (std::size_t first = 0; first < problems.size(); first += static_cast<std::size_t>(settings.batch_prompts)) {
+    const std::size_t last = std::min(problems.size(), first + static_cast<std::size_t>(settings.batch_prompts));
+    std::vector<std::vector<int64_t>> prompts;
+    for (std::size_t p = first; p < last; ++p)
+      prompts.push_back(tokenizer.encode(apply_template(settings.prompt_template, problems[p].question)));
+    const auto samples = rollout::generate(model, prompts, settings.samples, settings.generation, generator,
+                                           [&](std::span<const int64_t> ids) { return tokenizer.decode(ids); });
+    for (std::size_t p = first; p < last; ++p) {
+      int correct = 0;
+      std::vector<std::optional<std::string>> answers;
+      for (int k = 0; k < settings.samples; ++k) {
+        const auto& s = samples[(p - first) * settings.samples + k];
+        std::span<const int64_t> body(s.tokens);
+        if (!body.empty() && std::find(eos.begin(), eos.end(), body.back()) != eos.end()) body = body.first(body.size() - 1);
+        const std::string text = tokenizer.decode(body);
+        const auto outcome = math.score(completion_record(problems[p], text, static_cast<int64_t>(s.tokens.size())));
+        correct += outcome.score > 0.0;
+        answers.push_back(rewards::extract_predicted_answer(text));
+        reflecting += phrases.count(text) > 0;
+        tokens += static_cast<int64_t>(s.tokens.size());
+        ++sampled;
+      }
+      report.pass_at_1 += static_cast<double>(correct) / settings.samples;
+      report.pass_at_k += correct > 0;
+      if (const auto voted = majority(answers)) {
+        rewards::CompletionRecord vote = completion_record(problems[p], "<answer>" + *voted + "</answer>", 0);
+        report.maj_at_k += math.score(vote).score > 0.0;
+      }
+    }
+    if (on_batch) on_batch(static_cast<int64_t>(last), report.problems);
+  }
+  const double n = static_cast<double>(std::max<int64_t>(report.problems, 1));
+  report.pass_at_1 /= n;
+  report.pass_at_k /= n;
+  report.maj_at_k /= n;
+  report.mean_length = static_cast<double>(tokens) / static_cast<double>(std::max<int64_t>(sampled, 1));
+  report.reflection_frequency = static_cast<double>(reflecting) / static_cast<double>(std::max<int64_t>(sampled, 1));
+  return report;
+}
+
+nlohmann::json to_json(const EvalReport& r) {
+  return {{"pass@1", r.pass_at_1},
+          {fmt::format("pass@{}", r.samples), r.pass_at_k},
+          {fmt::format("maj@{}", r.samples), r.maj_at_k},
+          {"mean_length", r.mean_length},
+          {"reflection_frequency", r.reflection_frequency},
+          {"problems", r.problems},
+          {"samples", r.samples}};
+}
+
+}  // namespace aha::rl

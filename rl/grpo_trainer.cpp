@@ -1,0 +1,343 @@
+// train(): setup, then for each step: rollouts -> rewards -> advantages -> optimizer step ->
+// weights to the workers -> metrics, evaluation and checkpoints.
+#include "rl/grpo_trainer.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+
+#include "core/error.hpp"
+#include "policy/checkpoint.hpp"
+#include "policy/tokenizer.hpp"
+#include "rl/advantages.hpp"
+#include "rl/curve_plot.hpp"
+#include "rl/evaluation.hpp"
+#include "rl/metrics_log.hpp"
+#include "rl/policy_optimizer.hpp"
+#include "rl/progress_bar.hpp"
+#include "rl/run_checkpoint.hpp"
+#include "rl/scored_completion.hpp"
+#include "rollout/worker_pool.hpp"
+
+namespace aha::rl {
+
+namespace {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+at::Device training_device(policy::DeviceChoice choice) {
+  if (choice == policy::DeviceChoice::cpu) return at::kCPU;
+  if (at::hasCUDA()) return at::Device(at::kCUDA, 0);
+  if (choice == policy::DeviceChoice::cuda) throw Error("model.device = \"cuda\", but no CUDA device is available");
+  return at::kCPU;
+}
+
+policy::CausalLM load_model(const std::string& path, const policy::ModelSection& section, const at::Device& device) {
+  policy::CausalLM model = policy::load_causal_lm(path, section.dtype == policy::DType::bfloat16 ? at::kBFloat16 : at::kFloat);
+  model->to(device);
+  return model;
+}
+
+uint64_t draw_seed(at::Generator& rng) {
+  auto* cpu = at::check_generator<at::CPUGeneratorImpl>(rng);
+  std::lock_guard lock(cpu->mutex_);
+  return cpu->random64();
+}
+
+// Everything one step sampled: the groups kept for training and every completion drawn.
+struct StepRollouts {
+  std::vector<ScoredCompletion> kept;  // whole groups, in the order they were drawn
+  std::vector<ScoredCompletion> all;   // every completion sampled this step (for the metrics)
+  int64_t groups = 0, zero_std_groups = 0, rounds = 0, generated_tokens = 0;
+  double rollout_seconds = 0.0, reward_seconds = 0.0;
+};
+
+bool rewards_all_equal(std::span<const ScoredCompletion> group) {
+  for (const auto& s : group)
+    if (s.score.total != group.front().score.total) return false;
+  return true;
+}
+
+class Trainer {
+ public:
+  Trainer(const ExperimentConfig& config, const TrainOptions& options);
+  void run();
+
+ private:
+  StepRollouts sample_step(int64_t step);
+  std::vector<TrainingSequence> training_batch(const std::vector<ScoredCompletion>& kept) const;
+  void evaluate_into(const std::string& file, StepMetrics* metrics);
+  void save(int64_t step);
+
+  const ExperimentConfig c_;
+  const std::filesystem::path out_;
+  at::Device device_;
+  policy::Tokenizer tokenizer_;
+  policy::CausalLM policy_{nullptr};
+  std::vector<int64_t> eos_ids_;
+  std::unique_ptr<PromptSource> prompts_;
+  std::vector<PromptRecord> eval_problems_;
+  rewards::RewardPipeline rewards_;
+  rewards::ReflectionPhrases phrases_;
+  std::unique_ptr<PolicyOptimizer> optimizer_;
+  at::Generator rng_;
+  int64_t start_step_ = 0;
+  std::unique_ptr<rollout::RolloutPool> pool_;
+};
+
+Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options)
+    : c_(config),
+      out_(config.train.output_dir),
+      device_(training_device(config.model.device)),
+      tokenizer_(policy::Tokenizer::from_file(config.model.path)),
+      rewards_(config.rewards),
+      phrases_(reflection_phrases(config.rewards)),
+      rng_(at::detail::createCPUGenerator(static_cast<uint64_t>(config.train.seed))) {
+  if (c_.train.threads > 0) at::set_num_threads(c_.train.threads);
+  if (!tokenizer_.eos_id())
+    throw Error(fmt::format("{}: tokenizer_config.json names no eos_token, so completions could never stop",
+                            c_.model.path));
+  eos_ids_ = {*tokenizer_.eos_id()};
+  if (c_.data.train.empty()) throw ConfigError("data.train: the training prompts are required");
+  std::size_t duplicates = 0;
+  prompts_ = std::make_unique<PromptSource>(read_prompt_records(c_.data.train, c_.data, &duplicates), c_.data,
+                                            static_cast<uint64_t>(c_.train.seed));
+  if (!c_.data.eval.empty()) {
+    eval_problems_ = read_prompt_records(c_.data.eval, c_.data);
+    if (c_.data.eval_limit > 0 && eval_problems_.size() > static_cast<std::size_t>(c_.data.eval_limit))
+      eval_problems_.resize(static_cast<std::size_t>(c_.data.eval_limit));
+  }
+
+  const auto latest = std::filesystem::exists(out_) ? latest_checkpoint(out_) : std::nullopt;
+  if (options.resume && !latest)
+    throw Error(fmt::format("--resume: {} holds no checkpoint to resume from", out_.string()));
+  if (!options.resume && latest)
+    throw Error(fmt::format("{} already holds a run (checkpoint {}): pass --resume to continue it, or choose "
+                            "another train.output_dir",
+                            out_.string(), latest->filename().string()));
+  policy_ = load_model(c_.model.path, c_.model, device_);
+  std::optional<policy::CausalLM> reference;
+  if (c_.grpo.beta > 0.0)
+    reference = load_model(c_.model.reference.empty() ? c_.model.path : c_.model.reference, c_.model, device_);
+  optimizer_ = std::make_unique<PolicyOptimizer>(policy_, reference, c_.grpo, c_.optim, c_.train.steps,
+                                                 c_.rollout.max_new_tokens, c_.rollout.temperature,
+                                                 c_.train.micro_batch_tokens, c_.model.freeze);
+  if (latest) {
+    const TrainerState state = load_run_checkpoint(*latest, *policy_, optimizer_->optimizer(), rng_);
+    start_step_ = state.step;
+    prompts_->restore(state.cursor);
+    optimizer_->set_steps_taken(static_cast<int>(state.step));
+    std::cerr << fmt::format("resuming from {} at step {}\n", latest->string(), start_step_);
+  }
+  std::filesystem::create_directories(out_);
+  std::ofstream(out_ / "config.toml") << to_toml(c_);
+  std::cerr << fmt::format("{} training prompts ({} duplicates dropped), {} held-out problems, device {}\n",
+                           prompts_->size(), duplicates, eval_problems_.size(), device_.str());
+
+  rollout::GenerationSettings generation;
+  generation.sampling = {c_.rollout.temperature, c_.rollout.top_k, c_.rollout.top_p, c_.rollout.min_p};
+  generation.max_new_tokens = c_.rollout.max_new_tokens;
+  generation.eos_ids = eos_ids_;
+  generation.pad_id = tokenizer_.pad_id().value_or(eos_ids_.front());
+  generation.stop = c_.rollout.stop;
+  generation.record_routing = true;  // MoE models only; also feeds the routing_mismatch metric
+  pool_ = std::make_unique<rollout::RolloutPool>(
+      *policy_, start_step_, c_.rollout.workers, c_.rollout.queue_size, generation,
+      [this](std::span<const int64_t> ids) { return tokenizer_.decode(ids); });
+}
+
+StepRollouts Trainer::sample_step(int64_t step) {
+  StepRollouts out;
+  const int group = c_.rollout.group_size;
+  const int rounds = c_.grpo.dynamic_sampling ? 1 + c_.grpo.max_resample_rounds : 1;
+  int64_t kept_groups = 0;
+  for (int round = 0; round < rounds && kept_groups < c_.rollout.prompts_per_step; ++round) {
+    ++out.rounds;
+    const auto records = prompts_->next(static_cast<std::size_t>(c_.rollout.prompts_per_step - kept_groups));
+    std::vector<std::vector<int64_t>> prompts;
+    for (const std::size_t r : records) {
+      auto tokens = tokenizer_.encode(prompts_->prompt_text(r));
+      if (tokens.size() > static_cast<std::size_t>(c_.data.max_prompt_tokens))  // keep the end, as TRL does
+        tokens.erase(tokens.begin(), tokens.end() - c_.data.max_prompt_tokens);
+      prompts.push_back(std::move(tokens));
+    }
+    // One job per worker, each with its own seed drawn in order, so results do not depend on timing.
+    const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(c_.rollout.workers), prompts.size());
+    const std::size_t per_job = (prompts.size() + workers - 1) / workers;
+    std::vector<rollout::RolloutJob> jobs;
+    for (std::size_t first = 0; first < prompts.size(); first += per_job) {
+      rollout::RolloutJob job;
+      job.id = static_cast<int64_t>(jobs.size());
+      job.prompts.assign(prompts.begin() + static_cast<std::ptrdiff_t>(first),
+                         prompts.begin() + static_cast<std::ptrdiff_t>(std::min(prompts.size(), first + per_job)));
+      job.group_size = group;
+      job.seed = draw_seed(rng_);
+      jobs.push_back(job);
+    }
+    const double began = now_seconds();
+    for (auto& job : jobs) pool_->submit(job);
+    std::vector<std::vector<rollout::Completion>> by_job(jobs.size());
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      rollout::RolloutResult result = pool_->take();
+      if (result.weight_version != step - 1)
+        throw Error(fmt::format("step {}: a rollout came back from weight version {}, expected {}", step,
+                                result.weight_version, step - 1));
+      by_job[static_cast<std::size_t>(result.id)] = std::move(result.completions);
+    }
+    std::vector<rollout::Completion> samples;
+    for (auto& completions : by_job)
+      for (auto& c : completions) {
+        out.generated_tokens += static_cast<int64_t>(c.tokens.size());
+        samples.push_back(std::move(c));
+      }
+    const double sampled = now_seconds();
+    out.rollout_seconds += sampled - began;
+    auto scored = score_completions(std::move(samples), records, prompts, group, *prompts_, tokenizer_, eos_ids_,
+                                    rewards_, phrases_);
+    out.reward_seconds += now_seconds() - sampled;
+
+    for (std::size_t g = 0; g < records.size(); ++g) {
+      const std::span<const ScoredCompletion> members(scored.data() + g * group, static_cast<std::size_t>(group));
+      int64_t correct = 0;
+      for (const auto& s : members) correct += s.correct.value_or(false);
+      prompts_->record_pass_rate(records[g], static_cast<double>(correct) / group);
+      const bool flat = rewards_all_equal(members);
+      ++out.groups;
+      out.zero_std_groups += flat;
+      if (c_.grpo.dynamic_sampling && flat) continue;
+      out.kept.insert(out.kept.end(), members.begin(), members.end());
+      ++kept_groups;
+    }
+    out.all.insert(out.all.end(), std::make_move_iterator(scored.begin()), std::make_move_iterator(scored.end()));
+  }
+  if (out.kept.empty()) out.kept = out.all;  // nothing carried signal: train on it anyway, the loss is zero
+  return out;
+}
+
+std::vector<TrainingSequence> Trainer::training_batch(const std::vector<ScoredCompletion>& kept) const {
+  std::vector<double> rewards;
+  for (const auto& s : kept) rewards.push_back(s.score.total);
+  const Advantages advantages =
+      compute_advantages(rewards, c_.rollout.group_size, c_.grpo.advantage, c_.grpo.std_eps);
+  std::vector<TrainingSequence> batch;
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    TrainingSequence s;
+    s.prompt = kept[i].prompt;
+    s.completion = kept[i].sample.tokens;
+    s.sampling_logprobs = kept[i].sample.logprobs;
+    s.routing = kept[i].sample.routing;
+    s.advantage = advantages.values[i];
+    s.in_loss = !(c_.grpo.mask_truncated && kept[i].sample.finish == rollout::FinishReason::length);
+    batch.push_back(std::move(s));
+  }
+  return batch;
+}
+
+void Trainer::evaluate_into(const std::string& file, StepMetrics* metrics) {
+  if (eval_problems_.empty()) return;
+  EvalSettings settings;
+  settings.samples = c_.eval.samples;
+  settings.generation.sampling = {c_.eval.temperature, 0, c_.eval.top_p, 0.0};
+  settings.generation.max_new_tokens = c_.eval.max_new_tokens > 0 ? c_.eval.max_new_tokens : c_.rollout.max_new_tokens;
+  settings.generation.eos_ids = eos_ids_;
+  settings.generation.pad_id = tokenizer_.pad_id().value_or(eos_ids_.front());
+  settings.generation.stop = c_.rollout.stop;
+  settings.prompt_template = c_.data.prompt_template;
+  settings.batch_prompts = c_.eval.batch_prompts;
+  settings.seed = static_cast<uint64_t>(c_.train.seed) + 1;
+  ProgressBar progress("eval", static_cast<int64_t>(eval_problems_.size()), c_.log.progress);
+  const EvalReport report = evaluate(*policy_, tokenizer_, eval_problems_, settings, phrases_,
+                                     [&](int64_t done, int64_t) { progress.update(done, ""); });
+  progress.finish();
+  const nlohmann::json json = to_json(report);
+  std::cerr << fmt::format("eval: pass@1 {:.3f}, pass@{} {:.3f}, maj@{} {:.3f}, length {:.1f}, reflection {:.3f}\n",
+                           report.pass_at_1, report.samples, report.pass_at_k, report.samples, report.maj_at_k,
+                           report.mean_length, report.reflection_frequency);
+  if (!file.empty()) std::ofstream(out_ / file) << json.dump(1) << "\n";
+  if (metrics)
+    for (const auto& [key, value] : json.items())
+      if (key != "problems" && key != "samples") metrics->add("eval/" + key, value.get<double>());
+}
+
+void Trainer::save(int64_t step) {
+  TrainerState state;
+  state.step = step;
+  state.cursor = prompts_->cursor();
+  save_run_checkpoint(out_, *policy_, optimizer_->optimizer(), rng_, state, c_.model.path);
+}
+
+void Trainer::run() {
+  const int64_t steps = c_.train.steps;
+  if (start_step_ == 0 && !std::filesystem::exists(out_ / "eval_base.json")) evaluate_into("eval_base.json", nullptr);
+  MetricsLog log(out_, c_.log, start_step_, now_seconds());
+  ProgressBar progress("train", steps, c_.log.progress, start_step_);
+  for (int64_t step = start_step_ + 1; step <= steps; ++step) {
+    const double began = now_seconds();
+    StepRollouts rollouts = sample_step(step);
+    const std::vector<TrainingSequence> batch = training_batch(rollouts.kept);
+    const double trained_from = now_seconds();
+    const StepStats stats = optimizer_->step(batch);
+    const double train_seconds = now_seconds() - trained_from;
+    if (!std::isfinite(stats.loss) || !std::isfinite(stats.grad_norm)) {
+      const auto last = latest_checkpoint(out_);
+      throw Error(fmt::format("step {}: the loss is {} (gradient norm {}); {}", step, stats.loss, stats.grad_norm,
+                              last ? "resume from " + last->string() + " with a lower optim.lr"
+                                   : std::string("no checkpoint was written yet")));
+    }
+    pool_->publish(*policy_, step);
+
+    StepMetrics m;
+    add_rollout_metrics(m, rollouts.all, c_.rewards);
+    m.add("frac_zero_std", static_cast<double>(rollouts.zero_std_groups) / static_cast<double>(rollouts.groups));
+    m.add("loss", stats.loss);
+    m.add("kl", stats.kl);
+    m.add("entropy", stats.entropy);
+    m.add("clip_fraction_low", stats.clip_low);
+    m.add("clip_fraction_high", stats.clip_high);
+    m.add("grad_norm", stats.grad_norm);
+    m.add("learning_rate", stats.learning_rate);
+    m.add("logprob_mismatch", stats.logprob_mismatch);
+    if (stats.routing_mismatch) m.add("routing_mismatch", *stats.routing_mismatch);
+    m.add("groups_trained", static_cast<double>(rollouts.kept.size() / static_cast<std::size_t>(c_.rollout.group_size)));
+    m.add("sampling_rounds", static_cast<double>(rollouts.rounds));
+    int64_t trained_tokens = 0;
+    for (const auto& s : batch) trained_tokens += static_cast<int64_t>(s.prompt.size() + s.completion.size());
+    m.add("rollout_tokens_per_s", static_cast<double>(rollouts.generated_tokens) / rollouts.rollout_seconds);
+    m.add("train_tokens_per_s", static_cast<double>(trained_tokens) / train_seconds);
+    m.add("time_rollout_s", rollouts.rollout_seconds);
+    m.add("time_reward_s", rollouts.reward_seconds);
+    m.add("time_train_s", train_seconds);
+    if (c_.train.eval_every > 0 && step % c_.train.eval_every == 0 && step != steps) evaluate_into("", &m);
+    if (step == steps) evaluate_into("eval_final.json", &m);
+    m.add("time_step_s", now_seconds() - began);
+    if (step % c_.log.every == 0 || step == steps) log.write(step, m, now_seconds());
+    if (c_.log.samples_every > 0 && step % c_.log.samples_every == 0) {
+      const ScoredCompletion& first = rollouts.all.front();
+      log.sample(step, prompts_->prompt_text(first.record), first.text, first.score.total, now_seconds());
+    }
+    if ((c_.train.save_every > 0 && step % c_.train.save_every == 0) || step == steps) save(step);
+    if (c_.log.jsonl && (m.get("eval/pass@1") || step == steps)) plot_curves(out_ / "metrics.jsonl", out_ / "curves");
+    progress.update(step, fmt::format("reward {:.2f} acc {:.2f} len {:.0f} refl {:.2f}", *m.get("reward_mean"),
+                                      m.get("accuracy").value_or(0.0), *m.get("completion_length_mean"),
+                                      *m.get("reflection_frequency")));
+  }
+  progress.finish();
+  policy::save_causal_lm(*policy_, out_ / "final", c_.model.path);
+  std::cerr << fmt::format("saved the trained policy to {}; curves in {}\n", (out_ / "final").string(),
+                           (out_ / "curves.png").string());
+}
+
+}  // namespace
+
+void train(const ExperimentConfig& config, const TrainOptions& options) { Trainer(config, options).run(); }
+
+}  // namespace aha::rl

@@ -1,0 +1,119 @@
+// RolloutPool: worker threads over weight replicas, a job queue and a bounded result queue.
+#include "rollout/worker_pool.hpp"
+
+#include <ATen/Context.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <chrono>
+
+namespace aha::rollout {
+
+namespace {
+
+void copy_weights(policy::CausalLMImpl& from, policy::CausalLMImpl& to) {
+  torch::NoGradGuard no_grad;
+  const auto source = from.named_parameters();
+  for (auto& item : to.named_parameters()) item.value().copy_(source[item.key()]);
+  const auto buffers = from.named_buffers();
+  for (auto& item : to.named_buffers()) item.value().copy_(buffers[item.key()]);
+}
+
+policy::CausalLM replica_of(policy::CausalLMImpl& policy) {
+  policy::CausalLM replica(policy.config());
+  const auto& weight = policy.lm_head_weight();
+  replica->to(weight.device(), weight.scalar_type());
+  for (auto& p : replica->parameters()) p.set_requires_grad(false);
+  copy_weights(policy, *replica);
+  replica->eval();
+  return replica;
+}
+
+}  // namespace
+
+at::Generator seeded_generator(const at::Device& device, uint64_t seed) {
+  at::Generator generator = at::globalContext().defaultGenerator(device).clone();
+  generator.set_current_seed(seed);
+  return generator;
+}
+
+RolloutPool::RolloutPool(policy::CausalLMImpl& policy, int64_t version, int workers, int queue_size,
+                         GenerationSettings settings, Detokenize detokenize)
+    : settings_(std::move(settings)), detokenize_(std::move(detokenize)), queue_size_(std::max(queue_size, 1)) {
+  for (int w = 0; w < std::max(workers, 1); ++w) {
+    auto replica = std::make_unique<Replica>();
+    replica->model = replica_of(policy);
+    replica->version = version;
+    replicas_.push_back(std::move(replica));
+  }
+  for (auto& replica : replicas_) threads_.emplace_back([this, r = replica.get()] { work(*r); });
+}
+
+RolloutPool::~RolloutPool() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void RolloutPool::publish(policy::CausalLMImpl& policy, int64_t version) {
+  for (auto& replica : replicas_) {
+    std::lock_guard busy(replica->busy);
+    copy_weights(policy, *replica->model);
+    replica->version = version;
+  }
+}
+
+void RolloutPool::submit(RolloutJob job) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(job));
+  }
+  changed_.notify_all();
+}
+
+RolloutResult RolloutPool::take() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return !results_.empty() || failure_; });
+  if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
+  RolloutResult result = std::move(results_.front());
+  results_.pop_front();
+  changed_.notify_all();
+  return result;
+}
+
+void RolloutPool::work(Replica& replica) {
+  for (;;) {
+    RolloutJob job;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    RolloutResult result;
+    result.id = job.id;
+    try {
+      std::lock_guard busy(replica.busy);
+      const auto began = std::chrono::steady_clock::now();
+      at::Generator generator = seeded_generator(replica.model->lm_head_weight().device(), job.seed);
+      result.completions = generate(*replica.model, job.prompts, job.group_size, settings_, generator, detokenize_);
+      result.weight_version = replica.version;
+      result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      failure_ = std::current_exception();
+      changed_.notify_all();
+      continue;
+    }
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stopping_ || results_.size() < queue_size_; });
+    if (stopping_) return;
+    results_.push_back(std::move(result));
+    changed_.notify_all();
+  }
+}
+
+}  // namespace aha::rollout
