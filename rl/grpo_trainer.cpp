@@ -160,6 +160,7 @@ StepRollouts Trainer::sample_step(int64_t step) {
   const int group = c_.rollout.group_size;
   const int rounds = c_.grpo.dynamic_sampling ? 1 + c_.grpo.max_resample_rounds : 1;
   int64_t kept_groups = 0;
+  std::vector<ScoredCompletion> flat_groups;  // dropped by dynamic sampling, in the order drawn
   for (int round = 0; round < rounds && kept_groups < c_.rollout.prompts_per_step; ++round) {
     ++out.rounds;
     const auto records = prompts_->next(static_cast<std::size_t>(c_.rollout.prompts_per_step - kept_groups));
@@ -213,13 +214,17 @@ StepRollouts Trainer::sample_step(int64_t step) {
       const bool flat = rewards_all_equal(members);
       ++out.groups;
       out.zero_std_groups += flat;
-      if (c_.grpo.dynamic_sampling && flat) continue;
-      out.kept.insert(out.kept.end(), members.begin(), members.end());
-      ++kept_groups;
+      auto& into = c_.grpo.dynamic_sampling && flat ? flat_groups : out.kept;
+      into.insert(into.end(), members.begin(), members.end());
+      kept_groups += &into == &out.kept;
     }
     out.all.insert(out.all.end(), std::make_move_iterator(scored.begin()), std::make_move_iterator(scored.end()));
   }
-  if (out.kept.empty()) out.kept = out.all;  // nothing carried signal: train on it anyway, the loss is zero
+  // Out of rounds: fill the step with groups that carry no signal (zero advantage), so every step
+  // trains on prompts_per_step groups.
+  const std::size_t missing = static_cast<std::size_t>(c_.rollout.prompts_per_step - kept_groups) * group;
+  out.kept.insert(out.kept.end(), flat_groups.begin(),
+                  flat_groups.begin() + static_cast<std::ptrdiff_t>(std::min(missing, flat_groups.size())));
   return out;
 }
 

@@ -145,3 +145,20 @@ TEST_CASE("a folder that holds a run is never overwritten, and --resume needs a 
   std::filesystem::remove_all(work / "empty");
   CHECK_THROWS_WITH(train(experiment("empty"), TrainOptions{true}), Catch::Contains("holds no checkpoint to resume from"));
 }
+
+TEST_CASE("dynamic sampling draws more prompts while groups carry no signal, up to its bound") {
+  std::filesystem::remove_all(work / "dynamic");
+  // The regex rule rewards any digit; with a one-token budget most groups agree, some do not.
+  train(experiment("dynamic", {"grpo.dynamic_sampling=true", "grpo.max_resample_rounds=2", "train.steps=3",
+                               "rollout.max_new_tokens=1"}),
+        {});
+  double most_rounds = 0.0;
+  for (const auto& line : metrics_of("dynamic")) {
+    const double rounds = line["sampling_rounds"].get<double>(), groups = line["groups_trained"].get<double>();
+    CHECK(rounds >= 1.0);
+    CHECK(rounds <= 3.0);
+    CHECK(groups == 2.0);  // a step always trains prompts_per_step groups
+    most_rounds = std::max(most_rounds, rounds);
+  }
+  CHECK(most_rounds > 1.0);
+}

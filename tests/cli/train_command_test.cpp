@@ -1,0 +1,132 @@
+// `aha pretrain`, `aha train` and `aha eval` on the real binary with a tiny model: a run killed
+// with SIGKILL mid-run resumes from its last checkpoint and ends with every step logged once.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "tests/cli/run_command.hpp"
+#include "tests/test_paths.hpp"
+
+namespace {
+
+const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-train-cli-" + std::to_string(::getpid()));
+
+// A tiny base model and its data, made by `aha pretrain` itself.
+void pretrain_tiny() {
+  if (std::filesystem::exists(work / "base/config.json")) return;
+  const auto result = run_aha({"pretrain", (source_dir() / "configs/pretrain/zero-demo.toml").string(),
+                               "--set", "model.output=" + (work / "base").string(),
+                               "--set", "data.output=" + (work / "data").string(),
+                               "--set", "model.hidden_size=32", "--set", "model.num_layers=2",
+                               "--set", "model.intermediate_size=64", "--set", "model.moe_intermediate_size=32",
+                               "--set", "model.shared_expert_intermediate_size=32", "--set", "data.train_problems=64",
+                               "--set", "data.eval_problems=4", "--set", "train.steps=2", "--set", "train.batch_size=4",
+                               "--set", "log.progress=false"});
+  REQUIRE(result.status == 0);
+}
+
+std::vector<std::string> train_args(const std::filesystem::path& out, int steps) {
+  return {"train",     (source_dir() / "configs/zero-demo.toml").string(),
+          "--set",     "model.path=" + (work / "base").string(),
+          "--set",     "data.train=" + (work / "data/train.jsonl").string(),
+          "--set",     "data.eval=" + (work / "data/eval.jsonl").string(),
+          "--set",     "rollout.group_size=2",
+          "--set",     "rollout.prompts_per_step=2",
+          "--set",     "rollout.max_new_tokens=6",
+          "--set",     "eval.samples=1",
+          "--set",     "train.steps=" + std::to_string(steps),
+          "--set",     "train.save_every=1",
+          "--set",     "train.eval_every=0",
+          "--set",     "train.threads=1",
+          "--set",     "train.output_dir=" + out.string(),
+          "--set",     "log.progress=false"};
+}
+
+std::vector<int64_t> logged_steps(const std::filesystem::path& out) {
+  std::vector<int64_t> steps;
+  std::ifstream in(out / "metrics.jsonl");
+  for (std::string line; std::getline(in, line);) steps.push_back(nlohmann::json::parse(line)["step"].get<int64_t>());
+  return steps;
+}
+
+}  // namespace
+
+TEST_CASE("a run killed with SIGKILL resumes from its last checkpoint and logs every step once") {
+  pretrain_tiny();
+  const auto out = work / "killed";
+  std::filesystem::remove_all(out);
+  const auto args = train_args(out, 60);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    std::vector<std::string> argv{aha_binary().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> raw;
+    for (auto& a : argv) raw.push_back(a.data());
+    raw.push_back(nullptr);
+    std::freopen("/dev/null", "w", stderr);
+    ::execv(raw[0], raw.data());
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!std::filesystem::exists(out / "checkpoint-3") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(std::filesystem::exists(out / "checkpoint-3"));
+  std::ifstream latest(out / "latest");
+  std::string name;
+  latest >> name;
+  const int64_t saved = std::stoll(name.substr(std::string("checkpoint-").size()));
+  CHECK(saved >= 3);
+
+  auto resume = train_args(out, 60);
+  resume.push_back("--resume");
+  const auto result = run_aha(resume);
+  INFO(result.err);
+  REQUIRE(result.status == 0);
+  CHECK_THAT(result.err, Catch::Contains("resuming from") && Catch::Contains(name));
+  const auto steps = logged_steps(out);
+  REQUIRE(steps.size() == 60);
+  for (std::size_t i = 0; i < steps.size(); ++i) CHECK(steps[i] == static_cast<int64_t>(i + 1));
+  CHECK(std::filesystem::exists(out / "eval_final.json"));
+  CHECK(std::filesystem::exists(out / "curves.png"));
+}
+
+TEST_CASE("aha eval reports pass@1, pass@K and maj@K as JSON") {
+  pretrain_tiny();
+  const auto result = run_aha({"eval", "--model", (work / "base").string(), "--data", (work / "data/eval.jsonl").string(),
+                               "--samples", "3", "--max-new-tokens", "6", "--threads", "1"});
+  INFO(result.err);
+  REQUIRE(result.status == 0);
+  const auto report = nlohmann::json::parse(result.out);
+  for (const char* key : {"pass@1", "pass@3", "maj@3", "mean_length", "reflection_frequency"}) CHECK(report.contains(key));
+  CHECK(report["problems"] == 4);
+  CHECK(run_aha({"eval", "--model", (work / "base").string(), "--data", (work / "missing.jsonl").string()}).status == 1);
+}
+
+TEST_CASE("aha train refuses an unknown key and a folder that holds a run") {
+  pretrain_tiny();
+  auto args = train_args(work / "typo", 1);
+  args.insert(args.begin() + 2, {"--set", "optim.learning_rat=1e-3"});
+  const auto typo = run_aha(args);
+  CHECK(typo.status == 1);
+  CHECK_THAT(typo.err, Catch::Contains("learning_rat"));
+  const auto out = work / "twice";
+  std::filesystem::remove_all(out);
+  REQUIRE(run_aha(train_args(out, 1)).status == 0);
+  const auto again = run_aha(train_args(out, 1));
+  CHECK(again.status == 1);
+  CHECK_THAT(again.err, Catch::Contains("already holds a run"));
+}
