@@ -61,7 +61,8 @@ TORCH_MODULE(MoE);
 // The Switch-Transformer load-balancing loss as transformers computes it, over all MoE layers
 // pooled: num_experts * sum_{slot, e} share[slot, e] * mean_prob[e], where share is the fraction
 // of routed (token, layer) pairs whose slot-th choice is e and mean_prob the mean router
-// probability of e, over the tokens where `token_mask` ([tokens] bool) is true.
+// probability of e, over the tokens where `token_mask` ([tokens] bool) is true; a float mask
+// weighs each token (a prefix computed once for several rows counts once per row).
 at::Tensor load_balancing_loss(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask, int64_t k);
 
 // The same loss split across micro-batches. The routing shares carry no gradient, so with the

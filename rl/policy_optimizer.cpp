@@ -23,41 +23,95 @@ struct PolicyPass {
   int64_t routing_differs = 0, routing_pairs = 0;  // (token, layer) pairs whose own experts differ from sampling's
 };
 
-// The experts used in training: the ones recorded at sampling under routing replay, else none.
-const std::vector<at::Tensor>& replayed(const MicroBatch& mb, bool routing_replay) {
-  static const std::vector<at::Tensor> none;
-  return routing_replay ? mb.replay : none;
-}
-
-// How many recorded (token, layer) pairs the training pass would route to another expert set.
-std::pair<int64_t, int64_t> routing_difference(const std::vector<policy::RouterTrace>& routers, const MicroBatch& mb) {
-  if (mb.replay.empty() || routers.size() != mb.replay.size()) return {0, 0};
+// How many recorded (token, layer) pairs the training pass would route to another expert set,
+// and how many were recorded: routers and `sampled` per MoE layer [tokens, k], `known` [tokens].
+std::pair<int64_t, int64_t> routing_difference(const std::vector<policy::RouterTrace>& routers,
+                                               const std::vector<at::Tensor>& sampled, const at::Tensor& known) {
+  if (sampled.empty() || routers.size() != sampled.size()) return {0, 0};
   int64_t differs = 0;
   for (std::size_t l = 0; l < routers.size(); ++l) {
-    const at::Tensor own = std::get<0>(routers[l].own.sort(-1));        // [tokens, k]
-    const at::Tensor sampled = std::get<0>(mb.replay[l].sort(-1));      // [tokens, k]
-    differs += (own.ne(sampled).any(-1) & mb.replay_known).sum().item<int64_t>();
+    const at::Tensor own = std::get<0>(routers[l].own.sort(-1));       // [tokens, k]
+    const at::Tensor chosen = std::get<0>(sampled[l].sort(-1));        // [tokens, k]
+    differs += (own.ne(chosen).any(-1) & known).sum().item<int64_t>();
   }
-  return {differs, mb.replay_known.sum().item<int64_t>() * static_cast<int64_t>(routers.size())};
+  return {differs, known.sum().item<int64_t>() * static_cast<int64_t>(routers.size())};
 }
 
-// `shares`: the routing shares of the whole step when the router loss is on, else null.
+// The hidden states predicting each completion token [tokens, hidden], and the routing counts.
+struct PredictingStates {
+  at::Tensor hidden;
+  int64_t routing_differs = 0, routing_pairs = 0;
+  // Each forward's routers with the weight of each of its tokens [tokens] (padding 0), for the router loss.
+  std::vector<std::pair<std::vector<policy::RouterTrace>, at::Tensor>> passes;
+};
+
+// One pass over the padded rows.
+PredictingStates full_rows(policy::CausalLMImpl& model, const MicroBatch& mb, bool routing_replay) {
+  static const std::vector<at::Tensor> none;
+  const policy::ForwardOutput out =
+      model.forward(mb.input_ids, mb.attention_mask, nullptr, routing_replay ? mb.replay : none);
+  PredictingStates states;
+  states.hidden = out.hidden.reshape({-1, out.hidden.size(-1)}).index_select(0, mb.hidden_index);
+  std::tie(states.routing_differs, states.routing_pairs) = routing_difference(out.routers, mb.replay, mb.replay_known);
+  states.passes.emplace_back(out.routers, mb.attention_mask.reshape({-1}).to(at::kFloat));
+  return states;
+}
+
+// The shared prefixes once, their keys and values handed to every row, then each row's suffix.
+PredictingStates shared_prefix_rows(policy::CausalLMImpl& model, const PrefixLayout& layout, bool routing_replay) {
+  static const std::vector<at::Tensor> none;
+  policy::KvCache cache;
+  const policy::ForwardOutput prefix = model.forward(layout.prefix_ids, layout.prefix_mask, &cache,
+                                                     routing_replay ? layout.prefix_replay : none);
+  for (auto& layer : cache.layers) {
+    layer.keys = layer.keys.index_select(0, layout.prefix_of_row);
+    layer.values = layer.values.index_select(0, layout.prefix_of_row);
+  }
+  cache.key_mask = cache.key_mask.index_select(0, layout.prefix_of_row);
+  const policy::ForwardOutput suffix = model.forward(layout.suffix_ids, layout.suffix_mask, &cache,
+                                                     routing_replay ? layout.suffix_replay : none);
+  const int64_t width = suffix.hidden.size(-1);
+  const at::Tensor bank = at::cat({prefix.hidden.select(1, -1).index_select(0, layout.prefix_of_row),
+                                   suffix.hidden.reshape({-1, width})});  // [rows + rows * suffix, h]
+  PredictingStates states;
+  states.hidden = bank.index_select(0, layout.hidden_index);
+  const auto [prefix_differs, prefix_pairs] =
+      routing_difference(prefix.routers, layout.prefix_replay, layout.prefix_known);
+  const auto [suffix_differs, suffix_pairs] =
+      routing_difference(suffix.routers, layout.suffix_replay, layout.suffix_known);
+  states.routing_differs = prefix_differs + suffix_differs;
+  states.routing_pairs = prefix_pairs + suffix_pairs;
+  states.passes.emplace_back(prefix.routers, layout.prefix_weight);
+  states.passes.emplace_back(suffix.routers, layout.suffix_mask.reshape({-1}).to(at::kFloat));
+  return states;
+}
+
+// The forward over the micro-batch's rows, sharing prefixes when the layout has them.
+PredictingStates predicting_states(policy::CausalLMImpl& model, const MicroBatch& mb, bool routing_replay) {
+  return mb.shared.prefix_ids.defined() ? shared_prefix_rows(model, mb.shared, routing_replay)
+                                        : full_rows(model, mb, routing_replay);
+}
+
+// `shares`: the routing shares of the whole step when the router loss is on, else null. A shared
+// prefix token weighs as many tokens as rows share it, so the loss is the full rows' loss.
 PolicyPass run_policy(policy::CausalLMImpl& model, const MicroBatch& mb, double temperature, bool with_extras,
                       bool routing_replay, const policy::RoutingShares* shares = nullptr) {
-  const policy::ForwardOutput out = model.forward(mb.input_ids, mb.attention_mask, nullptr, replayed(mb, routing_replay));
-  const at::Tensor& hidden = out.hidden;                                                    // [rows, len, h]
-  const at::Tensor picked = hidden.reshape({-1, hidden.size(-1)}).index_select(0, mb.hidden_index);  // [tokens, h]
-  const at::Tensor flat = policy::token_logprobs(picked, model.lm_head_weight(), mb.targets, temperature);
   PolicyPass pass;
+  const PredictingStates states = predicting_states(model, mb, routing_replay);
+  if (shares)
+    for (const auto& [routers, weight] : states.passes) {
+      const at::Tensor part = policy::load_balancing_part(routers, weight, *shares) * model.config().router_aux_loss_coef;
+      pass.aux_loss = pass.aux_loss.defined() ? pass.aux_loss + part : part;
+    }
+  const at::Tensor& picked = states.hidden;  // [tokens, h]
+  const at::Tensor flat = policy::token_logprobs(picked, model.lm_head_weight(), mb.targets, temperature);
   pass.logp = at::zeros(mb.mask.sizes(), flat.options()).index_put({mb.row, mb.column}, flat);
   if (!with_extras) return pass;
-  std::tie(pass.routing_differs, pass.routing_pairs) = routing_difference(out.routers, mb);
+  pass.routing_differs = states.routing_differs;
+  pass.routing_pairs = states.routing_pairs;
   pass.entropy_sum = (policy::token_entropy(picked.detach(), model.lm_head_weight().detach(), temperature) *
                       mb.mask.index({mb.row, mb.column}))
                          .sum();
-  if (shares)
-    pass.aux_loss = policy::load_balancing_part(out.routers, mb.attention_mask.reshape({-1}).to(at::kBool), *shares) *
-                    model.config().router_aux_loss_coef;
   return pass;
 }
 
@@ -70,11 +124,8 @@ std::optional<policy::RoutingShares> step_routing_shares(policy::CausalLMImpl& m
   torch::NoGradGuard no_grad;
   policy::RoutingShares total;
   for (const auto& mb : micro_batches)
-    policy::accumulate(total, policy::routing_shares(model.forward(mb.input_ids, mb.attention_mask, nullptr,
-                                                                   replayed(mb, routing_replay))
-                                                         .routers,
-                                                     mb.attention_mask.reshape({-1}).to(at::kBool),
-                                                     model.config().num_experts_per_tok));
+    for (const auto& [routers, weight] : predicting_states(model, mb, routing_replay).passes)
+      policy::accumulate(total, policy::routing_shares(routers, weight, model.config().num_experts_per_tok));
   return total;
 }
 
@@ -96,7 +147,8 @@ bool matches_pattern(std::string_view name, std::string_view pattern) {
 
 PolicyOptimizer::PolicyOptimizer(policy::CausalLM policy, std::optional<policy::CausalLM> reference, GrpoSection grpo,
                                  OptimSection optim, int total_steps, int max_new_tokens, double temperature,
-                                 int64_t micro_batch_tokens, const std::vector<std::string>& freeze)
+                                 int64_t micro_batch_tokens, const std::vector<std::string>& freeze,
+                                 int64_t min_shared_prefix)
     : policy_(std::move(policy)),
       reference_(std::move(reference)),
       grpo_(grpo),
@@ -104,7 +156,8 @@ PolicyOptimizer::PolicyOptimizer(policy::CausalLM policy, std::optional<policy::
       total_steps_(total_steps),
       max_new_tokens_(max_new_tokens),
       temperature_(temperature),
-      micro_batch_tokens_(micro_batch_tokens) {
+      micro_batch_tokens_(micro_batch_tokens),
+      min_shared_prefix_(min_shared_prefix) {
   for (auto& item : policy_->named_parameters()) {
     const bool frozen = std::any_of(freeze.begin(), freeze.end(),
                                     [&](const std::string& p) { return matches_pattern(item.key(), p); });
@@ -122,7 +175,8 @@ PolicyOptimizer::PolicyOptimizer(policy::CausalLM policy, std::optional<policy::
 std::vector<MicroBatch> PolicyOptimizer::micro_batches(const std::vector<TrainingSequence>& batch) const {
   std::vector<MicroBatch> out;
   const at::Device device = policy_->lm_head_weight().device();
-  for (const auto& mb : pack_micro_batches(batch, micro_batch_tokens_, 0)) out.push_back(to_device(mb, device));
+  for (const auto& mb : pack_micro_batches(batch, micro_batch_tokens_, 0, min_shared_prefix_))
+    out.push_back(to_device(mb, device));
   return out;
 }
 

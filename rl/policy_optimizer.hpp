@@ -3,7 +3,8 @@
 // whole step, and back-propagates; then the gradient norm is clipped, the learning rate set from
 // the schedule, and AdamW steps. Supervised fine-tuning (sft_step): the mean negative log-likelihood
 // of the completion tokens over the whole step, then the same update. Frozen parameters (by name
-// pattern) never change.
+// pattern) never change. Prompt beginnings that rows share are computed once per micro-batch
+// (see PrefixLayout); `min_shared_prefix` = 0 turns that off.
 #pragma once
 
 #include <torch/optim/adamw.h>
@@ -38,7 +39,8 @@ class PolicyOptimizer {
  public:
   PolicyOptimizer(policy::CausalLM policy, std::optional<policy::CausalLM> reference, GrpoSection grpo,
                   OptimSection optim, int total_steps, int max_new_tokens, double temperature,
-                  int64_t micro_batch_tokens, const std::vector<std::string>& freeze);
+                  int64_t micro_batch_tokens, const std::vector<std::string>& freeze,
+                  int64_t min_shared_prefix = 16);
 
   StepStats step(const std::vector<TrainingSequence>& batch);
   // Completion tokens only carry loss; advantages and sampling log-probs are ignored.
@@ -58,7 +60,7 @@ class PolicyOptimizer {
   OptimSection optim_;
   int total_steps_, max_new_tokens_;
   double temperature_;
-  int64_t micro_batch_tokens_;
+  int64_t micro_batch_tokens_, min_shared_prefix_;
   std::vector<at::Tensor> trainable_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int steps_taken_ = 0;

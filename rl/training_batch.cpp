@@ -4,12 +4,107 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace aha::rl {
 
 namespace {
 
-MicroBatch build(const std::vector<TrainingSequence>& all, std::size_t begin, std::size_t end, int64_t pad_id) {
+std::size_t common_length(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  return static_cast<std::size_t>(std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first - a.begin());
+}
+
+// Rows [begin, end): runs of equal prompts share the whole prompt; otherwise all rows share their
+// common beginning. Returns the prefix index and length of each row, or nothing when not worth it.
+std::optional<std::pair<std::vector<int64_t>, std::vector<std::size_t>>> choose_prefixes(
+    const std::vector<TrainingSequence>& all, std::size_t begin, std::size_t end, int64_t min_shared) {
+  if (min_shared <= 0 || end - begin < 2) return std::nullopt;
+  std::vector<int64_t> prefix_of_row;
+  std::vector<std::size_t> length;
+  bool repeated = false;
+  for (std::size_t i = begin; i < end; ++i) {
+    const bool same = i > begin && all[i].prompt == all[i - 1].prompt;
+    repeated = repeated || same;
+    prefix_of_row.push_back(same ? prefix_of_row.back() : (prefix_of_row.empty() ? 0 : prefix_of_row.back() + 1));
+    if (!same) length.push_back(all[i].prompt.size());
+  }
+  if (repeated) return std::make_pair(prefix_of_row, length);
+  std::size_t shared = all[begin].prompt.size();
+  for (std::size_t i = begin + 1; i < end; ++i) shared = std::min(shared, common_length(all[begin].prompt, all[i].prompt));
+  if (static_cast<int64_t>(shared) < min_shared) return std::nullopt;
+  return std::make_pair(std::vector<int64_t>(end - begin, 0), std::vector<std::size_t>{shared});
+}
+
+PrefixLayout build_prefix_layout(const std::vector<TrainingSequence>& all, std::size_t begin, std::size_t end,
+                                 int64_t pad_id, const std::vector<int64_t>& prefix_of_row,
+                                 const std::vector<std::size_t>& prefix_length) {
+  const auto rows = static_cast<int64_t>(end - begin), prefixes = static_cast<int64_t>(prefix_length.size());
+  const auto longest_prefix = static_cast<int64_t>(*std::max_element(prefix_length.begin(), prefix_length.end()));
+  int64_t longest_suffix = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto& s = all[begin + r];
+    longest_suffix = std::max<int64_t>(longest_suffix, static_cast<int64_t>(s.prompt.size() + s.completion.size() -
+                                                                            prefix_length[prefix_of_row[r]]));
+  }
+  std::vector<int64_t> prefix_ids(prefixes * longest_prefix, pad_id), prefix_mask(prefixes * longest_prefix, 0);
+  std::vector<int64_t> suffix_ids(rows * longest_suffix, pad_id), suffix_mask(rows * longest_suffix, 0), hidden_index;
+  std::vector<int64_t> first_row(prefixes, -1);
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto& s = all[begin + r];
+    const int64_t u = prefix_of_row[r], shared = static_cast<int64_t>(prefix_length[u]);
+    if (first_row[u] < 0) {
+      first_row[u] = r;
+      const int64_t offset = u * longest_prefix + longest_prefix - shared;
+      std::copy_n(s.prompt.begin(), shared, prefix_ids.begin() + offset);
+      std::fill_n(prefix_mask.begin() + offset, shared, 1);
+    }
+    std::vector<int64_t> rest(s.prompt.begin() + shared, s.prompt.end());
+    rest.insert(rest.end(), s.completion.begin(), s.completion.end());
+    std::copy(rest.begin(), rest.end(), suffix_ids.begin() + r * longest_suffix);
+    std::fill_n(suffix_mask.begin() + r * longest_suffix, static_cast<int64_t>(rest.size()), 1);
+    for (std::size_t t = 0; t < s.completion.size(); ++t) {
+      const int64_t predictor = static_cast<int64_t>(s.prompt.size() + t) - 1 - shared;  // position in the suffix
+      hidden_index.push_back(predictor < 0 ? r : rows + r * longest_suffix + predictor);
+    }
+  }
+  PrefixLayout layout;
+  layout.prefix_ids = at::tensor(prefix_ids, at::kLong).view({prefixes, longest_prefix});
+  layout.prefix_mask = at::tensor(prefix_mask, at::kLong).view({prefixes, longest_prefix});
+  layout.suffix_ids = at::tensor(suffix_ids, at::kLong).view({rows, longest_suffix});
+  layout.suffix_mask = at::tensor(suffix_mask, at::kLong).view({rows, longest_suffix});
+  layout.prefix_of_row = at::tensor(prefix_of_row, at::kLong);
+  layout.prefix_weight = (layout.prefix_mask.to(at::kFloat) *
+                          at::bincount(layout.prefix_of_row, {}, prefixes).to(at::kFloat).unsqueeze(1))
+                             .reshape({-1});
+  layout.hidden_index = at::tensor(hidden_index, at::kLong);
+  if (!all[begin].routing.defined()) return layout;
+  const int64_t layers = all[begin].routing.size(0), k = all[begin].routing.size(2);
+  at::Tensor prefix_replay = at::arange(k, at::kLong).expand({layers, prefixes, longest_prefix, k}).contiguous();
+  at::Tensor suffix_replay = at::arange(k, at::kLong).expand({layers, rows, longest_suffix, k}).contiguous();
+  at::Tensor prefix_known = at::zeros({prefixes, longest_prefix}, at::kBool);
+  at::Tensor suffix_known = at::zeros({rows, longest_suffix}, at::kBool);
+  for (int64_t r = 0; r < rows; ++r) {
+    const at::Tensor& routing = all[begin + r].routing;  // [layers, n, k]
+    const int64_t u = prefix_of_row[r], shared = static_cast<int64_t>(prefix_length[u]);
+    if (first_row[u] == r) {
+      prefix_replay.select(1, u).narrow(1, longest_prefix - shared, shared).copy_(routing.narrow(1, 0, shared));
+      prefix_known.select(0, u).narrow(0, longest_prefix - shared, shared).fill_(true);
+    }
+    const int64_t recorded = routing.size(1) - shared;
+    suffix_replay.select(1, r).narrow(1, 0, recorded).copy_(routing.narrow(1, shared, recorded));
+    suffix_known.select(0, r).narrow(0, 0, recorded).fill_(true);
+  }
+  for (int64_t l = 0; l < layers; ++l) {
+    layout.prefix_replay.push_back(prefix_replay.select(0, l).reshape({prefixes * longest_prefix, k}));
+    layout.suffix_replay.push_back(suffix_replay.select(0, l).reshape({rows * longest_suffix, k}));
+  }
+  layout.prefix_known = prefix_known.reshape({-1});
+  layout.suffix_known = suffix_known.reshape({-1});
+  return layout;
+}
+
+MicroBatch build(const std::vector<TrainingSequence>& all, std::size_t begin, std::size_t end, int64_t pad_id,
+                 int64_t min_shared) {
   const auto rows = static_cast<int64_t>(end - begin);
   int64_t longest = 0, longest_completion = 0;
   for (std::size_t i = begin; i < end; ++i) {
@@ -63,6 +158,8 @@ MicroBatch build(const std::vector<TrainingSequence>& all, std::size_t begin, st
     for (int64_t l = 0; l < layers; ++l) mb.replay.push_back(replay.select(0, l).reshape({rows * longest, k}));
     mb.replay_known = known.reshape({rows * longest});
   }
+  if (const auto prefixes = choose_prefixes(all, begin, end, min_shared))
+    mb.shared = build_prefix_layout(all, begin, end, pad_id, prefixes->first, prefixes->second);
   return mb;
 }
 
@@ -82,11 +179,24 @@ MicroBatch to_device(const MicroBatch& mb, const at::Device& device) {
   out.advantages = move(mb.advantages);
   for (const auto& layer : mb.replay) out.replay.push_back(move(layer));
   out.replay_known = move(mb.replay_known);
+  const PrefixLayout& in = mb.shared;
+  PrefixLayout& shared = out.shared;
+  shared.prefix_ids = move(in.prefix_ids);
+  shared.prefix_mask = move(in.prefix_mask);
+  shared.suffix_ids = move(in.suffix_ids);
+  shared.suffix_mask = move(in.suffix_mask);
+  shared.prefix_of_row = move(in.prefix_of_row);
+  shared.prefix_weight = move(in.prefix_weight);
+  shared.hidden_index = move(in.hidden_index);
+  for (const auto& layer : in.prefix_replay) shared.prefix_replay.push_back(move(layer));
+  for (const auto& layer : in.suffix_replay) shared.suffix_replay.push_back(move(layer));
+  shared.prefix_known = move(in.prefix_known);
+  shared.suffix_known = move(in.suffix_known);
   return out;
 }
 
 std::vector<MicroBatch> pack_micro_batches(const std::vector<TrainingSequence>& sequences, int64_t token_budget,
-                                           int64_t pad_id) {
+                                           int64_t pad_id, int64_t min_shared_prefix) {
   std::vector<MicroBatch> out;
   std::size_t begin = 0;
   int64_t longest = 0;
@@ -94,14 +204,14 @@ std::vector<MicroBatch> pack_micro_batches(const std::vector<TrainingSequence>& 
     const auto length = static_cast<int64_t>(sequences[i].prompt.size() + sequences[i].completion.size());
     const int64_t candidate = std::max(longest, length);
     if (i > begin && candidate * static_cast<int64_t>(i - begin + 1) > token_budget) {
-      out.push_back(build(sequences, begin, i, pad_id));
+      out.push_back(build(sequences, begin, i, pad_id, min_shared_prefix));
       begin = i;
       longest = length;
     } else {
       longest = candidate;
     }
   }
-  if (begin < sequences.size()) out.push_back(build(sequences, begin, sequences.size(), pad_id));
+  if (begin < sequences.size()) out.push_back(build(sequences, begin, sequences.size(), pad_id, min_shared_prefix));
   return out;
 }
 

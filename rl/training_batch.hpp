@@ -1,6 +1,7 @@
 // Sampled sequences turned into training tensors: micro-batches packed to a token budget, right
 // padded, with the positions whose log-probs the loss needs (each completion token is predicted
-// by the hidden state one position before it).
+// by the hidden state one position before it). Beginnings that rows share (the prompt of a GRPO
+// group, the template of SFT prompts) are laid out once, so the forward computes them once.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -19,6 +20,23 @@ struct TrainingSequence {
   at::Tensor routing;   // [MoE layers, prompt + completion - 1, k] experts chosen at sampling; may be undefined
 };
 
+// Rows split into a shared prefix and their own suffix. Rows with the same prefix index share its
+// tokens; the suffix (the rest of the prompt, then the completion) attends to the prefix's keys
+// and values through the KV cache.
+struct PrefixLayout {
+  at::Tensor prefix_ids, prefix_mask;  // [prefixes, longest_prefix] int64, left-padded
+  at::Tensor suffix_ids, suffix_mask;  // [rows, longest_suffix] int64, right-padded
+  at::Tensor prefix_of_row;            // [rows] int64
+  at::Tensor prefix_weight;            // [prefixes * longest_prefix] float: rows sharing each real token
+  // [tokens] index into [rows] (the prefix's last hidden state, per row) followed by
+  // [rows * longest_suffix] (the suffix hidden states): the positions predicting each target.
+  at::Tensor hidden_index;
+  // Routing recorded at sampling, per MoE layer, for the prefix pass [prefixes * longest_prefix, k]
+  // and the suffix pass [rows * longest_suffix, k], with which positions were recorded (bool).
+  std::vector<at::Tensor> prefix_replay, suffix_replay;
+  at::Tensor prefix_known, suffix_known;
+};
+
 struct MicroBatch {
   at::Tensor input_ids;       // [rows, longest] int64, right-padded
   at::Tensor attention_mask;  // [rows, longest] int64
@@ -33,6 +51,8 @@ struct MicroBatch {
   // sequence's last token get experts 0..k-1: no loss reads their outputs.
   std::vector<at::Tensor> replay;
   at::Tensor replay_known;
+  // The same rows with their shared beginning once; undefined (prefix_ids) when they share too little.
+  PrefixLayout shared;
 };
 
 // The micro-batch's tensors on `device`.
@@ -40,7 +60,9 @@ MicroBatch to_device(const MicroBatch& mb, const at::Device& device);
 
 // Splits `sequences` (in order) into micro-batches of at most `token_budget` padded tokens each
 // (rows * longest sequence); a sequence longer than the budget gets a micro-batch of its own.
+// Consecutive rows with the same prompt share it as their prefix; rows whose prompts all differ
+// share their longest common beginning when it is at least `min_shared_prefix` tokens (0: never).
 std::vector<MicroBatch> pack_micro_batches(const std::vector<TrainingSequence>& sequences, int64_t token_budget,
-                                           int64_t pad_id);
+                                           int64_t pad_id, int64_t min_shared_prefix = 16);
 
 }  // namespace aha::rl
