@@ -1,4 +1,4 @@
-// Word problems built from a few stories: a quantity that grows by three or four one-digit
+// Word problems built from a few stories: a quantity that grows by three one-digit
 // additions, and the trace that works them out step by step.
 #include "rl/synthetic_arithmetic.hpp"
 
@@ -31,7 +31,7 @@ std::vector<ArithmeticProblem> make_arithmetic_problems(uint64_t seed, int count
   for (int n = 0; n < count; ++n) {
     const Story& story = stories[uniform(0, stories.size() - 1)];
     const int64_t start = uniform(5, 30);
-    std::vector<int64_t> added(static_cast<std::size_t>(uniform(3, 4)));
+    std::vector<int64_t> added(3);
     for (auto& a : added) a = uniform(2, 9);
     ArithmeticProblem p;
     p.question = fmt::format("{} has {} {}.", story.who, start, story.item);
