@@ -113,7 +113,21 @@ TEST_CASE("aha eval reports pass@1, pass@K and maj@K as JSON") {
   const auto report = nlohmann::json::parse(result.out);
   for (const char* key : {"pass@1", "pass@3", "maj@3", "mean_length", "reflection_frequency"}) CHECK(report.contains(key));
   CHECK(report["problems"] == 4);
-  CHECK(run_aha({"eval", "--model", (work / "base").string(), "--data", (work / "missing.jsonl").string()}).status == 1);
+  {  // MATH-style records: {problem, answer}
+    std::ifstream in(work / "data/eval.jsonl");
+    std::ofstream out(work / "problems.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      auto record = nlohmann::json::parse(line);
+      out << nlohmann::json{{"problem", record["question"]}, {"answer", record["answer"]}}.dump() << "\n";
+    }
+  }
+  const auto problems = run_aha({"eval", "--model", (work / "base").string(), "--data",
+                                 (work / "problems.jsonl").string(), "--samples", "1", "--max-new-tokens", "4"});
+  REQUIRE(problems.status == 0);
+  CHECK(nlohmann::json::parse(problems.out)["problems"] == 4);
+  const auto missing = run_aha({"eval", "--model", (work / "base").string(), "--data", (work / "missing.jsonl").string()});
+  CHECK(missing.status == 1);
+  CHECK_THAT(missing.err, Catch::Contains("missing.jsonl"));
 }
 
 TEST_CASE("aha train refuses an unknown key and a folder that holds a run") {
