@@ -77,6 +77,7 @@ class Trainer {
   std::vector<TrainingSequence> training_batch(const std::vector<ScoredCompletion>& kept) const;
   void evaluate_into(const std::string& file, StepMetrics* metrics);
   void save(int64_t step);
+  std::string recovery_hint() const;  // what to do after a diverged step
 
   const ExperimentConfig c_;
   const std::filesystem::path out_;
@@ -273,6 +274,12 @@ void Trainer::evaluate_into(const std::string& file, StepMetrics* metrics) {
       if (key != "problems" && key != "samples") metrics->add("eval/" + key, value.get<double>());
 }
 
+std::string Trainer::recovery_hint() const {
+  const auto last = latest_checkpoint(out_);
+  return last ? fmt::format("resume from {} (--resume) with a lower optim.lr", last->string())
+              : fmt::format("no checkpoint was written yet; check {} and optim.lr", c_.model.path);
+}
+
 void Trainer::save(int64_t step) {
   TrainerState state;
   state.step = step;
@@ -287,17 +294,20 @@ void Trainer::run() {
   ProgressBar progress("train", steps, c_.log.progress, start_step_);
   for (int64_t step = start_step_ + 1; step <= steps; ++step) {
     const double began = now_seconds();
-    StepRollouts rollouts = sample_step(step);
+    StepRollouts rollouts;
+    try {
+      rollouts = sample_step(step);
+    } catch (const c10::Error& e) {  // e.g. probabilities that are not finite
+      throw Error(fmt::format("step {}: sampling failed ({}); the policy's weights may have diverged: {}", step,
+                              e.what_without_backtrace(), recovery_hint()));
+    }
     const std::vector<TrainingSequence> batch = training_batch(rollouts.kept);
     const double trained_from = now_seconds();
     const StepStats stats = optimizer_->step(batch);
     const double train_seconds = now_seconds() - trained_from;
-    if (!std::isfinite(stats.loss) || !std::isfinite(stats.grad_norm)) {
-      const auto last = latest_checkpoint(out_);
-      throw Error(fmt::format("step {}: the loss is {} (gradient norm {}); {}", step, stats.loss, stats.grad_norm,
-                              last ? "resume from " + last->string() + " with a lower optim.lr"
-                                   : std::string("no checkpoint was written yet")));
-    }
+    if (!std::isfinite(stats.loss) || !std::isfinite(stats.grad_norm))
+      throw Error(fmt::format("step {}: the loss is {} (gradient norm {}): {}", step, stats.loss, stats.grad_norm,
+                              recovery_hint()));
     pool_->publish(*policy_, step);
 
     StepMetrics m;

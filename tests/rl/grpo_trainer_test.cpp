@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -161,4 +162,23 @@ TEST_CASE("dynamic sampling draws more prompts while groups carry no signal, up 
     most_rounds = std::max(most_rounds, rounds);
   }
   CHECK(most_rounds > 1.0);
+}
+
+TEST_CASE("a policy whose numbers are not finite stops the run with the step and what to do") {
+  make_fixture();
+  std::filesystem::remove_all(work / "nan-model");
+  std::filesystem::copy(work / "model", work / "nan-model");
+  {
+    auto model = policy::load_causal_lm(work / "nan-model");
+    at::NoGradGuard no_grad;
+    model->named_parameters()["model.norm.weight"].fill_(std::nan(""));
+    policy::save_causal_lm(*model, work / "nan-model", work / "model");
+  }
+  std::filesystem::remove_all(work / "diverged");
+  auto config = experiment("diverged");
+  config.model.path = (work / "nan-model").string();
+  config.data.eval.clear();
+  CHECK_THROWS_WITH(train(config, {}), Catch::Contains("step 1: sampling failed") &&
+                                           Catch::Contains("no checkpoint was written yet") &&
+                                           Catch::Contains("nan-model"));
 }
