@@ -109,6 +109,9 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options)
                             c_.model.path));
   eos_ids_ = {*tokenizer_.eos_id()};
   if (c_.data.train.empty()) throw ConfigError("data.train: the training prompts are required");
+  if (!c_.rollout.endpoints.empty())
+    throw ConfigError("rollout.endpoints: remote rollout workers are not available in this build; leave it empty "
+                      "to sample in process with rollout.workers threads");
   std::size_t duplicates = 0;
   prompts_ = std::make_unique<PromptSource>(read_prompt_records(c_.data.train, c_.data, &duplicates), c_.data,
                                             static_cast<uint64_t>(c_.train.seed));
