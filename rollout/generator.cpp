@@ -50,9 +50,15 @@ void keep_rows(policy::KvCache& cache, const at::Tensor& keep) {
   cache.key_mask = cache.key_mask.index_select(0, keep);
 }
 
+// Whether the completion's text now contains a stop string. A stop string of L bytes that the
+// last token completed lies within the last L tokens (each decodes to at least one byte), so
+// only that tail is decoded, not the whole completion at every step.
 bool ends_with_stop(const Completion& c, const GenerationSettings& s, const Detokenize& detokenize) {
   if (s.stop.empty() || !detokenize) return false;
-  const std::string text = detokenize(c.tokens);
+  std::size_t longest = 0;
+  for (const auto& stop : s.stop) longest = std::max(longest, stop.size());
+  const std::span<const int64_t> tokens(c.tokens);
+  const std::string text = detokenize(tokens.last(std::min(tokens.size(), longest + 1)));
   return std::any_of(s.stop.begin(), s.stop.end(), [&](const std::string& stop) { return text.find(stop) != std::string::npos; });
 }
 

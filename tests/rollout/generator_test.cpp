@@ -76,6 +76,23 @@ TEST_CASE("EOS and stop strings end a completion with finish reason stop") {
     CHECK(c.tokens.back() % 3 == 0);
     CHECK(std::count_if(c.tokens.begin(), c.tokens.end(), [](int64_t t) { return t % 3 == 0; }) == 1);
   }
+  GenerationSettings two_tokens;  // a stop string that spans tokens ends at its first occurrence
+  two_tokens.max_new_tokens = 40;
+  two_tokens.stop = {"ab"};
+  const Detokenize letters = [](std::span<const int64_t> ids) {
+    std::string text;
+    for (const auto id : ids) text += "abc"[id % 3];
+    return text;
+  };
+  for (const auto& c : generate(*model, prompts, 2, two_tokens, generator, letters)) {
+    const std::string text = letters(c.tokens);
+    if (c.finish == FinishReason::stop) {
+      CHECK(text.ends_with("ab"));
+      CHECK(text.find("ab") == text.size() - 2);
+    } else {
+      CHECK(text.find("ab") == std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("recorded log-probs equal the trainer's full-sequence recomputation") {
