@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
 
 #include "rewards/math_answer_extraction.hpp"
 #include "rewards/math_rule.hpp"
