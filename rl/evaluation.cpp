@@ -52,9 +52,7 @@ EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokeni
       std::vector<std::optional<std::string>> answers;
       for (int k = 0; k < settings.samples; ++k) {
         const auto& s = samples[(p - first) * settings.samples + k];
-        std::span<const int64_t> body(s.tokens);
-        if (!body.empty() && std::find(eos.begin(), eos.end(), body.back()) != eos.end()) body = body.first(body.size() - 1);
-        const std::string text = tokenizer.decode(body);
+        const std::string text = completion_text(tokenizer, s.tokens, eos);
         const auto outcome = math.score(completion_record(problems[p], text, static_cast<int64_t>(s.tokens.size())));
         correct += outcome.score > 0.0;
         answers.push_back(rewards::extract_predicted_answer(text));

@@ -31,6 +31,13 @@ std::optional<bool> is_correct(const rewards::ScoreRecord& score) {
   return std::nullopt;
 }
 
+std::string completion_text(const policy::Tokenizer& tokenizer, std::span<const int64_t> tokens,
+                            const std::vector<int64_t>& eos_ids) {
+  if (!tokens.empty() && std::find(eos_ids.begin(), eos_ids.end(), tokens.back()) != eos_ids.end())
+    tokens = tokens.first(tokens.size() - 1);
+  return tokenizer.decode(tokens);
+}
+
 rewards::CompletionRecord completion_record(const PromptRecord& record, const std::string& text, int64_t tokens) {
   rewards::CompletionRecord r;
   r.completion = text;
@@ -58,10 +65,7 @@ std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion>
     s.record = records[i / group_size];
     s.prompt = prompts[i / group_size];
     s.sample = std::move(samples[i]);
-    std::span<const int64_t> body(s.sample.tokens);
-    if (!body.empty() && std::find(eos_ids.begin(), eos_ids.end(), body.back()) != eos_ids.end())
-      body = body.first(body.size() - 1);
-    s.text = tokenizer.decode(body);
+    s.text = completion_text(tokenizer, s.sample.tokens, eos_ids);
     s.reflections = phrases.count(s.text);
     inputs.push_back(completion_record(source.record(s.record), s.text, static_cast<int64_t>(s.sample.tokens.size())));
   }

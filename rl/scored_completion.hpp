@@ -31,6 +31,10 @@ struct ScoredCompletion {
 // Correct when a math rule said so, or a code rule ran every test and all passed; none when no rule judges.
 std::optional<bool> is_correct(const rewards::ScoreRecord& score);
 
+// The completion's text, without a final end-of-sequence token.
+std::string completion_text(const policy::Tokenizer& tokenizer, std::span<const int64_t> tokens,
+                            const std::vector<int64_t>& eos_ids);
+
 // What the reward pipeline sees of a completion of the prompt record `record`.
 rewards::CompletionRecord completion_record(const PromptRecord& record, const std::string& text, int64_t tokens);
 
