@@ -19,5 +19,7 @@ void add_reward_command(CLI::App& app, Action& chosen);
 void add_train_command(CLI::App& app, Action& chosen);
 void add_eval_command(CLI::App& app, Action& chosen);
 void add_plot_command(CLI::App& app, Action& chosen);
+void add_distill_command(CLI::App& app, Action& chosen);
+void add_sft_command(CLI::App& app, Action& chosen);
 
 }  // namespace aha::cli

@@ -1,6 +1,6 @@
 // `aha config check FILE [--set section.key=value ...]` validates an experiment config and prints
 // it resolved, every default filled in; `aha config docs` prints the reference of every key of
-// experiment and pretrain configs.
+// experiment, pretrain and SFT configs.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "rl/experiment_config.hpp"
 #include "rl/pretrain_config.hpp"
+#include "rl/sft_config.hpp"
 
 namespace aha::cli {
 
@@ -26,7 +27,8 @@ int run_check(const CheckOptions& options) {
 }
 
 int run_docs() {
-  std::cout << rl::config_reference() << "\n# Pretrain configs (`aha pretrain`)\n\n" << rl::pretrain_config_reference();
+  std::cout << rl::config_reference() << "\n# Pretrain configs (`aha pretrain`)\n\n" << rl::pretrain_config_reference()
+            << "\n# SFT configs (`aha sft`)\n\n" << rl::sft_config_reference();
   return 0;
 }
 

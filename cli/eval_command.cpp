@@ -26,22 +26,10 @@ struct EvalCommandOptions {
   int64_t seed = 0;
 };
 
-// "question" unless the file's first record has "problem" and no "question".
-std::string detect_question_key(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) throw Error(fmt::format("{}: cannot open the evaluation data", file));
-  for (std::string line; std::getline(in, line);) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const auto record = nlohmann::json::parse(line, nullptr, false);
-    return record.is_object() && record.contains("problem") && !record.contains("question") ? "problem" : "question";
-  }
-  return "question";
-}
-
 int run_eval(const EvalCommandOptions& o) {
   if (o.threads > 0) at::set_num_threads(o.threads);
   rl::DataSection data;
-  data.question_key = o.question_key.empty() ? detect_question_key(o.data) : o.question_key;
+  data.question_key = o.question_key.empty() ? rl::detect_question_key(o.data) : o.question_key;
   data.dedupe = false;
   auto problems = rl::read_prompt_records(o.data, data);
   if (o.limit > 0 && problems.size() > static_cast<std::size_t>(o.limit)) problems.resize(static_cast<std::size_t>(o.limit));

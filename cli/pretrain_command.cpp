@@ -74,11 +74,12 @@ int run_pretrain(const PretrainOptions& options) {
                                                   static_cast<uint64_t>(c.train.seed));
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
-  std::cerr << fmt::format("pretraining a qwen2_moe of {:.2f}M parameters on {} traces ({} threads)\n",
+  std::cerr << fmt::format("pretraining a {} of {:.2f}M parameters on {} traces ({} threads)\n",
+                           c.model.architecture == rl::BaseArchitecture::qwen2 ? "dense qwen2" : "qwen2_moe",
                            static_cast<double>(parameters) / 1e6, train.size(), at::get_num_threads());
 
   rl::GrpoSection balance;
-  balance.router_aux_loss = c.model.router_aux_loss_coef > 0.0;
+  balance.router_aux_loss = c.model.architecture == rl::BaseArchitecture::qwen2_moe && c.model.router_aux_loss_coef > 0.0;
   rl::PolicyOptimizer optimizer(model, std::nullopt, balance, c.optim, c.train.steps, 0, 1.0, c.train.micro_batch_tokens, {});
   const auto all = sequences(tokenizer, train, eos);
   std::vector<std::size_t> order(all.size());

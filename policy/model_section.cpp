@@ -3,17 +3,31 @@
 
 namespace aha::policy {
 
-void bind(config::Binder& b, ModelSection& s) {
-  b.text({"path", "Hugging Face model folder (config.json, *.safetensors, tokenizer.json) the policy starts from"},
-         s.path, std::nullopt);
-  b.text({"reference", "model folder of the frozen KL reference; empty: a frozen copy of the starting policy"},
-         s.reference, "");
+namespace {
+
+void bind_holding(config::Binder& b, ModelSection& s) {
   b.choice({"dtype", "parameter and compute dtype; bfloat16 keeps float32 master weights for the optimizer"},
            s.dtype, DType::float32, dtype_names);
   b.choice({"device", "where the policy runs; auto picks cuda when a GPU is visible, else cpu"}, s.device,
            DeviceChoice::automatic, device_names);
   b.texts({"freeze", "parameter-name patterns kept frozen (`*` matches any run), e.g. \"model.embed_tokens.*\""},
           s.freeze, {});
+}
+
+}  // namespace
+
+void bind(config::Binder& b, ModelSection& s) {
+  b.text({"path", "Hugging Face model folder (config.json, *.safetensors, tokenizer.json) the policy starts from"},
+         s.path, std::nullopt);
+  b.text({"reference", "model folder of the frozen KL reference; empty: a frozen copy of the starting policy"},
+         s.reference, "");
+  bind_holding(b, s);
+}
+
+void bind_without_reference(config::Binder& b, ModelSection& s) {
+  b.text({"path", "Hugging Face model folder (config.json, *.safetensors, tokenizer.json) the model starts from"},
+         s.path, std::nullopt);
+  bind_holding(b, s);
 }
 
 }  // namespace aha::policy

@@ -32,5 +32,7 @@ inline constexpr std::string_view model_section_doc =
     "config.json, *.safetensors, tokenizer.json.";
 
 void bind(config::Binder& b, ModelSection& s);
+// The same keys without `reference`, for training that has no KL term (aha sft).
+void bind_without_reference(config::Binder& b, ModelSection& s);
 
 }  // namespace aha::policy

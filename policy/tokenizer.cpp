@@ -206,6 +206,16 @@ json parse_file(const std::filesystem::path& file) {
   }
 }
 
+// FNV-1a (64 bits) over the parts of tokenizer.json that decide the ids: the model (vocabulary and
+// merges), the added tokens, the normaliser and the pre-tokenizer, as nlohmann dumps them (keys
+// sorted), so formatting and key order do not matter.
+std::string fingerprint_of(const json& root) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (const char* part : {"model", "added_tokens", "normalizer", "pre_tokenizer"})
+    for (const unsigned char byte : root.value(part, json()).dump()) hash = (hash ^ byte) * 0x100000001b3ull;
+  return fmt::format("{:016x}", hash);
+}
+
 }  // namespace
 
 struct Tokenizer::Impl {
@@ -216,6 +226,7 @@ struct Tokenizer::Impl {
   std::vector<PreTokenizerStep> pre_tokenizers;
   std::optional<AddedTokenSplitter> raw_tokens, normalized_tokens;  // matched before / after normalising
   std::optional<int64_t> eos, pad;
+  std::string fingerprint;
 
   // Normalised text -> pieces in the byte-level alphabet -> ids.
   void encode_normalized(std::string_view text, std::vector<int64_t>& ids) const {
@@ -266,6 +277,7 @@ Tokenizer Tokenizer::from_file(const std::filesystem::path& path) {
     }
     impl->raw_tokens.emplace(std::move(raw));
     impl->normalized_tokens.emplace(std::move(normalized));
+    impl->fingerprint = fingerprint_of(root);
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", file.string(), e.what()));
   }
@@ -335,5 +347,6 @@ std::string Tokenizer::id_to_token(int64_t id) const {
 
 std::optional<int64_t> Tokenizer::eos_id() const { return impl_->eos; }
 std::optional<int64_t> Tokenizer::pad_id() const { return impl_->pad; }
+const std::string& Tokenizer::fingerprint() const { return impl_->fingerprint; }
 
 }  // namespace aha::policy

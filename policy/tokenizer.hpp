@@ -34,6 +34,9 @@ class Tokenizer {
   std::string id_to_token(int64_t id) const;
   std::optional<int64_t> eos_id() const;
   std::optional<int64_t> pad_id() const;
+  // 16 hex digits identifying the vocabulary, merges, added tokens and pre-processing: two
+  // tokenizers with the same fingerprint give the same ids.
+  const std::string& fingerprint() const;
 
   struct Impl;
 

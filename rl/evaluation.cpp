@@ -4,9 +4,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iostream>
 
 #include "rewards/math_answer_extraction.hpp"
 #include "rewards/math_rule.hpp"
+#include "rl/progress_bar.hpp"
 #include "rl/scored_completion.hpp"
 #include "rollout/worker_pool.hpp"
 
@@ -29,6 +31,21 @@ std::optional<std::string> majority(const std::vector<std::optional<std::string>
 }
 
 }  // namespace
+
+EvalSettings eval_settings(const EvalSection& eval, int max_new_tokens, const rollout::GenerationSettings& stops,
+                           const std::string& prompt_template, uint64_t seed) {
+  EvalSettings settings;
+  settings.samples = eval.samples;
+  settings.generation.sampling = {eval.temperature, 0, eval.top_p, 0.0};
+  settings.generation.max_new_tokens = eval.max_new_tokens > 0 ? eval.max_new_tokens : max_new_tokens;
+  settings.generation.eos_ids = stops.eos_ids;
+  settings.generation.pad_id = stops.pad_id;
+  settings.generation.stop = stops.stop;
+  settings.prompt_template = prompt_template;
+  settings.batch_prompts = eval.batch_prompts;
+  settings.seed = seed;
+  return settings;
+}
 
 EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
                     const std::vector<PromptRecord>& problems, const EvalSettings& settings,
@@ -76,6 +93,24 @@ EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokeni
   report.mean_length = static_cast<double>(tokens) / static_cast<double>(std::max<int64_t>(sampled, 1));
   report.reflection_frequency = static_cast<double>(reflecting) / static_cast<double>(std::max<int64_t>(sampled, 1));
   return report;
+}
+
+nlohmann::json evaluate_and_report(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
+                                   const std::vector<PromptRecord>& problems, const EvalSettings& settings,
+                                   const rewards::ReflectionPhrases& phrases, bool progress) {
+  ProgressBar bar("eval", static_cast<int64_t>(problems.size()), progress);
+  const EvalReport report =
+      evaluate(model, tokenizer, problems, settings, phrases, [&](int64_t done, int64_t) { bar.update(done, ""); });
+  bar.finish();
+  std::cerr << fmt::format("eval: pass@1 {:.3f}, pass@{} {:.3f}, maj@{} {:.3f}, length {:.1f}, reflection {:.3f}\n",
+                           report.pass_at_1, report.samples, report.pass_at_k, report.samples, report.maj_at_k,
+                           report.mean_length, report.reflection_frequency);
+  return to_json(report);
+}
+
+void add_eval_metrics(StepMetrics& metrics, const nlohmann::json& evaluation) {
+  for (const auto& [key, value] : evaluation.items())
+    if (key != "problems" && key != "samples") metrics.add("eval/" + key, value.get<double>());
 }
 
 nlohmann::json to_json(const EvalReport& r) {

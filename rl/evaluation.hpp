@@ -13,7 +13,9 @@
 #include "policy/tokenizer.hpp"
 #include "policy/transformer.hpp"
 #include "rewards/reflection_phrases.hpp"
+#include "rl/metrics_log.hpp"
 #include "rl/prompt_source.hpp"
+#include "rl/training_sections.hpp"
 #include "rollout/generator.hpp"
 
 namespace aha::rl {
@@ -36,11 +38,23 @@ struct EvalReport {
   double reflection_frequency = 0.0;  // share of samples with a reflection phrase
 };
 
+// Settings from an [eval] section; `max_new_tokens` applies when the section's is 0.
+EvalSettings eval_settings(const EvalSection& eval, int max_new_tokens, const rollout::GenerationSettings& stops,
+                           const std::string& prompt_template, uint64_t seed);
+
 // Shows progress through `on_batch(done, total)` when given.
 EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
                     const std::vector<PromptRecord>& problems, const EvalSettings& settings,
                     const rewards::ReflectionPhrases& phrases,
                     const std::function<void(int64_t, int64_t)>& on_batch = {});
+
+// The same with a progress bar (when `progress`) and a one-line summary on stderr; returns to_json(report).
+nlohmann::json evaluate_and_report(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
+                                   const std::vector<PromptRecord>& problems, const EvalSettings& settings,
+                                   const rewards::ReflectionPhrases& phrases, bool progress);
+
+// Each number of an evaluation's JSON (but "problems" and "samples") as the metric eval/<key>.
+void add_eval_metrics(StepMetrics& metrics, const nlohmann::json& evaluation);
 
 // {"pass@1", "pass@K", "maj@K", "mean_length", "reflection_frequency", "problems", "samples"}
 nlohmann::json to_json(const EvalReport& report);

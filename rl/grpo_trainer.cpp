@@ -3,7 +3,6 @@
 #include "rl/grpo_trainer.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
@@ -20,6 +19,7 @@
 #include "rl/curve_plot.hpp"
 #include "rl/evaluation.hpp"
 #include "rl/metrics_log.hpp"
+#include "rl/model_loading.hpp"
 #include "rl/policy_optimizer.hpp"
 #include "rl/progress_bar.hpp"
 #include "rl/run_checkpoint.hpp"
@@ -32,19 +32,6 @@ namespace {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-at::Device training_device(policy::DeviceChoice choice) {
-  if (choice == policy::DeviceChoice::cpu) return at::kCPU;
-  if (at::hasCUDA()) return at::Device(at::kCUDA, 0);
-  if (choice == policy::DeviceChoice::cuda) throw Error("model.device = \"cuda\", but no CUDA device is available");
-  return at::kCPU;
-}
-
-policy::CausalLM load_model(const std::string& path, const policy::ModelSection& section, const at::Device& device) {
-  policy::CausalLM model = policy::load_causal_lm(path, section.dtype == policy::DType::bfloat16 ? at::kBFloat16 : at::kFloat);
-  model->to(device);
-  return model;
 }
 
 uint64_t draw_seed(at::Generator& rng) {
@@ -77,7 +64,6 @@ class Trainer {
   std::vector<TrainingSequence> training_batch(const std::vector<ScoredCompletion>& kept) const;
   void evaluate_into(const std::string& file, StepMetrics* metrics);
   void save(int64_t step);
-  std::string recovery_hint() const;  // what to do after a diverged step
 
   const ExperimentConfig c_;
   const std::filesystem::path out_;
@@ -253,34 +239,16 @@ std::vector<TrainingSequence> Trainer::training_batch(const std::vector<ScoredCo
 
 void Trainer::evaluate_into(const std::string& file, StepMetrics* metrics) {
   if (eval_problems_.empty()) return;
-  EvalSettings settings;
-  settings.samples = c_.eval.samples;
-  settings.generation.sampling = {c_.eval.temperature, 0, c_.eval.top_p, 0.0};
-  settings.generation.max_new_tokens = c_.eval.max_new_tokens > 0 ? c_.eval.max_new_tokens : c_.rollout.max_new_tokens;
-  settings.generation.eos_ids = eos_ids_;
-  settings.generation.pad_id = tokenizer_.pad_id().value_or(eos_ids_.front());
-  settings.generation.stop = c_.rollout.stop;
-  settings.prompt_template = c_.data.prompt_template;
-  settings.batch_prompts = c_.eval.batch_prompts;
-  settings.seed = static_cast<uint64_t>(c_.train.seed) + 1;
-  ProgressBar progress("eval", static_cast<int64_t>(eval_problems_.size()), c_.log.progress);
-  const EvalReport report = evaluate(*policy_, tokenizer_, eval_problems_, settings, phrases_,
-                                     [&](int64_t done, int64_t) { progress.update(done, ""); });
-  progress.finish();
-  const nlohmann::json json = to_json(report);
-  std::cerr << fmt::format("eval: pass@1 {:.3f}, pass@{} {:.3f}, maj@{} {:.3f}, length {:.1f}, reflection {:.3f}\n",
-                           report.pass_at_1, report.samples, report.pass_at_k, report.samples, report.maj_at_k,
-                           report.mean_length, report.reflection_frequency);
+  rollout::GenerationSettings stops;
+  stops.eos_ids = eos_ids_;
+  stops.pad_id = tokenizer_.pad_id().value_or(eos_ids_.front());
+  stops.stop = c_.rollout.stop;
+  const EvalSettings settings = eval_settings(c_.eval, c_.rollout.max_new_tokens, stops, c_.data.prompt_template,
+                                              static_cast<uint64_t>(c_.train.seed) + 1);
+  const nlohmann::json json = evaluate_and_report(*policy_, tokenizer_, eval_problems_, settings, phrases_,
+                                                  c_.log.progress);
   if (!file.empty()) std::ofstream(out_ / file) << json.dump(1) << "\n";
-  if (metrics)
-    for (const auto& [key, value] : json.items())
-      if (key != "problems" && key != "samples") metrics->add("eval/" + key, value.get<double>());
-}
-
-std::string Trainer::recovery_hint() const {
-  const auto last = latest_checkpoint(out_);
-  return last ? fmt::format("resume from {} (--resume) with a lower optim.lr", last->string())
-              : fmt::format("no checkpoint was written yet; check {} and optim.lr", c_.model.path);
+  if (metrics) add_eval_metrics(*metrics, json);
 }
 
 void Trainer::save(int64_t step) {
@@ -302,7 +270,7 @@ void Trainer::run() {
       rollouts = sample_step(step);
     } catch (const c10::Error& e) {  // e.g. probabilities that are not finite
       throw Error(fmt::format("step {}: sampling failed ({}); the policy's weights may have diverged: {}", step,
-                              e.what_without_backtrace(), recovery_hint()));
+                              e.what_without_backtrace(), recovery_hint(out_, c_.model.path)));
     }
     const std::vector<TrainingSequence> batch = training_batch(rollouts.kept);
     const double trained_from = now_seconds();
@@ -310,7 +278,7 @@ void Trainer::run() {
     const double train_seconds = now_seconds() - trained_from;
     if (!std::isfinite(stats.loss) || !std::isfinite(stats.grad_norm))
       throw Error(fmt::format("step {}: the loss is {} (gradient norm {}): {}", step, stats.loss, stats.grad_norm,
-                              recovery_hint()));
+                              recovery_hint(out_, c_.model.path)));
     pool_->publish(*policy_, step);
 
     StepMetrics m;

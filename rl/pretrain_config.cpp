@@ -11,7 +11,13 @@ namespace {
 using config::Binder;
 constexpr int unbounded = 1 << 30;
 
+constexpr std::array<std::pair<BaseArchitecture, std::string_view>, 2> architecture_names{{
+    {BaseArchitecture::qwen2_moe, "qwen2_moe"}, {BaseArchitecture::qwen2, "qwen2"}}};
+
 void bind(Binder& b, PretrainModelSection& s) {
+  b.choice({"architecture", "qwen2_moe (routed experts and a shared expert) or qwen2 (dense); the expert keys apply "
+                            "to qwen2_moe only"},
+           s.architecture, BaseArchitecture::qwen2_moe, architecture_names);
   b.text({"tokenizer", "folder with the tokenizer.json (and tokenizer_config.json) the model uses"}, s.tokenizer,
          std::nullopt);
   b.text({"output", "folder the base model is saved to, as a Hugging Face model folder"}, s.output, std::nullopt);
@@ -21,7 +27,7 @@ void bind(Binder& b, PretrainModelSection& s) {
   b.integer({"num_heads", "attention heads"}, s.num_heads, 4, {1, 256});
   b.integer({"num_kv_heads", "key/value heads (grouped-query attention); divides num_heads"}, s.num_kv_heads, 2,
             {1, 256});
-  b.integer({"intermediate_size", "width of the dense layer's MLP"}, s.intermediate_size, 256, {1, 1 << 20});
+  b.integer({"intermediate_size", "width of the dense MLP (qwen2_moe: its first layer; qwen2: every layer)"}, s.intermediate_size, 256, {1, 1 << 20});
   b.integer({"num_experts", "routed experts per MoE layer"}, s.num_experts, 4, {2, 1024});
   b.integer({"experts_per_token", "experts each token is routed to (top-k)"}, s.experts_per_token, 2, {1, 64});
   b.integer({"moe_intermediate_size", "width of each routed expert"}, s.moe_intermediate_size, 128, {1, 1 << 20});
@@ -57,7 +63,7 @@ void bind(Binder& b, PretrainTrainSection& s) {
 
 template <class Walker>
 void walk(Walker& w, PretrainConfig& c) {
-  w.section("model", "The base model's architecture (qwen2_moe) and where it goes.", [&](Binder& b) { bind(b, c.model); });
+  w.section("model", "The base model's architecture (qwen2_moe, or a dense qwen2) and where it goes.", [&](Binder& b) { bind(b, c.model); });
   w.section("data", "The synthetic arithmetic problems.", [&](Binder& b) { bind(b, c.data); });
   w.section("optim", optim_section_doc, [&](Binder& b) { bind(b, c.optim); });
   w.section("train", "The pretraining run.", [&](Binder& b) { bind(b, c.train); });
@@ -82,6 +88,26 @@ PretrainConfig load_pretrain_config(const std::filesystem::path& file, std::span
 }
 
 nlohmann::json architecture_json(const PretrainModelSection& m, int64_t vocab_size, int64_t eos_id, int64_t pad_id) {
+  if (m.architecture == BaseArchitecture::qwen2)
+    return {{"architectures", {"Qwen2ForCausalLM"}},
+            {"model_type", "qwen2"},
+            {"vocab_size", vocab_size},
+            {"hidden_size", m.hidden_size},
+            {"intermediate_size", m.intermediate_size},
+            {"num_hidden_layers", m.num_layers},
+            {"num_attention_heads", m.num_heads},
+            {"num_key_value_heads", m.num_kv_heads},
+            {"rms_norm_eps", 1e-6},
+            {"rope_theta", 10000.0},
+            {"max_position_embeddings", m.max_position_embeddings},
+            {"hidden_act", "silu"},
+            {"tie_word_embeddings", false},
+            {"use_sliding_window", false},
+            {"initializer_range", 0.02},
+            {"bos_token_id", eos_id},
+            {"eos_token_id", eos_id},
+            {"pad_token_id", pad_id},
+            {"torch_dtype", "float32"}};
   nlohmann::json mlp_only_layers = nlohmann::json::array({0});
   return {{"architectures", {"Qwen2MoeForCausalLM"}},
           {"model_type", "qwen2_moe"},

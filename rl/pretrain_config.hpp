@@ -1,5 +1,5 @@
 // `aha pretrain` trains the embedded demo's base model from scratch: a small qwen2_moe (routed
-// experts plus a sigmoid-gated shared expert) learns the synthetic arithmetic traces by supervised
+// experts plus a sigmoid-gated shared expert), or a dense qwen2 (the distillation demo's student), learns the synthetic arithmetic traces by supervised
 // fine-tuning, and is saved as a Hugging Face folder with its tokenizer. Its TOML sections:
 // [model] (architecture, tokenizer, output folder), [data] (the synthetic problems), [optim],
 // [train] and [log] (as in experiment configs).
@@ -15,14 +15,18 @@
 
 namespace aha::rl {
 
+enum class BaseArchitecture { qwen2_moe, qwen2 };
+
 struct PretrainModelSection {
+  BaseArchitecture architecture = BaseArchitecture::qwen2_moe;
   std::string tokenizer;  // folder with tokenizer.json and tokenizer_config.json
   std::string output;     // where the base model is saved
   int hidden_size = 128;
   int num_layers = 4;
   int num_heads = 4;
   int num_kv_heads = 2;
-  int intermediate_size = 256;  // the dense first layer
+  int intermediate_size = 256;  // qwen2_moe: the dense first layer; qwen2: every layer
+  // qwen2_moe only:
   int num_experts = 4;
   int experts_per_token = 2;
   int moe_intermediate_size = 128;

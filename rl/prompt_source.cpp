@@ -85,6 +85,14 @@ std::string apply_template(const std::string& prompt_template, const std::string
   return out.append(text, from);
 }
 
+std::vector<std::size_t> shuffled_indices(std::size_t count, uint64_t seed, int64_t epoch) {
+  std::vector<std::size_t> order(count);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::mt19937_64 rng(seed + static_cast<uint64_t>(epoch) * 0x9e3779b97f4a7c15ull);
+  std::shuffle(order.begin(), order.end(), rng);
+  return order;
+}
+
 PromptSource::PromptSource(std::vector<PromptRecord> records, DataSection data, uint64_t seed)
     : records_(std::move(records)), data_(std::move(data)), seed_(seed) {
   cursor_.pass_rates.assign(records_.size(), 0.5);
@@ -102,8 +110,7 @@ void PromptSource::order_epoch() {
   } else if (data_.curriculum == Curriculum::pass_rate) {  // most often solved first
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rates[a] > rates[b]; });
   } else if (data_.shuffle) {
-    std::mt19937_64 rng(seed_ + static_cast<uint64_t>(cursor_.epoch) * 0x9e3779b97f4a7c15ull);
-    std::shuffle(order.begin(), order.end(), rng);
+    order = shuffled_indices(records_.size(), seed_, cursor_.epoch);
   }
 }
 
@@ -118,6 +125,17 @@ std::vector<std::size_t> PromptSource::next(std::size_t count) {
     out.push_back(cursor_.order[static_cast<std::size_t>(cursor_.position++)]);
   }
   return out;
+}
+
+std::string detect_question_key(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(fmt::format("{}: cannot open the problems file", path.string()));
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto record = nlohmann::json::parse(line, nullptr, false);
+    return record.is_object() && record.contains("problem") && !record.contains("question") ? "problem" : "question";
+  }
+  return "question";
 }
 
 std::string PromptSource::prompt_text(std::size_t index) const {

@@ -30,8 +30,14 @@ struct PromptRecord {
 std::vector<PromptRecord> read_prompt_records(const std::filesystem::path& path, const DataSection& data,
                                               std::size_t* duplicates_dropped = nullptr);
 
+// "question" unless the file's first record has "problem" and no "question" (MATH-style data).
+std::string detect_question_key(const std::filesystem::path& path);
+
 // The template with {question} replaced.
 std::string apply_template(const std::string& prompt_template, const std::string& question);
+
+// 0..count-1 in the seeded order of epoch `epoch`.
+std::vector<std::size_t> shuffled_indices(std::size_t count, uint64_t seed, int64_t epoch);
 
 // Everything needed to continue serving prompts exactly where a run stopped.
 struct PromptCursor {

@@ -75,6 +75,12 @@ std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::pa
   return dir;
 }
 
+std::string recovery_hint(const std::filesystem::path& output_dir, const std::string& model_path) {
+  const auto last = latest_checkpoint(output_dir);
+  return last ? fmt::format("resume from {} (--resume) with a lower optim.lr", last->string())
+              : fmt::format("no checkpoint was written yet; check {} and optim.lr", model_path);
+}
+
 TrainerState load_run_checkpoint(const std::filesystem::path& checkpoint, policy::CausalLMImpl& model,
                                  torch::optim::Optimizer& optimizer, at::Generator& sampling_rng) {
   policy::load_weights(model, policy::CheckpointTensors::open(checkpoint), checkpoint.string());

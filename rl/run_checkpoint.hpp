@@ -27,6 +27,10 @@ void save_run_checkpoint(const std::filesystem::path& output_dir, policy::Causal
 // The checkpoint OUTPUT/latest names, if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& output_dir);
 
+// What to do after a diverged step: resume from the latest checkpoint with a lower learning
+// rate, or check the starting model when no checkpoint was written.
+std::string recovery_hint(const std::filesystem::path& output_dir, const std::string& model_path);
+
 // Restores weights, optimizer moments and the RNG; returns the step and cursor to continue from.
 TrainerState load_run_checkpoint(const std::filesystem::path& checkpoint, policy::CausalLMImpl& model,
                                  torch::optim::Optimizer& optimizer, at::Generator& sampling_rng);

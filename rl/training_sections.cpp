@@ -19,14 +19,14 @@ constexpr std::array<std::pair<Schedule, std::string_view>, 3> schedule_names{{
 constexpr std::array<std::pair<LogLevel, std::string_view>, 4> level_names{{
     {LogLevel::debug, "debug"}, {LogLevel::info, "info"}, {LogLevel::warn, "warn"}, {LogLevel::error, "error"}}};
 
+constexpr int unbounded = 1 << 30;
+
+}  // namespace
+
 std::string prompt_template_rule(const std::string& value) {
   if (value == "r1_zero" || value.find("{question}") != std::string::npos) return "";
   return "must be \"r1_zero\" or a template containing {question}";
 }
-
-constexpr int unbounded = 1 << 30;
-
-}  // namespace
 
 void bind(Binder& b, DataSection& s) {
   b.text({"train", "JSONL file of training prompts, one object per line"}, s.train, std::nullopt);
@@ -109,7 +109,7 @@ void bind(Binder& b, EvalSection& s) {
             {1, 1024});
   b.number({"temperature", "sampling temperature"}, s.temperature, 0.6, {0.0, 100.0, true, false});
   b.number({"top_p", "nucleus sampling mass"}, s.top_p, 0.95, {0.0, 1.0, true, false});
-  b.integer({"max_new_tokens", "longest completion; 0: rollout.max_new_tokens"}, s.max_new_tokens, 0, {0, unbounded});
+  b.integer({"max_new_tokens", "longest completion; 0: rollout.max_new_tokens (512 in aha sft)"}, s.max_new_tokens, 0, {0, unbounded});
   b.integer({"batch_prompts", "problems sampled together"}, s.batch_prompts, 16, {1, unbounded});
 }
 

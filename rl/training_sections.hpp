@@ -99,6 +99,9 @@ inline constexpr std::string_view eval_section_doc =
 inline constexpr std::string_view log_section_doc =
     "Metrics: the console progress bar, metrics.jsonl, TensorBoard event files and sample completions.";
 
+// Empty when `value` is "r1_zero" or a template with {question}; else what is wrong.
+std::string prompt_template_rule(const std::string& value);
+
 void bind(config::Binder& b, DataSection& s);
 void bind(config::Binder& b, GrpoSection& s);
 void bind(config::Binder& b, OptimSection& s);

@@ -199,3 +199,19 @@ TEST_CASE("ignore_merges and the lstrip, rstrip and single_word flags of added t
     CHECK(tokenizer.encode(entry["text"].get<std::string>()) == entry["ids"].get<std::vector<int64_t>>());
   }
 }
+
+TEST_CASE("the fingerprint names the vocabulary and rules, not the file's formatting") {
+  const auto demo = source_dir() / "configs/zero-demo/tokenizer.json";
+  const auto copy = std::filesystem::temp_directory_path() / ("aha-fingerprint-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(copy);
+  auto json = nlohmann::json::parse(std::ifstream(demo));
+  std::ofstream(copy / "tokenizer.json", std::ios::trunc) << json.dump(4);
+  const std::string original = Tokenizer::from_file(demo).fingerprint();
+  CHECK(original.size() == 16);
+  CHECK(Tokenizer::from_file(copy).fingerprint() == original);
+  json["added_tokens"][0]["content"] = "<|renamed|>";
+  std::ofstream(copy / "tokenizer.json", std::ios::trunc) << json.dump();
+  CHECK(Tokenizer::from_file(copy).fingerprint() != original);
+  CHECK(Tokenizer::from_file(source_dir() / "tests/fixtures/models/tiny_with_tokenizer").fingerprint() != original);
+  std::filesystem::remove_all(copy);
+}

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "rl/experiment_config.hpp"
 #include "rl/pretrain_config.hpp"
+#include "rl/sft_config.hpp"
 #include "tests/test_paths.hpp"
 
 using namespace aha;
@@ -202,4 +203,5 @@ TEST_CASE("docs/config.md holds the generated reference of every key") {
   INFO("regenerate it with ./scripts/update-config-docs.sh");
   CHECK_THAT(docs, Catch::Contains(rl::config_reference()));
   CHECK_THAT(docs, Catch::Contains(rl::pretrain_config_reference()));
+  CHECK_THAT(docs, Catch::Contains(rl::sft_config_reference()));
 }

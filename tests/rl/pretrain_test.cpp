@@ -36,3 +36,20 @@ TEST_CASE("the base model is a qwen2_moe with a dense first layer, routed expert
   auto again = policy::init_causal_lm(rl::architecture_json(c.model, 479, 0, 1), 5);
   CHECK(at::equal(again->named_parameters()["lm_head.weight"], params["lm_head.weight"]));
 }
+
+TEST_CASE("the distillation demo's student is a smaller dense qwen2") {
+  const auto student = rl::load_pretrain_config(source_dir() / "configs/pretrain/student-demo.toml");
+  const auto teacher = rl::load_pretrain_config(source_dir() / "configs/pretrain/zero-demo.toml");
+  auto model = policy::init_causal_lm(rl::architecture_json(student.model, 479, 0, 1), 5);
+  auto moe = policy::init_causal_lm(rl::architecture_json(teacher.model, 479, 0, 1), 5);
+  CHECK(model->config().type == policy::ModelType::qwen2);
+  CHECK(model->num_moe_layers() == 0);
+  const auto count = [](policy::CausalLMImpl& m) {
+    int64_t n = 0;
+    for (const auto& p : m.parameters()) n += p.numel();
+    return n;
+  };
+  CHECK(count(*model) < count(*moe));
+  CHECK(student.data.seed == teacher.data.seed);  // the same problems, so the same held-out set
+  CHECK(student.data.slip == teacher.data.slip);
+}

@@ -1,0 +1,25 @@
+// training_device() and load_model().
+#include "rl/model_loading.hpp"
+
+#include <ATen/Context.h>
+
+#include "core/error.hpp"
+#include "policy/checkpoint.hpp"
+
+namespace aha::rl {
+
+at::Device training_device(policy::DeviceChoice choice) {
+  if (choice == policy::DeviceChoice::cpu) return at::kCPU;
+  if (at::hasCUDA()) return at::Device(at::kCUDA, 0);
+  if (choice == policy::DeviceChoice::cuda) throw Error("model.device = \"cuda\", but no CUDA device is available");
+  return at::kCPU;
+}
+
+policy::CausalLM load_model(const std::string& path, const policy::ModelSection& section, const at::Device& device) {
+  policy::CausalLM model =
+      policy::load_causal_lm(path, section.dtype == policy::DType::bfloat16 ? at::kBFloat16 : at::kFloat);
+  model->to(device);
+  return model;
+}
+
+}  // namespace aha::rl
