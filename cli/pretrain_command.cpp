@@ -64,7 +64,7 @@ int run_pretrain(const PretrainOptions& options) {
 
   const rl::TraceMix mix{c.data.slip, c.data.reflect};
   const auto train = rl::make_arithmetic_problems(static_cast<uint64_t>(c.data.seed), c.data.train_problems, mix);
-  const auto eval = rl::make_arithmetic_problems(static_cast<uint64_t>(c.data.seed) + 1000003, c.data.eval_problems, mix);
+  const auto eval = rl::make_held_out_problems(static_cast<uint64_t>(c.data.seed) + 1000003, c.data.eval_problems, mix, train);
   std::filesystem::create_directories(c.data.output);
   write_problems(std::filesystem::path(c.data.output) / "train.jsonl", train);
   write_problems(std::filesystem::path(c.data.output) / "eval.jsonl", eval);

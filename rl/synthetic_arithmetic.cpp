@@ -6,6 +6,9 @@
 
 #include <array>
 #include <random>
+#include <unordered_set>
+
+#include "core/error.hpp"
 
 namespace aha::rl {
 
@@ -62,6 +65,21 @@ std::vector<ArithmeticProblem> make_arithmetic_problems(uint64_t seed, int count
     problems.push_back(std::move(p));
   }
   return problems;
+}
+
+std::vector<ArithmeticProblem> make_held_out_problems(uint64_t seed, int count, const TraceMix& mix,
+                                                      const std::vector<ArithmeticProblem>& train) {
+  std::unordered_set<std::string> seen;
+  for (const auto& p : train) seen.insert(p.question);
+  std::vector<ArithmeticProblem> out;
+  for (auto& p : make_arithmetic_problems(seed, 4 * count + 100, mix)) {
+    if (static_cast<int>(out.size()) == count) break;
+    if (seen.insert(p.question).second) out.push_back(std::move(p));
+  }
+  if (static_cast<int>(out.size()) < count)
+    throw Error(fmt::format("only {} held-out problems differ from the training problems; ask for fewer",
+                            out.size()));
+  return out;
 }
 
 }  // namespace aha::rl

@@ -33,4 +33,9 @@ bool carries(int64_t a, int64_t b);
 // `count` problems from `seed`; the same seed gives the same problems.
 std::vector<ArithmeticProblem> make_arithmetic_problems(uint64_t seed, int count, const TraceMix& mix = {});
 
+// `count` problems from `seed` whose questions appear neither in `train` nor twice: a held-out
+// set. Throws aha::Error when the problem space has too few left.
+std::vector<ArithmeticProblem> make_held_out_problems(uint64_t seed, int count, const TraceMix& mix,
+                                                      const std::vector<ArithmeticProblem>& train);
+
 }  // namespace aha::rl

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <regex>
+#include <set>
 
 #include "rl/synthetic_arithmetic.hpp"
 
@@ -55,4 +56,14 @@ TEST_CASE("a slip forgets exactly the carry") {
       rest = m.suffix();
     }
   }
+}
+
+TEST_CASE("held-out problems never repeat a training question") {
+  const auto train = make_arithmetic_problems(1, 20000, TraceMix{.slip = 0.5, .reflect = 0.5});
+  const auto held_out = make_held_out_problems(1000004, 200, TraceMix{.slip = 0.5, .reflect = 0.5}, train);
+  REQUIRE(held_out.size() == 200);
+  std::set<std::string> questions;
+  for (const auto& p : train) questions.insert(p.question);
+  for (const auto& p : held_out) CHECK(questions.insert(p.question).second);
+  CHECK_THROWS_WITH(make_held_out_problems(3, 100000, {}, train), Catch::Contains("held-out problems"));
 }
