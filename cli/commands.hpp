@@ -21,5 +21,6 @@ void add_eval_command(CLI::App& app, Action& chosen);
 void add_plot_command(CLI::App& app, Action& chosen);
 void add_distill_command(CLI::App& app, Action& chosen);
 void add_sft_command(CLI::App& app, Action& chosen);
+void add_rollout_worker_command(CLI::App& app, Action& chosen);
 
 }  // namespace aha::cli

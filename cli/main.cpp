@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   aha::cli::add_plot_command(app, chosen);
   aha::cli::add_distill_command(app, chosen);
   aha::cli::add_sft_command(app, chosen);
+  aha::cli::add_rollout_worker_command(app, chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

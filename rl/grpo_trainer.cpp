@@ -24,6 +24,7 @@
 #include "rl/progress_bar.hpp"
 #include "rl/run_checkpoint.hpp"
 #include "rl/scored_completion.hpp"
+#include "rollout/remote_pool.hpp"
 #include "rollout/worker_pool.hpp"
 
 namespace aha::rl {
@@ -32,6 +33,16 @@ namespace {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The bearer token of the remote rollout workers: the file's first line.
+std::string read_token(const std::string& file) {
+  if (file.empty()) throw ConfigError("rollout.token_file: remote rollout workers need the file holding their token");
+  std::ifstream in(file);
+  std::string token;
+  if (!std::getline(in, token) || token.empty())
+    throw ConfigError(fmt::format("rollout.token_file: {} is missing or empty", file));
+  return token;
 }
 
 uint64_t draw_seed(at::Generator& rng) {
@@ -78,7 +89,7 @@ class Trainer {
   std::unique_ptr<PolicyOptimizer> optimizer_;
   at::Generator rng_;
   int64_t start_step_ = 0;
-  std::unique_ptr<rollout::RolloutPool> pool_;
+  std::unique_ptr<rollout::RolloutBackend> pool_;
 };
 
 Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options)
@@ -95,9 +106,7 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options)
                             c_.model.path));
   eos_ids_ = {*tokenizer_.eos_id()};
   if (c_.data.train.empty()) throw ConfigError("data.train: the training prompts are required");
-  if (!c_.rollout.endpoints.empty())
-    throw ConfigError("rollout.endpoints: remote rollout workers are not available in this build; leave it empty "
-                      "to sample in process with rollout.workers threads");
+  const std::string token = c_.rollout.endpoints.empty() ? "" : read_token(c_.rollout.token_file);
   std::size_t duplicates = 0;
   prompts_ = std::make_unique<PromptSource>(read_prompt_records(c_.data.train, c_.data, &duplicates), c_.data,
                                             static_cast<uint64_t>(c_.train.seed));
@@ -140,9 +149,19 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options)
   generation.pad_id = tokenizer_.pad_id().value_or(eos_ids_.front());
   generation.stop = c_.rollout.stop;
   generation.record_routing = true;  // MoE models only; also feeds the routing_mismatch metric
-  pool_ = std::make_unique<rollout::RolloutPool>(
-      *policy_, start_step_, c_.rollout.workers, c_.rollout.queue_size, generation,
-      [this](std::span<const int64_t> ids) { return tokenizer_.decode(ids); });
+  if (c_.rollout.endpoints.empty()) {
+    pool_ = std::make_unique<rollout::RolloutPool>(
+        *policy_, start_step_, c_.rollout.workers, c_.rollout.queue_size, generation,
+        [this](std::span<const int64_t> ids) { return tokenizer_.decode(ids); });
+  } else {
+    rollout::RemoteSettings remote;
+    remote.endpoints = c_.rollout.endpoints;
+    remote.token = token;
+    remote.generation = generation;
+    remote.timeout = std::chrono::milliseconds(static_cast<int64_t>(c_.rollout.request_timeout_s * 1000));
+    remote.scratch = out_ / "published-weights";
+    pool_ = std::make_unique<rollout::RemotePool>(remote, *policy_, start_step_);
+  }
 }
 
 StepRollouts Trainer::sample_step(int64_t step) {
@@ -162,7 +181,9 @@ StepRollouts Trainer::sample_step(int64_t step) {
       prompts.push_back(std::move(tokens));
     }
     // One job per worker, each with its own seed drawn in order, so results do not depend on timing.
-    const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(c_.rollout.workers), prompts.size());
+    const std::size_t workers = std::min<std::size_t>(
+        c_.rollout.endpoints.empty() ? static_cast<std::size_t>(c_.rollout.workers) : c_.rollout.endpoints.size(),
+        prompts.size());
     const std::size_t per_job = (prompts.size() + workers - 1) / workers;
     std::vector<rollout::RolloutJob> jobs;
     for (std::size_t first = 0; first < prompts.size(); first += per_job) {

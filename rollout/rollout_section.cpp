@@ -22,8 +22,14 @@ void bind(config::Binder& b, RolloutSection& s) {
   b.integer({"workers", "rollout worker threads on this machine"}, s.workers, 1, {1, 256});
   b.integer({"queue_size", "groups buffered between the rollout workers and the trainer"}, s.queue_size, 4,
             {1, 4096});
-  b.texts({"endpoints", "remote rollout workers as http://host:port; empty: sample in this process"}, s.endpoints,
-          {});
+  b.texts({"endpoints", "remote rollout workers (`aha rollout-worker`) as http://host:port; groups are spread over "
+                       "them; empty: sample in this process"},
+          s.endpoints, {});
+  b.text({"token_file", "file holding the bearer token of the remote workers (needed with endpoints)"}, s.token_file,
+         "");
+  b.number({"request_timeout_s", "a remote worker that takes longer for one request is given up and its groups "
+                                 "go to another"},
+           s.request_timeout_s, 600.0, {0.0, 1e7, true, false});
 }
 
 }  // namespace aha::rollout

@@ -22,6 +22,8 @@ struct RolloutSection {
   int workers = 1;
   int queue_size = 4;  // groups buffered between the workers and the trainer
   std::vector<std::string> endpoints;
+  std::string token_file;  // the bearer token of the remote workers
+  double request_timeout_s = 600.0;
 };
 
 inline constexpr std::string_view rollout_section_doc =

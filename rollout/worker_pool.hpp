@@ -33,21 +33,32 @@ struct RolloutResult {
   double seconds = 0.0;                 // generation time
 };
 
-class RolloutPool {
+// Where rollout jobs go: worker threads in this process (RolloutPool) or remote workers over
+// HTTP (RemotePool). The trainer submits a step's jobs, takes every result, then publishes the
+// new weights.
+class RolloutBackend {
+ public:
+  virtual ~RolloutBackend() = default;
+  virtual void publish(policy::CausalLMImpl& policy, int64_t version) = 0;
+  virtual void submit(RolloutJob job) = 0;
+  // The next finished job, in completion order; rethrows the exception of a failed job.
+  virtual RolloutResult take() = 0;
+};
+
+class RolloutPool : public RolloutBackend {
  public:
   // `workers` replicas of `policy` at weight version `version`; at most `queue_size` finished
   // jobs wait in the queue (a worker blocks while it is full).
   RolloutPool(policy::CausalLMImpl& policy, int64_t version, int workers, int queue_size, GenerationSettings settings,
               Detokenize detokenize);
-  ~RolloutPool();
+  ~RolloutPool() override;
   RolloutPool(const RolloutPool&) = delete;
   RolloutPool& operator=(const RolloutPool&) = delete;
 
   // Copies `policy`'s weights into every replica and tags them `version`.
-  void publish(policy::CausalLMImpl& policy, int64_t version);
-  void submit(RolloutJob job);
-  // The next finished job, in completion order; rethrows the exception of a failed job.
-  RolloutResult take();
+  void publish(policy::CausalLMImpl& policy, int64_t version) override;
+  void submit(RolloutJob job) override;
+  RolloutResult take() override;
 
  private:
   struct Replica {

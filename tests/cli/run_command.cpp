@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <vector>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -41,4 +43,17 @@ CommandResult run_aha(const std::vector<std::string>& args) {
   result.err = slurp(dir / "err");
   std::filesystem::remove_all(dir);
   return result;
+}
+
+pid_t start_aha(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  const pid_t child = ::fork();
+  if (child != 0) return child;
+  std::vector<std::string> argv{aha_binary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> raw;
+  for (auto& a : argv) raw.push_back(a.data());
+  raw.push_back(nullptr);
+  if (!std::freopen(log.c_str(), "w", stderr) || ::dup2(::fileno(stderr), 1) < 0) ::_exit(126);
+  ::execv(raw[0], raw.data());
+  ::_exit(127);
 }

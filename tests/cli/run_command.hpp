@@ -1,6 +1,9 @@
 // Runs the built `aha` binary as a real process and captures its exit status, stdout and stderr.
 #pragma once
 
+#include <sys/types.h>
+
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -11,3 +14,6 @@ struct CommandResult {
 };
 
 CommandResult run_aha(const std::vector<std::string>& args);
+
+// Starts the binary in the background, its stdout and stderr going to `log`; returns its pid.
+pid_t start_aha(const std::vector<std::string>& args, const std::filesystem::path& log);

@@ -65,18 +65,8 @@ TEST_CASE("a run killed with SIGKILL resumes from its last checkpoint and logs e
   const auto out = work / "killed";
   std::filesystem::remove_all(out);
   const auto args = train_args(out, 60);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    std::vector<std::string> argv{aha_binary().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> raw;
-    for (auto& a : argv) raw.push_back(a.data());
-    raw.push_back(nullptr);
-    std::freopen("/dev/null", "w", stderr);
-    ::execv(raw[0], raw.data());
-    ::_exit(127);
-  }
+  const pid_t child = start_aha(args, "/dev/null");
+  REQUIRE(child > 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!std::filesystem::exists(out / "checkpoint-3") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -186,7 +186,7 @@ TEST_CASE("a policy whose numbers are not finite stops the run with the step and
 TEST_CASE("settings the trainer cannot honour are refused before any work") {
   std::filesystem::remove_all(work / "refused");
   CHECK_THROWS_WITH(train(experiment("refused", {"rollout.endpoints=[\"http://127.0.0.1:8000\"]"}), {}),
-                    Catch::Contains("rollout.endpoints"));
+                    Catch::Contains("rollout.token_file"));
   auto no_data = experiment("refused");
   no_data.data.train.clear();
   CHECK_THROWS_WITH(train(no_data, {}), Catch::Contains("data.train"));

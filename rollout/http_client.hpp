@@ -1,0 +1,28 @@
+// A blocking HTTP/1.1 client for the rollout service (Boost.Beast): one request per call, on a
+// fresh connection, with a deadline for the whole exchange.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace aha::rollout {
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+struct HttpTarget {
+  std::string host, port;
+};
+
+// "http://HOST:PORT" (or "HOST:PORT") -> host and port; throws aha::Error for anything else.
+HttpTarget parse_endpoint(const std::string& endpoint);
+
+// Throws std::runtime_error naming the endpoint when it cannot be reached, the deadline passes
+// or the reply is not HTTP. `extra_header` is "Name: value" or empty.
+HttpReply http_request(const HttpTarget& target, const std::string& method, const std::string& path,
+                       const std::string& token, const std::string& body, const std::string& content_type,
+                       std::chrono::milliseconds deadline, const std::string& extra_header = {});
+
+}  // namespace aha::rollout

@@ -1,0 +1,245 @@
+// The rollout service over real HTTP on loopback: remote workers give the completions, log-probs
+// and MoE routing of the in-process pool for the same jobs and seeds, before and after a weight
+// update; a worker that dies mid-request has its job sampled by another; a wrong token gets 401;
+// malformed, oversized and slow requests are refused and the server keeps answering.
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "core/error.hpp"
+#include "policy/checkpoint.hpp"
+#include "rollout/completion_engine.hpp"
+#include "rollout/remote_pool.hpp"
+#include "tests/test_paths.hpp"
+
+using namespace aha;
+using namespace aha::rollout;
+
+namespace {
+
+const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-service-" + std::to_string(::getpid()));
+const std::string token = "test-token";
+
+// The tiny qwen3_moe with a tokenizer (ids below its vocabulary decode; EOS is id 0).
+std::filesystem::path moe_folder() {
+  const auto dir = work / "moe";
+  if (std::filesystem::exists(dir / "tokenizer.json")) return dir;
+  std::filesystem::create_directories(dir);
+  for (const char* file : {"config.json", "model.safetensors"})
+    std::filesystem::copy_file(source_dir() / "tests/fixtures/models/qwen3_moe" / file, dir / file);
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+    std::filesystem::copy_file(source_dir() / "tests/fixtures/models/tiny_with_tokenizer" / file, dir / file);
+  return dir;
+}
+
+GenerationSettings generation() {
+  GenerationSettings g;
+  g.sampling = {1.3, 0, 0.95, 0.0};
+  g.max_new_tokens = 8;
+  g.eos_ids = {0};
+  g.pad_id = 0;
+  g.record_routing = true;
+  return g;
+}
+
+// A rollout worker in this process: the engine behind a real HTTP server on a free port;
+// `customize` may replace its handlers.
+struct LocalWorker {
+  using Customize = std::function<void(RolloutHandlers&, LocalWorker&)>;
+  explicit LocalWorker(const std::string& name, const Customize& customize = {})
+      : engine(policy::load_causal_lm(moe_folder()), policy::Tokenizer::from_file(moe_folder()), "moe", work / name) {
+    HttpServerSettings s;
+    s.token = token;
+    s.read_timeout = std::chrono::milliseconds(300);
+    s.max_body_bytes = 1 << 16;
+    RolloutHandlers handlers = engine.handlers();
+    if (customize) customize(handlers, *this);
+    server = std::make_unique<HttpServer>(s, handlers);
+  }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
+  CompletionEngine engine;
+  std::unique_ptr<HttpServer> server;
+};
+
+std::vector<RolloutJob> jobs() {
+  return {RolloutJob{0, {{5, 17, 99, 3}, {41, 9}}, 3, 101}, RolloutJob{1, {{76, 14, 58, 101, 6}}, 3, 102},
+          RolloutJob{2, {{8, 8, 8}, {120, 2}}, 3, 103}};
+}
+
+std::map<int64_t, RolloutResult> run_all(RolloutBackend& pool) {
+  for (auto& job : jobs()) pool.submit(job);
+  std::map<int64_t, RolloutResult> out;
+  for (std::size_t i = 0; i < jobs().size(); ++i) {
+    RolloutResult r = pool.take();
+    out[r.id] = std::move(r);
+  }
+  return out;
+}
+
+void check_same(const std::map<int64_t, RolloutResult>& a, const std::map<int64_t, RolloutResult>& b) {
+  REQUIRE(a.size() == b.size());
+  for (const auto& [id, result] : a) {
+    const auto& other = b.at(id);
+    CHECK(result.weight_version == other.weight_version);
+    REQUIRE(result.completions.size() == other.completions.size());
+    for (std::size_t i = 0; i < result.completions.size(); ++i) {
+      const Completion &x = result.completions[i], &y = other.completions[i];
+      CHECK(x.tokens == y.tokens);
+      CHECK(x.logprobs == y.logprobs);
+      CHECK(x.finish == y.finish);
+      REQUIRE(x.routing.defined());
+      REQUIRE(y.routing.defined());
+      CHECK(at::equal(x.routing, y.routing));
+    }
+  }
+}
+
+RemoteSettings remote(std::vector<std::string> endpoints) {
+  RemoteSettings s;
+  s.endpoints = std::move(endpoints);
+  s.token = token;
+  s.generation = generation();
+  s.timeout = std::chrono::seconds(30);
+  s.scratch = work / "published";
+  return s;
+}
+
+HttpReply get_health(const LocalWorker& w, const std::string& with_token = token) {
+  return http_request(parse_endpoint(w.endpoint()), "GET", "/health", with_token, "", "", std::chrono::seconds(5));
+}
+
+// Writes `bytes` to the worker on a raw socket, waits `pause`, and returns what came back.
+std::string raw_exchange(const LocalWorker& w, const std::string& bytes, std::chrono::milliseconds pause = {}) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), w.server->port()});
+  boost::system::error_code ec;
+  boost::asio::write(socket, boost::asio::buffer(bytes), ec);
+  if (pause.count() > 0) std::this_thread::sleep_for(pause);
+  std::string reply(4096, '\0');
+  const std::size_t n = socket.read_some(boost::asio::buffer(reply), ec);
+  reply.resize(ec && n == 0 ? 0 : n);
+  return reply;
+}
+
+}  // namespace
+
+TEST_CASE("remote workers give the in-process pool's completions, log-probs and routing, before and after new weights") {
+  auto policy = policy::load_causal_lm(moe_folder());
+  LocalWorker a("a"), b("b");
+  RolloutPool local(*policy, 0, 2, 8, generation(), {});
+  RemotePool pool(remote({a.endpoint(), b.endpoint()}), *policy, 0);
+  check_same(run_all(local), run_all(pool));
+
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : policy->parameters()) p.add_(at::randn_like(p), 0.05);
+  }
+  local.publish(*policy, 1);
+  pool.publish(*policy, 1);
+  CHECK(get_health(a).body.find("\"weight_version\":1") != std::string::npos);
+  const auto after = run_all(pool);
+  check_same(run_all(local), after);
+  CHECK(after.at(0).weight_version == 1);
+}
+
+TEST_CASE("a worker that dies mid-request has its job sampled by another, and the last failure stops the run") {
+  auto policy = policy::load_causal_lm(moe_folder());
+  std::atomic<int> died{0};
+  LocalWorker healthy("healthy");
+  // This worker's server stops while it holds a request: the trainer's connection goes dead.
+  LocalWorker doomed("doomed", [&died](RolloutHandlers& h, LocalWorker& self) {
+    h.complete = [&died, &self](const std::string&) -> nlohmann::json {
+      ++died;
+      self.server->stop();
+      throw std::runtime_error("gone");
+    };
+  });
+  RolloutPool local(*policy, 0, 1, 8, generation(), {});
+  RemoteSettings settings = remote({doomed.endpoint(), healthy.endpoint()});
+  settings.timeout = std::chrono::seconds(2);
+  RemotePool pool(settings, *policy, 0);
+  check_same(run_all(local), run_all(pool));
+  CHECK(died == 1);
+  CHECK(pool.live_workers() == 1);
+
+  healthy.server->stop();
+  pool.submit(jobs().front());
+  CHECK_THROWS_WITH(pool.take(), Catch::Contains("every rollout worker failed") && Catch::Contains(healthy.endpoint()));
+}
+
+TEST_CASE("a wrong or missing token gets 401, unknown routes 404, bad requests 400") {
+  LocalWorker w("auth");
+  CHECK(get_health(w).status == 200);
+  CHECK(get_health(w, "wrong").status == 401);
+  const auto target = parse_endpoint(w.endpoint());
+  CHECK(http_request(target, "GET", "/nowhere", token, "", "", std::chrono::seconds(5)).status == 404);
+  const auto bad = http_request(target, "POST", "/v1/completions", token, R"({"prompt": [[1, 2]], "n": 0})",
+                                "application/json", std::chrono::seconds(5));
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("\\\"n\\\" must be between 1 and 1024") != std::string::npos);
+  const auto stale = http_request(target, "POST", "/v1/completions", token,
+                                  R"({"prompt": [[1, 2]], "weight_version": 7})", "application/json",
+                                  std::chrono::seconds(5));
+  CHECK(stale.status == 409);
+  const auto text = http_request(target, "POST", "/v1/completions", token,
+                                 R"({"prompt": "12", "max_tokens": 3, "n": 2, "seed": 5, "logprobs": 1})",
+                                 "application/json", std::chrono::seconds(5));
+  INFO(text.body);
+  REQUIRE(text.status == 200);
+  const auto reply = nlohmann::json::parse(text.body);
+  CHECK(reply["object"] == "text_completion");
+  CHECK(reply["choices"].size() == 2);
+  CHECK(reply["choices"][0]["logprobs"]["token_logprobs"].size() == reply["choices"][0]["token_ids"].size());
+  const auto outside = http_request(target, "POST", "/v1/completions", token, R"({"prompt": "hello"})",
+                                    "application/json", std::chrono::seconds(5));
+  CHECK(outside.status == 400);
+  CHECK(outside.body.find("outside the vocabulary") != std::string::npos);
+}
+
+TEST_CASE("/health still answers after 1000 malformed or oversized or slow requests") {
+  LocalWorker w("hostile");
+  const std::string auth = "Authorization: Bearer " + token + "\r\n";
+  const std::vector<std::string> hostile{
+      "this is not HTTP\r\n\r\n",
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 9\r\n\r\n{not json",
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 2\r\n\r\n[]",
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 10000000\r\n\r\n{",
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+      "POST /v1/weights HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 5\r\n\r\nnope!",
+      "GET /health HTTP/1.1\r\nHost: x\r\n" + std::string(20000, 'X') + ": y\r\n\r\n",
+  };
+  const std::string slow = "POST /v1/completions HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 40\r\n\r\n{\"prompt\"";
+  std::map<std::string, int> replies;
+  for (int i = 0; i < 995; ++i) {
+    const std::string reply = raw_exchange(w, hostile[static_cast<std::size_t>(i) % hostile.size()]);
+    ++replies[reply.substr(0, 12)];
+  }
+  for (int i = 0; i < 5; ++i) {  // part of a body, then silence past the read timeout: the server hangs up
+    const std::string reply = raw_exchange(w, slow, std::chrono::milliseconds(400));
+    INFO(reply);
+    CHECK(reply.empty());
+  }
+  for (const auto& [status, count] : replies) {
+    INFO(status);
+    CHECK((status.empty() || status == "HTTP/1.1 400" || status == "HTTP/1.1 401" || status == "HTTP/1.1 413"));
+  }
+  CHECK(replies["HTTP/1.1 400"] > 0);
+  CHECK(replies["HTTP/1.1 401"] > 0);
+  CHECK(replies["HTTP/1.1 413"] > 0);
+  const auto health = get_health(w);
+  CHECK(health.status == 200);
+  CHECK(nlohmann::json::parse(health.body)["status"] == "ok");
+}
