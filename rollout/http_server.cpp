@@ -12,8 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
-#include <condition_variable>
-#include <mutex>
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -35,9 +34,7 @@ struct HttpServer::State {
   asio::executor_work_guard<asio::io_context::executor_type> work_guard{work.get_executor()};
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
-  std::mutex mutex;
-  std::condition_variable stopped_changed;
-  bool stopped = false;
+  std::atomic<bool> stopped = false;
 };
 
 namespace {
@@ -196,20 +193,10 @@ HttpServer::~HttpServer() {
 
 uint16_t HttpServer::port() const { return state_->acceptor.local_endpoint().port(); }
 
-void HttpServer::wait() {
-  std::unique_lock lock(state_->mutex);
-  state_->stopped_changed.wait(lock, [this] { return state_->stopped; });
-}
-
 void HttpServer::stop() {
-  {
-    std::lock_guard lock(state_->mutex);
-    if (state_->stopped) return;
-    state_->stopped = true;
-  }
+  if (state_->stopped.exchange(true)) return;
   state_->io.stop();
   state_->work.stop();
-  state_->stopped_changed.notify_all();
 }
 
 }  // namespace aha::rollout

@@ -45,8 +45,7 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   uint16_t port() const;
-  void wait();  // until stop()
-  void stop();
+  void stop();  // stops serving; connections in flight are dropped
 
   struct State;
 

@@ -19,7 +19,7 @@ build/aha pretrain configs/pretrain/student-demo.toml
 build/aha distill --teacher runs/zero-demo/final --data runs/zero-demo/data/train.jsonl --limit 3000 \
   --samples 4 --max-new-tokens 128 --out runs/distill-demo/traces.jsonl > runs/distill-demo/distill-summary.tsv
 tail -n 1 runs/distill-demo/distill-summary.tsv
-build/aha sft configs/distill-demo.toml
+build/aha sft configs/sft/distill-demo.toml
 python3 - <<'PY'
 import json
 def pass1(path):

@@ -279,11 +279,11 @@ TEST_CASE("an SFT run resumed from its checkpoint ends where the uninterrupted r
 }
 
 TEST_CASE("the distillation demo's SFT config validates, and a typo is caught") {
-  const auto c = load_sft_config(source_dir() / "configs/distill-demo.toml");
+  const auto c = load_sft_config(source_dir() / "configs/sft/distill-demo.toml");
   CHECK(c.train.epochs >= 1);
   CHECK(c.data.prompt_key == "prompt");
-  CHECK_THROWS_WITH(load_sft_config(source_dir() / "configs/distill-demo.toml", std::vector<std::string>{"train.epoch=3"}),
+  CHECK_THROWS_WITH(load_sft_config(source_dir() / "configs/sft/distill-demo.toml", std::vector<std::string>{"train.epoch=3"}),
                     Catch::Contains("did you mean 'epochs'?"));
-  CHECK_THROWS_WITH(load_sft_config(source_dir() / "configs/distill-demo.toml", std::vector<std::string>{"model.reference=x"}),
+  CHECK_THROWS_WITH(load_sft_config(source_dir() / "configs/sft/distill-demo.toml", std::vector<std::string>{"model.reference=x"}),
                     Catch::Contains("reference"));
 }
