@@ -17,6 +17,7 @@
 #include "policy/tokenizer.hpp"
 #include "rl/advantages.hpp"
 #include "rl/curve_plot.hpp"
+#include "rl/data_parallel.hpp"
 #include "rl/evaluation.hpp"
 #include "rl/metrics_log.hpp"
 #include "rl/model_loading.hpp"
@@ -24,6 +25,7 @@
 #include "rl/progress_bar.hpp"
 #include "rl/run_checkpoint.hpp"
 #include "rl/scored_completion.hpp"
+#include "rollout/completion_wire.hpp"
 #include "rollout/remote_pool.hpp"
 #include "rollout/worker_pool.hpp"
 
@@ -67,7 +69,7 @@ bool rewards_all_equal(std::span<const ScoredCompletion> group) {
 
 class Trainer {
  public:
-  Trainer(const ExperimentConfig& config, const TrainOptions& options);
+  Trainer(const ExperimentConfig& config, const TrainOptions& options, DataParallel* data_parallel);
   void run();
 
  private:
@@ -75,6 +77,10 @@ class Trainer {
   std::vector<TrainingSequence> training_batch(const std::vector<ScoredCompletion>& kept) const;
   void evaluate_into(const std::string& file, StepMetrics* metrics);
   void save(int64_t step);
+  // Every job's completions on every rank: each rank sampled the jobs it owns.
+  std::vector<std::vector<rollout::Completion>> gather(std::vector<std::vector<rollout::Completion>> by_job,
+                                                       const std::vector<bool>& mine) const;
+  bool leader() const { return !dp_ || dp_->rank() == 0; }  // writes logs, evaluations and checkpoints
 
   const ExperimentConfig c_;
   const std::filesystem::path out_;
@@ -90,16 +96,18 @@ class Trainer {
   at::Generator rng_;
   int64_t start_step_ = 0;
   std::unique_ptr<rollout::RolloutBackend> pool_;
+  DataParallel* dp_;
 };
 
-Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options)
+Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, DataParallel* data_parallel)
     : c_(config),
       out_(config.train.output_dir),
       device_(training_device(config.model.device)),
       tokenizer_(policy::Tokenizer::from_file(config.model.path)),
       rewards_(config.rewards),
       phrases_(reflection_phrases(config.rewards)),
-      rng_(at::detail::createCPUGenerator(static_cast<uint64_t>(config.train.seed))) {
+      rng_(at::detail::createCPUGenerator(static_cast<uint64_t>(config.train.seed))),
+      dp_(data_parallel) {
   if (c_.train.threads > 0) at::set_num_threads(c_.train.threads);
   if (!tokenizer_.eos_id())
     throw Error(fmt::format("{}: tokenizer_config.json names no eos_token, so completions could never stop",
@@ -135,12 +143,19 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options)
     start_step_ = state.step;
     prompts_->restore(state.cursor);
     optimizer_->set_steps_taken(static_cast<int>(state.step));
-    std::cerr << fmt::format("resuming from {} at step {}\n", latest->string(), start_step_);
+    if (leader()) std::cerr << fmt::format("resuming from {} at step {}\n", latest->string(), start_step_);
   }
-  std::filesystem::create_directories(out_);
-  std::ofstream(out_ / "config.toml") << to_toml(c_);
-  std::cerr << fmt::format("{} training prompts ({} duplicates dropped), {} held-out problems, device {}\n",
-                           prompts_->size(), duplicates, eval_problems_.size(), device_.str());
+  if (dp_) {
+    dp_->broadcast_parameters(*policy_);
+    optimizer_->set_data_parallel(dp_);
+  }
+  if (leader()) {
+    std::filesystem::create_directories(out_);
+    std::ofstream(out_ / "config.toml") << to_toml(c_);
+    std::cerr << fmt::format("{} training prompts ({} duplicates dropped), {} held-out problems, device {}{}\n",
+                             prompts_->size(), duplicates, eval_problems_.size(), device_.str(),
+                             dp_ ? fmt::format(", {} data-parallel processes", dp_->world()) : "");
+  }
 
   rollout::GenerationSettings generation;
   generation.sampling = {c_.rollout.temperature, c_.rollout.top_k, c_.rollout.top_p, c_.rollout.min_p};
@@ -159,7 +174,7 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options)
     remote.token = token;
     remote.generation = generation;
     remote.timeout = std::chrono::milliseconds(static_cast<int64_t>(c_.rollout.request_timeout_s * 1000));
-    remote.scratch = out_ / "published-weights";
+    remote.scratch = out_ / fmt::format("published-weights-{}", dp_ ? dp_->rank() : 0);
     pool_ = std::make_unique<rollout::RemotePool>(remote, *policy_, start_step_);
   }
 }
@@ -180,10 +195,11 @@ StepRollouts Trainer::sample_step(int64_t step) {
         tokens.erase(tokens.begin(), tokens.end() - c_.data.max_prompt_tokens);
       prompts.push_back(std::move(tokens));
     }
-    // One job per worker, each with its own seed drawn in order, so results do not depend on timing.
-    const std::size_t workers = std::min<std::size_t>(
-        c_.rollout.endpoints.empty() ? static_cast<std::size_t>(c_.rollout.workers) : c_.rollout.endpoints.size(),
-        prompts.size());
+    // One job per worker (of every process), each with its own seed drawn in order, so results do
+    // not depend on timing or on which worker ran a job.
+    const std::size_t per_process =
+        c_.rollout.endpoints.empty() ? static_cast<std::size_t>(c_.rollout.workers) : c_.rollout.endpoints.size();
+    const std::size_t workers = std::min<std::size_t>(per_process * (dp_ ? dp_->world() : 1), prompts.size());
     const std::size_t per_job = (prompts.size() + workers - 1) / workers;
     std::vector<rollout::RolloutJob> jobs;
     for (std::size_t first = 0; first < prompts.size(); first += per_job) {
@@ -196,15 +212,20 @@ StepRollouts Trainer::sample_step(int64_t step) {
       jobs.push_back(job);
     }
     const double began = now_seconds();
-    for (auto& job : jobs) pool_->submit(job);
+    std::vector<bool> mine(jobs.size());
+    for (std::size_t j = 0; j < jobs.size(); ++j) mine[j] = !dp_ || static_cast<int>(j % dp_->world()) == dp_->rank();
+    for (std::size_t j = 0; j < jobs.size(); ++j)
+      if (mine[j]) pool_->submit(jobs[j]);
     std::vector<std::vector<rollout::Completion>> by_job(jobs.size());
     for (std::size_t j = 0; j < jobs.size(); ++j) {
+      if (!mine[j]) continue;
       rollout::RolloutResult result = pool_->take();
       if (result.weight_version != step - 1)
         throw Error(fmt::format("step {}: a rollout came back from weight version {}, expected {}", step,
                                 result.weight_version, step - 1));
       by_job[static_cast<std::size_t>(result.id)] = std::move(result.completions);
     }
+    if (dp_) by_job = gather(std::move(by_job), mine);
     std::vector<rollout::Completion> samples;
     for (auto& completions : by_job)
       for (auto& c : completions) {
@@ -239,6 +260,27 @@ StepRollouts Trainer::sample_step(int64_t step) {
   return out;
 }
 
+std::vector<std::vector<rollout::Completion>> Trainer::gather(std::vector<std::vector<rollout::Completion>> by_job,
+                                                                const std::vector<bool>& mine) const {
+  nlohmann::json owned = nlohmann::json::object();
+  for (std::size_t j = 0; j < by_job.size(); ++j) {
+    if (!mine[j]) continue;
+    rollout::CompletionResponse response;
+    for (const auto& c : by_job[j]) response.choices.push_back(rollout::to_choice(c, ""));
+    owned[std::to_string(j)] = rollout::to_json(response, "", 0);
+  }
+  for (const std::string& part : dp_->all_gather(owned.dump())) {
+    const auto gathered = nlohmann::json::parse(part);
+    for (const auto& [job, response] : gathered.items()) {
+      auto& into = by_job[std::stoul(job)];
+      if (!into.empty()) continue;
+      for (auto& choice : rollout::parse_completion_response(response.dump()).choices)
+        into.push_back(rollout::to_completion(std::move(choice)));
+    }
+  }
+  return by_job;
+}
+
 std::vector<TrainingSequence> Trainer::training_batch(const std::vector<ScoredCompletion>& kept) const {
   std::vector<double> rewards;
   for (const auto& s : kept) rewards.push_back(s.score.total);
@@ -259,7 +301,7 @@ std::vector<TrainingSequence> Trainer::training_batch(const std::vector<ScoredCo
 }
 
 void Trainer::evaluate_into(const std::string& file, StepMetrics* metrics) {
-  if (eval_problems_.empty()) return;
+  if (eval_problems_.empty() || !leader()) return;
   rollout::GenerationSettings stops;
   stops.eos_ids = eos_ids_;
   stops.pad_id = tokenizer_.pad_id().value_or(eos_ids_.front());
@@ -273,6 +315,7 @@ void Trainer::evaluate_into(const std::string& file, StepMetrics* metrics) {
 }
 
 void Trainer::save(int64_t step) {
+  if (!leader()) return;
   TrainerState state;
   state.step = step;
   state.cursor = prompts_->cursor();
@@ -282,8 +325,10 @@ void Trainer::save(int64_t step) {
 void Trainer::run() {
   const int64_t steps = c_.train.steps;
   if (start_step_ == 0 && !std::filesystem::exists(out_ / "eval_base.json")) evaluate_into("eval_base.json", nullptr);
-  MetricsLog log(out_, c_.log, start_step_, now_seconds());
-  ProgressBar progress("train", steps, c_.log.progress, start_step_);
+  LogSection quiet = c_.log;  // the other ranks compute the same numbers and write none of them
+  if (!leader()) quiet = {quiet.every, false, false, false, 0, quiet.level};
+  MetricsLog log(out_, quiet, start_step_, now_seconds());
+  ProgressBar progress("train", steps, quiet.progress, start_step_);
   for (int64_t step = start_step_ + 1; step <= steps; ++step) {
     const double began = now_seconds();
     StepRollouts rollouts;
@@ -327,17 +372,18 @@ void Trainer::run() {
     if (step == steps) evaluate_into("eval_final.json", &m);
     m.add("time_step_s", now_seconds() - began);
     if (step % c_.log.every == 0 || step == steps) log.write(step, m, now_seconds());
-    if (c_.log.samples_every > 0 && step % c_.log.samples_every == 0) {
+    if (quiet.samples_every > 0 && step % quiet.samples_every == 0) {
       const ScoredCompletion& first = rollouts.all.front();
       log.sample(step, prompts_->prompt_text(first.record), first.text, first.score.total, now_seconds());
     }
     if ((c_.train.save_every > 0 && step % c_.train.save_every == 0) || step == steps) save(step);
-    if (c_.log.jsonl && (m.get("eval/pass@1") || step == steps)) plot_curves(out_ / "metrics.jsonl", out_ / "curves");
+    if (quiet.jsonl && (m.get("eval/pass@1") || step == steps)) plot_curves(out_ / "metrics.jsonl", out_ / "curves");
     progress.update(step, fmt::format("reward {:.2f} acc {:.2f} len {:.0f} refl {:.2f}", *m.get("reward_mean"),
                                       m.get("accuracy").value_or(0.0), *m.get("completion_length_mean"),
                                       *m.get("reflection_frequency")));
   }
   progress.finish();
+  if (!leader()) return;
   policy::save_causal_lm(*policy_, out_ / "final", c_.model.path);
   std::cerr << fmt::format("saved the trained policy to {}; curves in {}\n", (out_ / "final").string(),
                            (out_ / "curves.png").string());
@@ -345,6 +391,9 @@ void Trainer::run() {
 
 }  // namespace
 
-void train(const ExperimentConfig& config, const TrainOptions& options) { Trainer(config, options).run(); }
+void train(const ExperimentConfig& config, const TrainOptions& options) {
+  const auto data_parallel = DataParallel::from_environment();
+  Trainer(config, options, data_parallel.get()).run();
+}
 
 }  // namespace aha::rl

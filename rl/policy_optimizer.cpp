@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "policy/token_logprobs.hpp"
+#include "rl/data_parallel.hpp"
 #include "rl/grpo_loss.hpp"
 #include "rl/lr_schedule.hpp"
 
@@ -117,15 +118,29 @@ PolicyPass run_policy(policy::CausalLMImpl& model, const MicroBatch& mb, double 
 
 // The routing shares of the whole step, from a forward pass without gradient (the routing is the
 // same in the training pass, so the router loss splits exactly across micro-batches).
+// With data parallelism each rank counts its own micro-batches and the counts are summed.
 std::optional<policy::RoutingShares> step_routing_shares(policy::CausalLMImpl& model,
                                                           const std::vector<MicroBatch>& micro_batches, bool enabled,
-                                                          bool routing_replay) {
+                                                          bool routing_replay, DataParallel* dp) {
   if (!enabled || model.num_moe_layers() == 0 || model.config().router_aux_loss_coef == 0.0) return std::nullopt;
   torch::NoGradGuard no_grad;
   policy::RoutingShares total;
-  for (const auto& mb : micro_batches)
-    for (const auto& [routers, weight] : predicting_states(model, mb, routing_replay).passes)
+  for (std::size_t m = 0; m < micro_batches.size(); ++m) {
+    if (dp && static_cast<int>(m % static_cast<std::size_t>(dp->world())) != dp->rank()) continue;
+    for (const auto& [routers, weight] : predicting_states(model, micro_batches[m], routing_replay).passes)
       policy::accumulate(total, policy::routing_shares(routers, weight, model.config().num_experts_per_tok));
+  }
+  if (dp) {
+    const int64_t k = model.config().num_experts_per_tok, experts = model.config().num_experts;
+    if (!total.counts.defined()) total.counts = at::zeros({k, experts}, at::kFloat);
+    const at::Tensor counts = total.counts.to(at::kDouble).cpu().contiguous();
+    std::vector<double> values(counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
+    values.push_back(total.pairs);
+    values = dp->sum(values);
+    total.pairs = values.back();
+    values.pop_back();
+    total.counts = at::tensor(values, at::kDouble).view({k, experts}).to(total.counts.options());
+  }
   return total;
 }
 
@@ -172,6 +187,11 @@ PolicyOptimizer::PolicyOptimizer(policy::CausalLM policy, std::optional<policy::
                       .weight_decay(optim.weight_decay));
 }
 
+bool PolicyOptimizer::owned(std::size_t micro_batch) const {
+  return !data_parallel_ || static_cast<int>(micro_batch % static_cast<std::size_t>(data_parallel_->world())) ==
+                                data_parallel_->rank();
+}
+
 std::vector<MicroBatch> PolicyOptimizer::micro_batches(const std::vector<TrainingSequence>& batch) const {
   std::vector<MicroBatch> out;
   const at::Device device = policy_->lm_head_weight().device();
@@ -185,26 +205,29 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
   StepCounts counts{static_cast<int64_t>(batch.size()), 0, max_new_tokens_};
   for (const auto& mb : micro_batches) counts.tokens += static_cast<int64_t>(mb.mask.sum().item<double>());
 
-  std::vector<at::Tensor> reference_logp;
+  std::vector<at::Tensor> reference_logp(micro_batches.size());
   if (grpo_.beta != 0.0 && reference_) {
     torch::NoGradGuard no_grad;
-    for (const auto& mb : micro_batches)
-      reference_logp.push_back(run_policy(**reference_, mb, temperature_, false, grpo_.routing_replay).logp);
+    for (std::size_t m = 0; m < micro_batches.size(); ++m)
+      if (owned(m))
+        reference_logp[m] = run_policy(**reference_, micro_batches[m], temperature_, false, grpo_.routing_replay).logp;
   }
   StepStats stats;
   stats.tokens = counts.tokens;
   const double tokens = static_cast<double>(std::max<int64_t>(counts.tokens, 1));
   for (int iteration = 0; iteration < grpo_.iterations; ++iteration) {
     optimizer_->zero_grad();
-    const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, grpo_.routing_replay);
+    const auto shares =
+        step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, grpo_.routing_replay, data_parallel_);
     double loss = 0.0, kl = 0.0, low = 0.0, high = 0.0, entropy = 0.0;
-    int64_t routing_differs = 0, routing_pairs = 0;
+    double routing_differs = 0, routing_pairs = 0;
     for (std::size_t m = 0; m < micro_batches.size(); ++m) {
+      if (!owned(m)) continue;
       const MicroBatch& mb = micro_batches[m];
       const PolicyPass pass =
           run_policy(*policy_, mb, temperature_, true, grpo_.routing_replay, shares ? &*shares : nullptr);
-      routing_differs += pass.routing_differs;
-      routing_pairs += pass.routing_pairs;
+      routing_differs += static_cast<double>(pass.routing_differs);
+      routing_pairs += static_cast<double>(pass.routing_pairs);
       const at::Tensor& logp = pass.logp;
       const at::Tensor tokens_in_loss = mb.mask > 0;
       if (iteration == 0 && tokens_in_loss.any().item<bool>())
@@ -212,8 +235,7 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
             stats.logprob_mismatch, (logp.detach() - mb.sampling_logp).abs().masked_select(tokens_in_loss).max().item<double>());
       // With one iteration the update is on-policy: the old log-probs are the current ones.
       const at::Tensor old_logp = grpo_.iterations == 1 ? logp.detach() : mb.sampling_logp;
-      const LossInputs in{logp, old_logp, reference_logp.empty() ? at::Tensor() : reference_logp[m], mb.advantages,
-                          mb.mask};
+      const LossInputs in{logp, old_logp, reference_logp[m], mb.advantages, mb.mask};
       const LossOutput out = grpo_loss(in, grpo_, counts);
       const at::Tensor total = with_aux(out.loss, pass);
       total.backward();
@@ -223,6 +245,13 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
       high += out.clipped_high;
       entropy += pass.entropy_sum.item<double>();
     }
+    if (data_parallel_) {
+      data_parallel_->all_reduce_gradients(trainable_);
+      const auto sums = data_parallel_->sum({loss, kl, low, high, entropy, routing_differs, routing_pairs});
+      std::tie(loss, kl, low, high, entropy, routing_differs, routing_pairs) =
+          std::tuple{sums[0], sums[1], sums[2], sums[3], sums[4], sums[5], sums[6]};
+      if (iteration == 0) stats.logprob_mismatch = data_parallel_->max(stats.logprob_mismatch);
+    }
     const int updates = grpo_.iterations;  // each iteration is one optimizer update
     std::tie(stats.grad_norm, stats.learning_rate) = apply_update(steps_taken_ * updates + iteration, total_steps_ * updates);
     stats.loss = loss;
@@ -231,7 +260,7 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
     stats.clip_high = high / tokens;
     stats.entropy = entropy / tokens;
     if (iteration == 0 && routing_pairs > 0)
-      stats.routing_mismatch = static_cast<double>(routing_differs) / static_cast<double>(routing_pairs);
+      stats.routing_mismatch = routing_differs / routing_pairs;
   }
   ++steps_taken_;
   return stats;
@@ -253,12 +282,18 @@ StepStats PolicyOptimizer::sft_step(const std::vector<TrainingSequence>& batch) 
   StepStats stats;
   stats.tokens = tokens;
   optimizer_->zero_grad();
-  const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, false);
-  for (const auto& mb : micro_batches) {
+  const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, false, data_parallel_);
+  for (std::size_t m = 0; m < micro_batches.size(); ++m) {
+    if (!owned(m)) continue;
+    const MicroBatch& mb = micro_batches[m];
     const PolicyPass pass = run_policy(*policy_, mb, 1.0, true, false, shares ? &*shares : nullptr);
     const at::Tensor loss = with_aux(-(pass.logp * mb.mask).sum() / static_cast<double>(std::max<int64_t>(tokens, 1)), pass);
     loss.backward();
     stats.loss += loss.item<double>();
+  }
+  if (data_parallel_) {
+    data_parallel_->all_reduce_gradients(trainable_);
+    stats.loss = data_parallel_->sum({stats.loss})[0];
   }
   std::tie(stats.grad_norm, stats.learning_rate) = apply_update(steps_taken_, total_steps_);
   ++steps_taken_;

@@ -4,7 +4,8 @@
 // the schedule, and AdamW steps. Supervised fine-tuning (sft_step): the mean negative log-likelihood
 // of the completion tokens over the whole step, then the same update. Frozen parameters (by name
 // pattern) never change. Prompt beginnings that rows share are computed once per micro-batch
-// (see PrefixLayout); `min_shared_prefix` = 0 turns that off.
+// (see PrefixLayout); `min_shared_prefix` = 0 turns that off. Under data parallelism the ranks
+// split the micro-batches and sum their gradients before the update.
 #pragma once
 
 #include <torch/optim/adamw.h>
@@ -19,6 +20,8 @@
 #include "rl/training_sections.hpp"
 
 namespace aha::rl {
+
+class DataParallel;
 
 struct StepStats {
   double loss = 0.0;
@@ -45,6 +48,9 @@ class PolicyOptimizer {
   StepStats step(const std::vector<TrainingSequence>& batch);
   // Completion tokens only carry loss; advantages and sampling log-probs are ignored.
   StepStats sft_step(const std::vector<TrainingSequence>& batch);
+  // With data parallelism each rank runs every world-th micro-batch of the step (all ranks are
+  // given the whole step's batch) and the gradients and statistics are summed over the ranks.
+  void set_data_parallel(DataParallel* data_parallel) { data_parallel_ = data_parallel; }
   int steps_taken() const { return steps_taken_; }
   void set_steps_taken(int steps) { steps_taken_ = steps; }  // when resuming
   torch::optim::AdamW& optimizer() { return *optimizer_; }
@@ -54,6 +60,7 @@ class PolicyOptimizer {
   // AdamW; returns the gradient norm before clipping and the rate.
   std::pair<double, double> apply_update(int update, int total_updates);
   std::vector<MicroBatch> micro_batches(const std::vector<TrainingSequence>& batch) const;
+  bool owned(std::size_t micro_batch) const;  // whether this rank runs it
   policy::CausalLM policy_;
   std::optional<policy::CausalLM> reference_;
   GrpoSection grpo_;
@@ -64,6 +71,7 @@ class PolicyOptimizer {
   std::vector<at::Tensor> trainable_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int steps_taken_ = 0;
+  DataParallel* data_parallel_ = nullptr;
 };
 
 // Whether a parameter name matches a freeze pattern ('*' matches any run of characters).

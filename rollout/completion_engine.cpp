@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "policy/checkpoint.hpp"
+#include "rollout/completion_wire.hpp"
 #include "rollout/worker_pool.hpp"
 
 namespace aha::rollout {
@@ -46,19 +47,9 @@ CompletionResponse CompletionEngine::complete(const CompletionRequest& request) 
   CompletionResponse response;
   response.weight_version = version_;
   for (const Completion& c : completions) {
-    CompletionChoice choice;
     std::span<const int64_t> visible(c.tokens);
     if (!visible.empty() && visible.back() == *tokenizer_.eos_id()) visible = visible.first(visible.size() - 1);
-    choice.text = tokenizer_.decode(visible);
-    choice.token_ids = c.tokens;
-    choice.token_logprobs = c.logprobs;
-    choice.stopped = c.finish == FinishReason::stop;
-    if (c.routing.defined()) {
-      const at::Tensor routing = c.routing.to(at::kShort).contiguous().cpu();
-      choice.routing_shape = routing.sizes().vec();
-      choice.routing.assign(routing.data_ptr<int16_t>(), routing.data_ptr<int16_t>() + routing.numel());
-    }
-    response.choices.push_back(std::move(choice));
+    response.choices.push_back(to_choice(c, tokenizer_.decode(visible)));
   }
   return response;
 }

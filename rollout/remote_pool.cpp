@@ -12,6 +12,7 @@
 #include "policy/checkpoint.hpp"
 #include "policy/safetensors.hpp"
 #include "rollout/completion_api.hpp"
+#include "rollout/completion_wire.hpp"
 
 namespace aha::rollout {
 
@@ -146,16 +147,7 @@ RolloutResult RemotePool::run_job(const Worker& worker, const RolloutJob& job) c
   RolloutResult result;
   result.id = job.id;
   result.weight_version = response.weight_version;
-  for (auto& choice : response.choices) {
-    Completion c;
-    c.tokens = std::move(choice.token_ids);
-    c.logprobs = std::move(choice.token_logprobs);
-    c.finish = choice.stopped ? FinishReason::stop : FinishReason::length;
-    if (c.logprobs.size() != c.tokens.size()) throw std::runtime_error("a completion came back without a log-prob per token");
-    if (!choice.routing_shape.empty())
-      c.routing = at::from_blob(choice.routing.data(), choice.routing_shape, at::kShort).clone();
-    result.completions.push_back(std::move(c));
-  }
+  for (auto& choice : response.choices) result.completions.push_back(to_completion(std::move(choice)));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   return result;
 }

@@ -1,0 +1,48 @@
+// Data parallelism on PyTorch's c10d: processes started by torchrun (or `aha train --nproc N`)
+// find each other through a TCPStore at MASTER_ADDR:MASTER_PORT and talk through
+// ProcessGroupGloo. Rank 0's initial weights are broadcast; gradients are all-reduced (summed) in
+// flattened buckets; statistics are summed; byte strings are gathered. A collective that fails
+// because a peer died becomes an aha::Error naming the rank and what to do.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "policy/transformer.hpp"
+
+namespace aha::rl {
+
+class DataParallel {
+ public:
+  // From RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT; none when WORLD_SIZE is unset or 1.
+  // Throws aha::Error naming a variable that is missing or malformed.
+  static std::unique_ptr<DataParallel> from_environment();
+  DataParallel(int rank, int world, const std::string& master_addr, int master_port);
+  ~DataParallel();
+
+  int rank() const { return rank_; }
+  int world() const { return world_; }
+
+  // Every rank gets rank 0's parameter values.
+  void broadcast_parameters(policy::CausalLMImpl& model);
+  // Sums the gradients of `parameters` over the ranks. A parameter without a gradient on every
+  // rank keeps none (as one process would leave it); one with a gradient somewhere gets the sum.
+  void all_reduce_gradients(const std::vector<at::Tensor>& parameters);
+  // Element-wise sum over the ranks.
+  std::vector<double> sum(const std::vector<double>& values);
+  double max(double value);
+  // Every rank's `bytes`, in rank order.
+  std::vector<std::string> all_gather(const std::string& bytes);
+  void barrier();
+
+  struct Group;
+
+ private:
+  int rank_, world_;
+  std::unique_ptr<Group> group_;
+};
+
+}  // namespace aha::rl
