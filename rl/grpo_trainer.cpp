@@ -170,7 +170,16 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
         [this](std::span<const int64_t> ids) { return tokenizer_.decode(ids); });
   } else {
     rollout::RemoteSettings remote;
-    remote.endpoints = c_.rollout.endpoints;
+    for (std::size_t i = 0; i < c_.rollout.endpoints.size(); ++i)  // with data parallelism, every world-th is this rank's
+      if (!dp_ || static_cast<int>(i % dp_->world()) == dp_->rank()) remote.endpoints.push_back(c_.rollout.endpoints[i]);
+    if (remote.endpoints.empty())
+      throw ConfigError(fmt::format("rollout.endpoints: {} endpoints for {} data-parallel ranks; each rank needs one",
+                                    c_.rollout.endpoints.size(), dp_ ? dp_->world() : 1));
+    if (!c_.rollout.weights_folder.empty())  // one subfolder per rank: each rank feeds its own workers
+      remote.shared_folder = dp_ ? std::filesystem::path(c_.rollout.weights_folder) / fmt::format("rank-{}", dp_->rank())
+                                 : std::filesystem::path(c_.rollout.weights_folder);
+    remote.reload_route = c_.rollout.weights_route;
+    remote.tokenizer_from = c_.model.path;
     remote.token = token;
     remote.generation = generation;
     remote.timeout = std::chrono::milliseconds(static_cast<int64_t>(c_.rollout.request_timeout_s * 1000));
@@ -197,9 +206,10 @@ StepRollouts Trainer::sample_step(int64_t step) {
     }
     // One job per worker (of every process), each with its own seed drawn in order, so results do
     // not depend on timing or on which worker ran a job.
-    const std::size_t per_process =
-        c_.rollout.endpoints.empty() ? static_cast<std::size_t>(c_.rollout.workers) : c_.rollout.endpoints.size();
-    const std::size_t workers = std::min<std::size_t>(per_process * (dp_ ? dp_->world() : 1), prompts.size());
+    const std::size_t all_workers = c_.rollout.endpoints.empty()
+                                        ? static_cast<std::size_t>(c_.rollout.workers) * (dp_ ? dp_->world() : 1)
+                                        : c_.rollout.endpoints.size();
+    const std::size_t workers = std::min<std::size_t>(all_workers, prompts.size());
     const std::size_t per_job = (prompts.size() + workers - 1) / workers;
     std::vector<rollout::RolloutJob> jobs;
     for (std::size_t first = 0; first < prompts.size(); first += per_job) {

@@ -133,8 +133,11 @@ CompletionRequest parse_completion_request(const std::string& body) {
 }
 
 json to_json(const CompletionRequest& r) {
-  json j{{"n", r.n}, {"max_tokens", r.max_tokens}, {"temperature", r.temperature}, {"top_p", r.top_p},
-         {"top_k", r.top_k}, {"min_p", r.min_p}, {"stop", r.stop}, {"return_routing", r.return_routing}};
+  // return_token_ids and include_stop_str_in_output ask vLLM for what aha workers always return.
+  json j{{"n", r.n},           {"max_tokens", r.max_tokens},     {"temperature", r.temperature},
+         {"top_p", r.top_p},   {"top_k", r.top_k},               {"min_p", r.min_p},
+         {"stop", r.stop},     {"return_routing", r.return_routing}, {"return_token_ids", true},
+         {"include_stop_str_in_output", true}};
   if (!r.prompt_ids.empty()) j["prompt"] = r.prompt_ids;
   else j["prompt"] = r.prompt_texts;
   if (r.logprobs) j["logprobs"] = *r.logprobs;
@@ -162,7 +165,7 @@ json to_json(const CompletionResponse& response, const std::string& model, int64
           {"object", "text_completion"},
           {"created", created.count()},
           {"model", model},
-          {"weight_version", response.weight_version},
+          {"weight_version", response.weight_version.value_or(0)},
           {"choices", choices},
           {"usage",
            {{"prompt_tokens", prompt_tokens},
@@ -174,11 +177,14 @@ CompletionResponse parse_completion_response(const std::string& body) {
   try {
     const json j = json::parse(body);
     CompletionResponse r;
-    r.weight_version = j.at("weight_version").get<int64_t>();
+    if (j.contains("weight_version")) r.weight_version = j["weight_version"].get<int64_t>();
     for (const auto& c : j.at("choices")) {
       CompletionChoice choice;
       choice.text = c.at("text").get<std::string>();
-      choice.token_ids = c.at("token_ids").get<std::vector<int64_t>>();
+      if (!c.contains("token_ids"))
+        throw std::runtime_error("a choice has no \"token_ids\": the server must return the sampled token ids "
+                                 "(vLLM: \"return_token_ids\")");
+      choice.token_ids = c["token_ids"].get<std::vector<int64_t>>();
       choice.token_logprobs = c.at("logprobs").at("token_logprobs").get<std::vector<float>>();
       choice.stopped = c.at("finish_reason").get<std::string>() == "stop";
       if (c.contains("routing")) {

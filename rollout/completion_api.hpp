@@ -56,12 +56,13 @@ struct CompletionChoice {
 };
 
 struct CompletionResponse {
-  int64_t weight_version = 0;
+  std::optional<int64_t> weight_version;  // aha workers report it; other servers may not
   std::vector<CompletionChoice> choices;  // prompt-major: choice i belongs to prompt i / n
 };
 
 nlohmann::json to_json(const CompletionResponse& response, const std::string& model, int64_t prompt_tokens);
-// Throws std::runtime_error naming what a response lacks.
+// Throws std::runtime_error naming what a response lacks (a choice without token ids: ask the
+// server for them, e.g. vLLM's return_token_ids).
 CompletionResponse parse_completion_response(const std::string& body);
 
 }  // namespace aha::rollout

@@ -41,6 +41,14 @@ namespace {
 
 using Response = http::response<http::string_body>;
 
+// Compares in time that depends on the lengths only, so the token cannot be guessed byte by byte.
+bool same_secret(std::string_view given, std::string_view expected) {
+  unsigned char differ = given.size() != expected.size();
+  for (std::size_t i = 0; i < given.size(); ++i)
+    differ |= static_cast<unsigned char>(given[i] ^ expected[i % std::max<std::size_t>(expected.size(), 1)]);
+  return differ == 0;
+}
+
 std::string error_json(int status, const std::string& message) {
   return nlohmann::json{{"error", {{"message", message}, {"code", status}}}}.dump();
 }
@@ -66,8 +74,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     if (ec) return reply_and_close(400, error_json(400, "malformed HTTP request: " + ec.message()));
     const auto& request = header_->get();
-    const auto authorization = request[http::field::authorization];
-    if (authorization != "Bearer " + state_.settings.token)
+    const auto header = request[http::field::authorization];
+    const std::string_view authorization(header.data(), header.size());
+    if (!authorization.starts_with("Bearer ") || !same_secret(authorization.substr(7), state_.settings.token))
       return reply_and_close(401, error_json(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)"));
     const bool weights = request.target() == "/v1/weights";
     const std::size_t limit = weights ? state_.settings.max_weights_bytes : state_.settings.max_body_bytes;

@@ -76,20 +76,32 @@ std::string RemotePool::failures() const {
   return out;
 }
 
-void RemotePool::publish(policy::CausalLMImpl& policy, int64_t version) {
+std::tuple<std::string, std::string, std::string, std::string> RemotePool::weight_update(
+    policy::CausalLMImpl& policy, int64_t version) const {
+  if (!settings_.shared_folder.empty()) {
+    const auto folder = settings_.shared_folder / fmt::format("version-{}", version);
+    policy::save_causal_lm(policy, folder, settings_.tokenizer_from);
+    const auto stale = settings_.shared_folder / fmt::format("version-{}", version - 2);
+    if (version >= 2 && std::filesystem::exists(stale)) std::filesystem::remove_all(stale);
+    const nlohmann::json body{{"path", folder.string()}, {"model_path", folder.string()}, {"version", version}};
+    return {settings_.reload_route, body.dump(), "application/json", ""};
+  }
   std::map<std::string, at::Tensor> tensors;
   for (const auto& p : policy.named_parameters()) tensors.emplace(p.key(), p.value().detach());
   std::filesystem::create_directories(settings_.scratch);
   const auto file = settings_.scratch / "published.safetensors";
   policy::write_safetensors(file, tensors);
-  const std::string body = read_file(file);
+  return {"/v1/weights", read_file(file), "application/octet-stream", fmt::format("X-Weight-Version: {}", version)};
+}
+
+void RemotePool::publish(policy::CausalLMImpl& policy, int64_t version) {
+  const auto [route, body, content_type, header] = weight_update(policy, version);
   std::lock_guard lock(mutex_);
   for (auto& worker : workers_) {
     if (!worker->alive) continue;
     try {
-      const HttpReply reply = http_request(worker->target, "POST", "/v1/weights", settings_.token, body,
-                                           "application/octet-stream", settings_.timeout,
-                                           fmt::format("X-Weight-Version: {}", version));
+      const HttpReply reply =
+          http_request(worker->target, "POST", route, settings_.token, body, content_type, settings_.timeout, header);
       if (reply.status != 200) give_up(*worker, fmt::format("weight update answered {}: {}", reply.status, reply.body));
     } catch (const std::exception& e) {
       give_up(*worker, e.what());
@@ -142,11 +154,11 @@ RolloutResult RemotePool::run_job(const Worker& worker, const RolloutJob& job) c
   const std::size_t expected = job.prompts.size() * static_cast<std::size_t>(job.group_size);
   if (response.choices.size() != expected)
     throw std::runtime_error(fmt::format("{} completions came back, {} were asked for", response.choices.size(), expected));
-  if (response.weight_version != version_)
-    throw std::runtime_error(fmt::format("answered with weight version {}, expected {}", response.weight_version, version_.load()));
+  if (response.weight_version && *response.weight_version != version_)
+    throw std::runtime_error(fmt::format("answered with weight version {}, expected {}", *response.weight_version, version_.load()));
   RolloutResult result;
   result.id = job.id;
-  result.weight_version = response.weight_version;
+  result.weight_version = version_;  // the version asked for, which the worker confirmed or loaded synchronously
   for (auto& choice : response.choices) result.completions.push_back(to_completion(std::move(choice)));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   return result;

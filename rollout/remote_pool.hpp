@@ -4,7 +4,9 @@
 // the queue for another worker, with the same seed, so its completions do not change. A worker
 // that failed is not used again; the run goes on while at least one lives. publish() sends the
 // new weights as a safetensors body tagged with their version, and every request names the
-// version it expects, so a stale worker cannot answer.
+// version it expects, so a stale worker cannot answer. With a shared folder the weights go
+// through storage instead, which other servers with a reload route (SGLang's
+// /update_weights_from_disk) understand too.
 #pragma once
 
 #include <atomic>
@@ -15,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "rollout/http_client.hpp"
@@ -28,6 +31,12 @@ struct RemoteSettings {
   GenerationSettings generation;  // sampling, max_new_tokens, stop, record_routing
   std::chrono::milliseconds timeout{600000};
   std::filesystem::path scratch;  // where the published weights are written before sending
+  // Non-empty: weights travel through this shared folder instead of request bodies. Each version
+  // is saved there as a Hugging Face checkpoint (with the tokenizer of `tokenizer_from`) and every
+  // worker is asked to load it: POST `reload_route` {"path", "model_path", "version"}.
+  std::filesystem::path shared_folder;
+  std::string reload_route = "/v1/weights";
+  std::filesystem::path tokenizer_from;
 };
 
 class RemotePool : public RolloutBackend {
@@ -51,6 +60,9 @@ class RemotePool : public RolloutBackend {
   void work(Worker& worker);
   RolloutResult run_job(const Worker& worker, const RolloutJob& job) const;
   void give_up(Worker& worker, const std::string& why);  // with mutex_ held
+  // The request that hands a worker version `version`: {route, body, content type, header}.
+  std::tuple<std::string, std::string, std::string, std::string> weight_update(policy::CausalLMImpl& policy,
+                                                                               int64_t version) const;
   std::string failures() const;                          // with mutex_ held
 
   RemoteSettings settings_;

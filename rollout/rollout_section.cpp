@@ -30,6 +30,12 @@ void bind(config::Binder& b, RolloutSection& s) {
   b.number({"request_timeout_s", "a remote worker that takes longer for one request is given up and its groups "
                                  "go to another"},
            s.request_timeout_s, 600.0, {0.0, 1e7, true, false});
+  b.text({"weights_folder", "shared storage the remote workers can read: each new version of the weights is saved "
+                            "there as a Hugging Face checkpoint for them to load; empty: sent in the request body"},
+         s.weights_folder, "");
+  b.text({"weights_route", "with weights_folder: the route each worker is asked to load it through, with JSON "
+                           "{\"path\", \"model_path\", \"version\"} (SGLang: /update_weights_from_disk)"},
+         s.weights_route, "/v1/weights");
 }
 
 }  // namespace aha::rollout

@@ -24,6 +24,8 @@ struct RolloutSection {
   std::vector<std::string> endpoints;
   std::string token_file;  // the bearer token of the remote workers
   double request_timeout_s = 600.0;
+  std::string weights_folder;  // shared storage the weights travel through; empty: request bodies
+  std::string weights_route = "/v1/weights";
 };
 
 inline constexpr std::string_view rollout_section_doc =

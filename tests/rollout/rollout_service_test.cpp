@@ -155,6 +155,28 @@ TEST_CASE("remote workers give the in-process pool's completions, log-probs and 
   CHECK(after.at(0).weight_version == 1);
 }
 
+TEST_CASE("weights can travel through a shared folder instead of request bodies") {
+  auto policy = policy::load_causal_lm(moe_folder());
+  LocalWorker a("folder-a");
+  RolloutPool local(*policy, 0, 1, 8, generation(), {});
+  RemoteSettings settings = remote({a.endpoint()});
+  settings.shared_folder = work / "shared";
+  settings.tokenizer_from = moe_folder();
+  RemotePool pool(settings, *policy, 0);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : policy->parameters()) p.add_(at::randn_like(p), 0.05);
+  }
+  local.publish(*policy, 1);
+  pool.publish(*policy, 1);
+  pool.publish(*policy, 2);
+  local.publish(*policy, 2);
+  check_same(run_all(local), run_all(pool));
+  CHECK(std::filesystem::exists(work / "shared/version-2/model.safetensors"));
+  CHECK(std::filesystem::exists(work / "shared/version-2/tokenizer.json"));
+  CHECK_FALSE(std::filesystem::exists(work / "shared/version-0"));  // only the last two versions stay
+}
+
 TEST_CASE("a worker that dies mid-request has its job sampled by another, and the last failure stops the run") {
   auto policy = policy::load_causal_lm(moe_folder());
   std::atomic<int> died{0};
