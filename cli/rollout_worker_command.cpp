@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -27,21 +26,13 @@ struct WorkerOptions {
   double max_body_mb = 16, read_timeout_s = 30;
 };
 
-std::string read_token(const std::string& file) {
-  std::ifstream in(file);
-  std::string token;
-  if (!in || !std::getline(in, token) || token.empty())
-    throw Error(fmt::format("--token-file {}: missing or empty; put the bearer token on its first line", file));
-  return token;
-}
-
 int run_worker(const WorkerOptions& o) {
   if (o.threads > 0) at::set_num_threads(o.threads);
   const auto [host, port] = rollout::parse_endpoint(o.listen);
   rollout::HttpServerSettings settings;
   settings.host = host;
   settings.port = static_cast<uint16_t>(std::stoi(port));
-  settings.token = read_token(o.token_file);
+  settings.token = rollout::read_bearer_token(o.token_file);
   settings.max_body_bytes = static_cast<std::size_t>(o.max_body_mb * (1 << 20));
   settings.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.read_timeout_s * 1000));
   const auto scratch = std::filesystem::temp_directory_path() / fmt::format("aha-rollout-worker-{}", ::getpid());

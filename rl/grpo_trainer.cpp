@@ -26,6 +26,7 @@
 #include "rl/run_checkpoint.hpp"
 #include "rl/scored_completion.hpp"
 #include "rollout/completion_wire.hpp"
+#include "rollout/http_client.hpp"
 #include "rollout/remote_pool.hpp"
 #include "rollout/worker_pool.hpp"
 
@@ -35,16 +36,6 @@ namespace {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// The bearer token of the remote rollout workers: the file's first line.
-std::string read_token(const std::string& file) {
-  if (file.empty()) throw ConfigError("rollout.token_file: remote rollout workers need the file holding their token");
-  std::ifstream in(file);
-  std::string token;
-  if (!std::getline(in, token) || token.empty())
-    throw ConfigError(fmt::format("rollout.token_file: {} is missing or empty", file));
-  return token;
 }
 
 uint64_t draw_seed(at::Generator& rng) {
@@ -114,7 +105,9 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
                             c_.model.path));
   eos_ids_ = {*tokenizer_.eos_id()};
   if (c_.data.train.empty()) throw ConfigError("data.train: the training prompts are required");
-  const std::string token = c_.rollout.endpoints.empty() ? "" : read_token(c_.rollout.token_file);
+  if (!c_.rollout.endpoints.empty() && c_.rollout.token_file.empty())
+    throw ConfigError("rollout.token_file: remote rollout workers need the file holding their token");
+  const std::string token = c_.rollout.endpoints.empty() ? "" : rollout::read_bearer_token(c_.rollout.token_file);
   std::size_t duplicates = 0;
   prompts_ = std::make_unique<PromptSource>(read_prompt_records(c_.data.train, c_.data, &duplicates), c_.data,
                                             static_cast<uint64_t>(c_.train.seed));

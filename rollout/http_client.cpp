@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
+#include <fstream>
 #include <regex>
 #include <stdexcept>
 
@@ -19,6 +20,14 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+
+std::string read_bearer_token(const std::string& file) {
+  std::ifstream in(file);
+  std::string token;
+  if (!in || !std::getline(in, token) || token.empty())
+    throw Error(fmt::format("{}: the token file is missing or empty; put the bearer token on its first line", file));
+  return token;
+}
 
 HttpTarget parse_endpoint(const std::string& endpoint) {
   static const std::regex form(R"((?:http://)?([^/:\s]+|\[[0-9a-fA-F:]+\]):([0-9]{1,5})/?)");

@@ -16,6 +16,10 @@ struct HttpTarget {
   std::string host, port;
 };
 
+// The bearer token in the first line of `file`; throws aha::Error when the file is missing or
+// that line is empty.
+std::string read_bearer_token(const std::string& file);
+
 // "http://HOST:PORT" (or "HOST:PORT") -> host and port; throws aha::Error for anything else.
 HttpTarget parse_endpoint(const std::string& endpoint);
 

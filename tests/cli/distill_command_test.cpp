@@ -17,23 +17,6 @@ namespace {
 
 const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-distill-cli-" + std::to_string(::getpid()));
 
-// A tiny model made by `aha pretrain` (dense qwen2 or qwen2_moe) with its problems.
-std::filesystem::path pretrain_tiny(const std::string& architecture) {
-  const auto dir = work / architecture;
-  if (std::filesystem::exists(dir / "config.json")) return dir;
-  const auto result = run_aha({"pretrain", (source_dir() / "configs/pretrain/zero-demo.toml").string(),
-                               "--set", "model.architecture=" + architecture, "--set", "model.output=" + dir.string(),
-                               "--set", "data.output=" + (work / "data").string(),
-                               "--set", "model.hidden_size=32", "--set", "model.num_layers=2",
-                               "--set", "model.intermediate_size=64", "--set", "model.moe_intermediate_size=32",
-                               "--set", "model.shared_expert_intermediate_size=32", "--set", "data.train_problems=64",
-                               "--set", "data.eval_problems=4", "--set", "train.steps=2", "--set", "train.batch_size=4",
-                               "--set", "train.threads=1", "--set", "log.progress=false"});
-  INFO(result.err);
-  REQUIRE(result.status == 0);
-  return dir;
-}
-
 std::string read(const std::filesystem::path& file) {
   std::ifstream in(file);
   std::stringstream text;
@@ -42,7 +25,7 @@ std::string read(const std::filesystem::path& file) {
 }
 
 CommandResult distill(const std::filesystem::path& out, int limit, bool resume) {
-  std::vector<std::string> args{"distill", "--teacher", pretrain_tiny("qwen2_moe").string(), "--data",
+  std::vector<std::string> args{"distill", "--teacher", pretrain_tiny(work).string(), "--data",
                                 (work / "data/train.jsonl").string(), "--samples", "3", "--max-new-tokens", "8",
                                 "--batch", "4", "--limit", std::to_string(limit), "--threads", "1",
                                 "--out", out.string()};
@@ -83,7 +66,7 @@ TEST_CASE("aha distill resumes an interrupted run into the files an uninterrupte
 TEST_CASE("aha distill needs a rule that verifies answers") {
   std::filesystem::create_directories(work);
   std::ofstream(work / "format-only.toml") << "[[reward]]\nrule = \"format\"\n";
-  const auto result = run_aha({"distill", "--teacher", pretrain_tiny("qwen2_moe").string(), "--data",
+  const auto result = run_aha({"distill", "--teacher", pretrain_tiny(work).string(), "--data",
                                (work / "data/train.jsonl").string(), "--out", (work / "unused.jsonl").string(),
                                "--config", (work / "format-only.toml").string()});
   CHECK(result.status == 1);
@@ -92,7 +75,7 @@ TEST_CASE("aha distill needs a rule that verifies answers") {
 }
 
 TEST_CASE("aha sft fine-tunes a dense student on prompt/completion pairs") {
-  const auto student = pretrain_tiny("qwen2");
+  const auto student = pretrain_tiny(work, "qwen2");
   {
     std::ofstream pairs(work / "pairs.jsonl", std::ios::trunc);
     for (int i = 0; i < 6; ++i)

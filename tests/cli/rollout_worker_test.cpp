@@ -22,17 +22,8 @@ namespace {
 
 const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-remote-cli-" + std::to_string(::getpid()));
 
-void pretrain_tiny() {
-  if (std::filesystem::exists(work / "base/config.json")) return;
-  const auto result = run_aha({"pretrain", (source_dir() / "configs/pretrain/zero-demo.toml").string(),
-                               "--set", "model.output=" + (work / "base").string(),
-                               "--set", "data.output=" + (work / "data").string(),
-                               "--set", "model.hidden_size=32", "--set", "model.num_layers=2",
-                               "--set", "model.intermediate_size=64", "--set", "model.moe_intermediate_size=32",
-                               "--set", "model.shared_expert_intermediate_size=32", "--set", "data.train_problems=64",
-                               "--set", "data.eval_problems=4", "--set", "train.steps=2", "--set", "train.batch_size=4",
-                               "--set", "train.threads=1", "--set", "log.progress=false"});
-  REQUIRE(result.status == 0);
+void make_fixture() {
+  pretrain_tiny(work);
   std::ofstream(work / "token") << "s3cret\n";
   std::ofstream(work / "wrong-token") << "guess\n";
 }
@@ -48,7 +39,7 @@ std::string read(const std::filesystem::path& file) {
 struct Worker {
   explicit Worker(const std::string& name) : log(work / (name + ".log")) {
     pid = start_aha({"rollout-worker", "--listen", "127.0.0.1:0", "--token-file", (work / "token").string(), "--model",
-                     (work / "base").string(), "--threads", "1"},
+                     (work / "qwen2_moe").string(), "--threads", "1"},
                     log);
     const std::regex serving("on (http://127\\.0\\.0\\.1:[0-9]+)");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -77,7 +68,7 @@ std::vector<std::string> train_args(const std::filesystem::path& out, int steps,
   for (const auto& e : endpoints) list += (list.size() > 1 ? ", \"" : "\"") + e + "\"";
   list += "]";
   return {"train", (source_dir() / "configs/zero-demo.toml").string(),
-          "--set", "model.path=" + (work / "base").string(),
+          "--set", "model.path=" + (work / "qwen2_moe").string(),
           "--set", "data.train=" + (work / "data/train.jsonl").string(),
           "--set", "data.eval=\"\"",
           "--set", "rollout.group_size=3",
@@ -110,7 +101,7 @@ std::vector<nlohmann::json> training_numbers(const std::filesystem::path& out) {
 }  // namespace
 
 TEST_CASE("two remote rollout workers give the run that two in-process workers give") {
-  pretrain_tiny();
+  make_fixture();
   Worker a("a"), b("b");
   for (const char* run : {"remote", "local"}) std::filesystem::remove_all(work / run);
   const auto remote = run_aha(train_args(work / "remote", 3, {a.endpoint, b.endpoint}));
@@ -124,7 +115,7 @@ TEST_CASE("two remote rollout workers give the run that two in-process workers g
 }
 
 TEST_CASE("a rollout worker killed mid-run leaves the run to the others") {
-  pretrain_tiny();
+  make_fixture();
   Worker a("doomed"), b("survivor");
   const auto out = work / "survived";
   std::filesystem::remove_all(out);
@@ -143,7 +134,7 @@ TEST_CASE("a rollout worker killed mid-run leaves the run to the others") {
 }
 
 TEST_CASE("a trainer with the wrong token is refused before any step") {
-  pretrain_tiny();
+  make_fixture();
   Worker a("guarded");
   const auto out = work / "refused";
   std::filesystem::remove_all(out);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace {
 
@@ -56,4 +57,19 @@ pid_t start_aha(const std::vector<std::string>& args, const std::filesystem::pat
   if (!std::freopen(log.c_str(), "w", stderr) || ::dup2(::fileno(stderr), 1) < 0) ::_exit(126);
   ::execv(raw[0], raw.data());
   ::_exit(127);
+}
+
+std::filesystem::path pretrain_tiny(const std::filesystem::path& dir, const std::string& architecture) {
+  const auto model = dir / architecture;
+  if (std::filesystem::exists(model / "config.json")) return model;
+  const auto result = run_aha({"pretrain", (source_dir() / "configs/pretrain/zero-demo.toml").string(),
+                               "--set", "model.architecture=" + architecture, "--set", "model.output=" + model.string(),
+                               "--set", "data.output=" + (dir / "data").string(),
+                               "--set", "model.hidden_size=32", "--set", "model.num_layers=2",
+                               "--set", "model.intermediate_size=64", "--set", "model.moe_intermediate_size=32",
+                               "--set", "model.shared_expert_intermediate_size=32", "--set", "data.train_problems=64",
+                               "--set", "data.eval_problems=4", "--set", "train.steps=2", "--set", "train.batch_size=4",
+                               "--set", "train.threads=1", "--set", "log.progress=false"});
+  if (result.status != 0) throw std::runtime_error("aha pretrain failed: " + result.err);
+  return model;
 }

@@ -20,23 +20,9 @@ namespace {
 
 const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-train-cli-" + std::to_string(::getpid()));
 
-// A tiny base model and its data, made by `aha pretrain` itself.
-void pretrain_tiny() {
-  if (std::filesystem::exists(work / "base/config.json")) return;
-  const auto result = run_aha({"pretrain", (source_dir() / "configs/pretrain/zero-demo.toml").string(),
-                               "--set", "model.output=" + (work / "base").string(),
-                               "--set", "data.output=" + (work / "data").string(),
-                               "--set", "model.hidden_size=32", "--set", "model.num_layers=2",
-                               "--set", "model.intermediate_size=64", "--set", "model.moe_intermediate_size=32",
-                               "--set", "model.shared_expert_intermediate_size=32", "--set", "data.train_problems=64",
-                               "--set", "data.eval_problems=4", "--set", "train.steps=2", "--set", "train.batch_size=4",
-                               "--set", "log.progress=false"});
-  REQUIRE(result.status == 0);
-}
-
 std::vector<std::string> train_args(const std::filesystem::path& out, int steps) {
   return {"train",     (source_dir() / "configs/zero-demo.toml").string(),
-          "--set",     "model.path=" + (work / "base").string(),
+          "--set",     "model.path=" + (work / "qwen2_moe").string(),
           "--set",     "data.train=" + (work / "data/train.jsonl").string(),
           "--set",     "data.eval=" + (work / "data/eval.jsonl").string(),
           "--set",     "rollout.group_size=2",
@@ -61,7 +47,7 @@ std::vector<int64_t> logged_steps(const std::filesystem::path& out) {
 }  // namespace
 
 TEST_CASE("a run killed with SIGKILL resumes from its last checkpoint and logs every step once") {
-  pretrain_tiny();
+  pretrain_tiny(work);
   const auto out = work / "killed";
   std::filesystem::remove_all(out);
   const auto args = train_args(out, 60);
@@ -95,8 +81,8 @@ TEST_CASE("a run killed with SIGKILL resumes from its last checkpoint and logs e
 }
 
 TEST_CASE("aha eval reports pass@1, pass@K and maj@K as JSON") {
-  pretrain_tiny();
-  const auto result = run_aha({"eval", "--model", (work / "base").string(), "--data", (work / "data/eval.jsonl").string(),
+  pretrain_tiny(work);
+  const auto result = run_aha({"eval", "--model", (work / "qwen2_moe").string(), "--data", (work / "data/eval.jsonl").string(),
                                "--samples", "3", "--max-new-tokens", "6", "--threads", "1"});
   INFO(result.err);
   REQUIRE(result.status == 0);
@@ -111,17 +97,17 @@ TEST_CASE("aha eval reports pass@1, pass@K and maj@K as JSON") {
       out << nlohmann::json{{"problem", record["question"]}, {"answer", record["answer"]}}.dump() << "\n";
     }
   }
-  const auto problems = run_aha({"eval", "--model", (work / "base").string(), "--data",
+  const auto problems = run_aha({"eval", "--model", (work / "qwen2_moe").string(), "--data",
                                  (work / "problems.jsonl").string(), "--samples", "1", "--max-new-tokens", "4"});
   REQUIRE(problems.status == 0);
   CHECK(nlohmann::json::parse(problems.out)["problems"] == 4);
-  const auto missing = run_aha({"eval", "--model", (work / "base").string(), "--data", (work / "missing.jsonl").string()});
+  const auto missing = run_aha({"eval", "--model", (work / "qwen2_moe").string(), "--data", (work / "missing.jsonl").string()});
   CHECK(missing.status == 1);
   CHECK_THAT(missing.err, Catch::Contains("missing.jsonl"));
 }
 
 TEST_CASE("aha train refuses an unknown key and a folder that holds a run") {
-  pretrain_tiny();
+  pretrain_tiny(work);
   auto args = train_args(work / "typo", 1);
   args.insert(args.begin() + 2, {"--set", "optim.learning_rat=1e-3"});
   const auto typo = run_aha(args);
