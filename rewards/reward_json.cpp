@@ -51,4 +51,21 @@ nlohmann::ordered_json score_to_json(const ScoreRecord& score) {
   return out;
 }
 
+ScoreRecord score_from_json(const nlohmann::ordered_json& json) {
+  ScoreRecord score;
+  score.total = json.at("total").get<double>();
+  for (const auto& [name, value] : json.at("rules").items()) {
+    RuleScore rule{name, value.get<double>(), std::nullopt};
+    if (json.contains("errors") && json["errors"].contains(name)) rule.error = json["errors"][name].get<std::string>();
+    score.rules.push_back(std::move(rule));
+  }
+  for (const auto& [name, value] : json.at("flags").items()) {
+    if (value.is_boolean()) score.flags.push_back({name, value.get<bool>()});
+    else if (value.is_number_integer()) score.flags.push_back({name, value.get<std::int64_t>()});
+    else if (value.is_number()) score.flags.push_back({name, value.get<double>()});
+    else score.flags.push_back({name, value.get<std::string>()});
+  }
+  return score;
+}
+
 }  // namespace aha::rewards

@@ -16,5 +16,7 @@ namespace aha::rewards {
 CompletionRecord completion_from_json(std::string_view line);
 
 nlohmann::ordered_json score_to_json(const ScoreRecord& score);
+// The inverse of score_to_json: the same rules, flags (with their types) and errors, in order.
+ScoreRecord score_from_json(const nlohmann::ordered_json& json);
 
 }  // namespace aha::rewards

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
+#include "rewards/reward_json.hpp"
 #include "rl/advantages.hpp"
 #include "rl/curve_plot.hpp"
 #include "rl/data_parallel.hpp"
@@ -72,6 +73,9 @@ class Trainer {
   std::vector<std::vector<rollout::Completion>> gather(std::vector<std::vector<rollout::Completion>> by_job,
                                                        const std::vector<bool>& mine) const;
   bool leader() const { return !dp_ || dp_->rank() == 0; }  // writes logs, evaluations and checkpoints
+  // The reward pipeline over `inputs`; with data parallelism each rank scores every world-th
+  // input and the scores are gathered, so sandboxed programs run once.
+  std::vector<rewards::ScoreRecord> score(const std::vector<rewards::CompletionRecord>& inputs) const;
 
   const ExperimentConfig c_;
   const std::filesystem::path out_;
@@ -238,7 +242,7 @@ StepRollouts Trainer::sample_step(int64_t step) {
     const double sampled = now_seconds();
     out.rollout_seconds += sampled - began;
     auto scored = score_completions(std::move(samples), records, prompts, group, *prompts_, tokenizer_, eos_ids_,
-                                    rewards_, phrases_);
+                                    [this](const auto& inputs) { return score(inputs); }, phrases_);
     out.reward_seconds += now_seconds() - sampled;
 
     for (std::size_t g = 0; g < records.size(); ++g) {
@@ -282,6 +286,22 @@ std::vector<std::vector<rollout::Completion>> Trainer::gather(std::vector<std::v
     }
   }
   return by_job;
+}
+
+std::vector<rewards::ScoreRecord> Trainer::score(const std::vector<rewards::CompletionRecord>& inputs) const {
+  if (!dp_) return rewards_.score_batch(inputs);
+  const auto world = static_cast<std::size_t>(dp_->world()), rank = static_cast<std::size_t>(dp_->rank());
+  std::vector<rewards::CompletionRecord> mine;
+  for (std::size_t i = rank; i < inputs.size(); i += world) mine.push_back(inputs[i]);
+  nlohmann::ordered_json scores = nlohmann::ordered_json::array();
+  for (const auto& s : rewards_.score_batch(mine)) scores.push_back(rewards::score_to_json(s));
+  std::vector<rewards::ScoreRecord> out(inputs.size());
+  const auto parts = dp_->all_gather(scores.dump());
+  for (std::size_t r = 0; r < parts.size(); ++r) {
+    const auto part = nlohmann::ordered_json::parse(parts[r]);
+    for (std::size_t k = 0; k < part.size(); ++k) out[r + k * world] = rewards::score_from_json(part[k]);
+  }
+  return out;
 }
 
 std::vector<TrainingSequence> Trainer::training_batch(const std::vector<ScoredCompletion>& kept) const {

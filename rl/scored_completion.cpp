@@ -54,8 +54,7 @@ std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion>
                                                 const std::vector<std::size_t>& records,
                                                 const std::vector<std::vector<int64_t>>& prompts, int group_size,
                                                 const PromptSource& source, const policy::Tokenizer& tokenizer,
-                                                const std::vector<int64_t>& eos_ids,
-                                                const rewards::RewardPipeline& pipeline,
+                                                const std::vector<int64_t>& eos_ids, const ScoreBatch& score_batch,
                                                 const rewards::ReflectionPhrases& phrases) {
   std::vector<ScoredCompletion> scored(samples.size());
   std::vector<rewards::CompletionRecord> inputs;
@@ -69,7 +68,7 @@ std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion>
     s.reflections = phrases.count(s.text);
     inputs.push_back(completion_record(source.record(s.record), s.text, static_cast<int64_t>(s.sample.tokens.size())));
   }
-  auto scores = pipeline.score_batch(inputs);
+  auto scores = score_batch(inputs);
   for (std::size_t i = 0; i < scored.size(); ++i) {
     scored[i].score = std::move(scores[i]);
     scored[i].correct = is_correct(scored[i].score);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,13 +39,15 @@ std::string completion_text(const policy::Tokenizer& tokenizer, std::span<const 
 // What the reward pipeline sees of a completion of the prompt record `record`.
 rewards::CompletionRecord completion_record(const PromptRecord& record, const std::string& text, int64_t tokens);
 
+// Scores a batch of reward inputs: the pipeline itself, or (data parallel) a share of it per process.
+using ScoreBatch = std::function<std::vector<rewards::ScoreRecord>(const std::vector<rewards::CompletionRecord>&)>;
+
 // Decodes and scores `samples` (grouped by prompt: samples[i] belongs to records[i / group_size]).
 std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion> samples,
                                                 const std::vector<std::size_t>& records,
                                                 const std::vector<std::vector<int64_t>>& prompts, int group_size,
                                                 const PromptSource& source, const policy::Tokenizer& tokenizer,
-                                                const std::vector<int64_t>& eos_ids,
-                                                const rewards::RewardPipeline& pipeline,
+                                                const std::vector<int64_t>& eos_ids, const ScoreBatch& score_batch,
                                                 const rewards::ReflectionPhrases& phrases);
 
 // reward_mean/std, reward/<rule> means, accuracy, completion_length_mean/min/max, clipped_ratio

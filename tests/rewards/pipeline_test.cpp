@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "rewards/reward_config.hpp"
+#include "rewards/reward_json.hpp"
 #include "rewards/reward_pipeline.hpp"
 
 using namespace aha::rewards;
@@ -87,4 +88,32 @@ TEST_CASE("a batch is scored concurrently and comes back in order") {
   const auto scores = pipeline.score_batch(batch);
   REQUIRE(scores.size() == batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) CHECK(scores[i].total == (i % 2 ? 1.0 : 0.0));
+}
+
+TEST_CASE("a score survives its JSON form: rules, flags with their types, errors") {
+  const auto path = write_config("roundtrip.toml",
+                                 "[[reward]]\nrule = \"math\"\n[[reward]]\nrule = \"format\"\nweight = 0.5\n"
+                                 "[[reward]]\nrule = \"reflection\"\n[[reward]]\nrule = \"length\"\nmax_tokens = 64\n"
+                                 "buffer_tokens = 16\n");
+  const RewardPipeline pipeline(read_reward_specs(path));
+  CompletionRecord record;
+  record.completion = "<think> 48 / 2 = 24. Wait, let me re-check: 48 + 24 = 72 </think> <answer> 72 </answer>";
+  record.answer = "#### 72";
+  record.completion_tokens = 60;
+  ScoreRecord score = pipeline.score_batch({record}).front();
+  score.rules.back().error = "timed out";
+  const ScoreRecord back = score_from_json(nlohmann::ordered_json::parse(score_to_json(score).dump()));
+  CHECK(back.total == score.total);
+  REQUIRE(back.rules.size() == score.rules.size());
+  for (std::size_t i = 0; i < score.rules.size(); ++i) {
+    CHECK(back.rules[i].name == score.rules[i].name);
+    CHECK(back.rules[i].score == score.rules[i].score);
+    CHECK(back.rules[i].error == score.rules[i].error);
+  }
+  REQUIRE(back.flags.size() == score.flags.size());
+  for (std::size_t i = 0; i < score.flags.size(); ++i) {
+    INFO(score.flags[i].name);
+    CHECK(back.flags[i].name == score.flags[i].name);
+    CHECK(back.flags[i].value == score.flags[i].value);
+  }
 }
