@@ -255,6 +255,8 @@ ConfigReader ConfigReader::from_string(std::string_view text, const std::string&
   return ConfigReader(std::move(state));
 }
 
+bool ConfigReader::contains(std::string_view path) const { return static_cast<bool>(state_->root.at_path(path)); }
+
 void ConfigReader::apply_override(std::string_view assignment) {
   const std::string origin = fmt::format("--set {}", assignment);
   const auto equals = assignment.find('=');

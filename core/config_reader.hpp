@@ -23,6 +23,9 @@ class ConfigReader {
   ConfigReader& operator=(ConfigReader&&) noexcept;
   ~ConfigReader();
 
+  // Whether the document has `path` ("section" or "section.key"), overrides not counted.
+  bool contains(std::string_view path) const;
+
   // Applies one `section.key=value` (or `table.N.key=value` for an array of tables) override.
   // The value is TOML (`8`, `0.5`, `true`, `"text"`, `["a", "b"]`) or else a bare string.
   // Throws UsageError when the assignment itself is malformed.

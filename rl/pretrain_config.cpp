@@ -3,6 +3,7 @@
 
 #include "core/config_docs.hpp"
 #include "core/config_reader.hpp"
+#include "core/config_writer.hpp"
 
 namespace aha::rl {
 
@@ -135,6 +136,13 @@ nlohmann::json architecture_json(const PretrainModelSection& m, int64_t vocab_si
           {"eos_token_id", eos_id},
           {"pad_token_id", pad_id},
           {"torch_dtype", "float32"}};
+}
+
+std::string to_toml(const PretrainConfig& config) {
+  PretrainConfig copy = config;
+  config::ConfigWriter writer;
+  walk(writer, copy);
+  return writer.text();
 }
 
 std::string pretrain_config_reference() {

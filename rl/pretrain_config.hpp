@@ -61,6 +61,8 @@ struct PretrainConfig {
 };
 
 PretrainConfig load_pretrain_config(const std::filesystem::path& file, std::span<const std::string> overrides = {});
+// The resolved config as TOML, every default filled in.
+std::string to_toml(const PretrainConfig& config);
 // config.json of the base model, for a tokenizer of `vocab_size` tokens.
 nlohmann::json architecture_json(const PretrainModelSection& model, int64_t vocab_size, int64_t eos_id, int64_t pad_id);
 // The Markdown reference of the pretrain config's sections.

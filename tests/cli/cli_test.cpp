@@ -27,14 +27,24 @@ TEST_CASE("aha info reports LibTorch, CUDA and threads") {
 }
 
 TEST_CASE("aha config check succeeds on every shipped config and prints it resolved") {
-  for (const auto& entry : std::filesystem::directory_iterator(source_dir() / "configs")) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(source_dir() / "configs")) {
     if (entry.path().extension() != ".toml") continue;
     INFO(entry.path());
     const auto r = run_aha({"config", "check", entry.path().string()});
     CHECK(r.status == 0);
-    CHECK_THAT(r.out, Catch::Contains("[grpo]\nadvantage = \"group\""));
     CHECK(r.err.empty());
+    const std::string folder = entry.path().parent_path().filename().string();
+    if (folder == "pretrain") CHECK_THAT(r.out, Catch::Contains("(pretrain config)") && Catch::Contains("architecture = "));
+    else if (folder == "sft") CHECK_THAT(r.out, Catch::Contains("(sft config)") && Catch::Contains("epochs = "));
+    else CHECK_THAT(r.out, Catch::Contains("(experiment config)") && Catch::Contains("[grpo]\nadvantage = \"group\""));
+    ++checked;
   }
+  CHECK(checked >= 6);
+  const auto forced = run_aha({"config", "check", (source_dir() / "configs/sft/distill-demo.toml").string(), "--kind",
+                               "experiment"});
+  CHECK(forced.status == 1);
+  CHECK_THAT(forced.err, Catch::Contains("[[reward]]"));
 }
 
 TEST_CASE("aha config check applies --set overrides") {
