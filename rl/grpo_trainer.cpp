@@ -121,13 +121,7 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
       eval_problems_.resize(static_cast<std::size_t>(c_.data.eval_limit));
   }
 
-  const auto latest = std::filesystem::exists(out_) ? latest_checkpoint(out_) : std::nullopt;
-  if (options.resume && !latest)
-    throw Error(fmt::format("--resume: {} holds no checkpoint to resume from", out_.string()));
-  if (!options.resume && latest)
-    throw Error(fmt::format("{} already holds a run (checkpoint {}): pass --resume to continue it, or choose "
-                            "another train.output_dir",
-                            out_.string(), latest->filename().string()));
+  const auto latest = checkpoint_to_resume(out_, options.resume, "train.output_dir");
   policy_ = load_model(c_.model.path, c_.model, device_);
   std::optional<policy::CausalLM> reference;
   if (c_.grpo.beta > 0.0)

@@ -75,6 +75,18 @@ std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::pa
   return dir;
 }
 
+std::optional<std::filesystem::path> checkpoint_to_resume(const std::filesystem::path& output_dir, bool resume,
+                                                          const std::string& output_key) {
+  const auto latest = std::filesystem::exists(output_dir) ? latest_checkpoint(output_dir) : std::nullopt;
+  if (resume && !latest)
+    throw Error(fmt::format("--resume: {} holds no checkpoint to resume from", output_dir.string()));
+  if (!resume && latest)
+    throw Error(fmt::format("{} already holds a run (checkpoint {}): pass --resume to continue it, or choose "
+                            "another {}",
+                            output_dir.string(), latest->filename().string(), output_key));
+  return latest;
+}
+
 std::string recovery_hint(const std::filesystem::path& output_dir, const std::string& model_path) {
   const auto last = latest_checkpoint(output_dir);
   return last ? fmt::format("resume from {} (--resume) with a lower optim.lr", last->string())

@@ -24,6 +24,11 @@ void save_run_checkpoint(const std::filesystem::path& output_dir, policy::Causal
                          torch::optim::Optimizer& optimizer, at::Generator& sampling_rng, const TrainerState& state,
                          const std::filesystem::path& tokenizer_from, int keep_last = 2);
 
+// The checkpoint a run in `output_dir` continues from: OUTPUT/latest with `resume`, none without.
+// Throws aha::Error when resuming finds no checkpoint, or when not resuming the folder holds a run.
+std::optional<std::filesystem::path> checkpoint_to_resume(const std::filesystem::path& output_dir, bool resume,
+                                                          const std::string& output_key);
+
 // The checkpoint OUTPUT/latest names, if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& output_dir);
 

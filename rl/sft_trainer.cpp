@@ -78,13 +78,7 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
       eval_problems_.resize(static_cast<std::size_t>(c_.data.eval_limit));
   }
 
-  const auto latest = std::filesystem::exists(out_) ? latest_checkpoint(out_) : std::nullopt;
-  if (options.resume && !latest)
-    throw Error(fmt::format("--resume: {} holds no checkpoint to resume from", out_.string()));
-  if (!options.resume && latest)
-    throw Error(fmt::format("{} already holds a run (checkpoint {}): pass --resume to continue it, or choose "
-                            "another train.output_dir",
-                            out_.string(), latest->filename().string()));
+  const auto latest = checkpoint_to_resume(out_, options.resume, "train.output_dir");
   model_ = load_model(c_.model.path, c_.model, device_);
   GrpoSection no_router_loss;
   optimizer_ = std::make_unique<PolicyOptimizer>(model_, std::nullopt, no_router_loss, c_.optim,

@@ -15,11 +15,10 @@
 #include <thread>
 
 #include "policy/checkpoint.hpp"
-#include "policy/model_init.hpp"
 #include "policy/tokenizer.hpp"
 #include "rl/pretrain_config.hpp"
-#include "rl/synthetic_arithmetic.hpp"
 #include "tests/cli/run_command.hpp"
+#include "tests/rl/tiny_models.hpp"
 #include "tests/test_paths.hpp"
 
 using namespace aha;
@@ -30,22 +29,8 @@ const std::filesystem::path work = std::filesystem::temp_directory_path() / ("ah
 
 void make_fixture() {
   if (std::filesystem::exists(work / "model/config.json")) return;
-  const auto tokenizer_dir = source_dir() / "configs/zero-demo";
-  const auto tokenizer = policy::Tokenizer::from_file(tokenizer_dir);
-  rl::PretrainModelSection shape;
-  shape.hidden_size = 32;
-  shape.num_layers = 2;
-  shape.num_heads = 2;
-  shape.num_kv_heads = 1;
-  shape.intermediate_size = 64;
-  shape.moe_intermediate_size = 32;
-  shape.shared_expert_intermediate_size = 32;
-  auto model = policy::init_causal_lm(
-      rl::architecture_json(shape, tokenizer.vocab_size(), *tokenizer.eos_id(), *tokenizer.pad_id()), 3);
-  policy::save_causal_lm(*model, work / "model", tokenizer_dir);
-  std::ofstream data(work / "train.jsonl");
-  for (const auto& p : rl::make_arithmetic_problems(5, 64))
-    data << nlohmann::json{{"question", p.question}, {"answer", std::to_string(p.answer)}}.dump() << "\n";
+  save_tiny_demo_model(work / "model", rl::BaseArchitecture::qwen2_moe, 3);
+  write_arithmetic_problems(work / "train.jsonl", 5, 64);
 }
 
 std::vector<std::string> train_args(const std::filesystem::path& out, int steps, int workers) {

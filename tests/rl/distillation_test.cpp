@@ -13,7 +13,6 @@
 
 #include "core/error.hpp"
 #include "policy/checkpoint.hpp"
-#include "policy/model_init.hpp"
 #include "policy/tokenizer.hpp"
 #include "rewards/reward_config.hpp"
 #include "rl/distillation.hpp"
@@ -22,6 +21,7 @@
 #include "rl/scored_completion.hpp"
 #include "rl/sft_data.hpp"
 #include "rl/sft_trainer.hpp"
+#include "tests/rl/tiny_models.hpp"
 #include "tests/test_paths.hpp"
 
 using namespace aha;
@@ -30,7 +30,7 @@ using namespace aha::rl;
 namespace {
 
 const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-distill-" + std::to_string(::getpid()));
-const std::filesystem::path tokenizer_dir = source_dir() / "configs/zero-demo";
+const std::filesystem::path tokenizer_dir = demo_tokenizer();
 const std::string taught = " <think> 1 + 1 = 2. </think> <answer> 2 </answer>";
 
 // Questions whose answer is 2 and questions whose answer is 5.
@@ -47,18 +47,7 @@ std::vector<PromptRecord> problems() {
   return out;
 }
 
-policy::CausalLM tiny_dense(uint64_t seed) {
-  const auto tokenizer = policy::Tokenizer::from_file(tokenizer_dir);
-  PretrainModelSection shape;
-  shape.architecture = BaseArchitecture::qwen2;
-  shape.hidden_size = 32;
-  shape.num_layers = 2;
-  shape.num_heads = 2;
-  shape.num_kv_heads = 1;
-  shape.intermediate_size = 64;
-  return policy::init_causal_lm(architecture_json(shape, tokenizer.vocab_size(), *tokenizer.eos_id(), *tokenizer.pad_id()),
-                                seed);
-}
+policy::CausalLM tiny_dense(uint64_t seed) { return tiny_demo_model(BaseArchitecture::qwen2, seed); }
 
 OptimSection constant_lr(double lr) {
   OptimSection optim;

@@ -1,0 +1,38 @@
+// tiny_demo_model() and friends.
+#include "tests/rl/tiny_models.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "policy/checkpoint.hpp"
+#include "policy/model_init.hpp"
+#include "policy/tokenizer.hpp"
+#include "rl/synthetic_arithmetic.hpp"
+#include "tests/test_paths.hpp"
+
+std::filesystem::path demo_tokenizer() { return source_dir() / "configs/zero-demo"; }
+
+aha::policy::CausalLM tiny_demo_model(aha::rl::BaseArchitecture architecture, uint64_t seed) {
+  const auto tokenizer = aha::policy::Tokenizer::from_file(demo_tokenizer());
+  aha::rl::PretrainModelSection shape;
+  shape.architecture = architecture;
+  shape.hidden_size = 32;
+  shape.num_layers = 2;
+  shape.num_heads = 2;
+  shape.num_kv_heads = 1;
+  shape.intermediate_size = 64;
+  shape.moe_intermediate_size = 32;
+  shape.shared_expert_intermediate_size = 32;
+  return aha::policy::init_causal_lm(
+      aha::rl::architecture_json(shape, tokenizer.vocab_size(), *tokenizer.eos_id(), *tokenizer.pad_id()), seed);
+}
+
+void save_tiny_demo_model(const std::filesystem::path& dir, aha::rl::BaseArchitecture architecture, uint64_t seed) {
+  aha::policy::save_causal_lm(*tiny_demo_model(architecture, seed), dir, demo_tokenizer());
+}
+
+void write_arithmetic_problems(const std::filesystem::path& file, uint64_t seed, int count) {
+  std::ofstream data(file);
+  for (const auto& p : aha::rl::make_arithmetic_problems(seed, count))
+    data << nlohmann::json{{"question", p.question}, {"answer", std::to_string(p.answer)}}.dump() << "\n";
+}
