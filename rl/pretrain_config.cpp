@@ -89,53 +89,39 @@ PretrainConfig load_pretrain_config(const std::filesystem::path& file, std::span
 }
 
 nlohmann::json architecture_json(const PretrainModelSection& m, int64_t vocab_size, int64_t eos_id, int64_t pad_id) {
-  if (m.architecture == BaseArchitecture::qwen2)
-    return {{"architectures", {"Qwen2ForCausalLM"}},
-            {"model_type", "qwen2"},
-            {"vocab_size", vocab_size},
-            {"hidden_size", m.hidden_size},
-            {"intermediate_size", m.intermediate_size},
-            {"num_hidden_layers", m.num_layers},
-            {"num_attention_heads", m.num_heads},
-            {"num_key_value_heads", m.num_kv_heads},
-            {"rms_norm_eps", 1e-6},
-            {"rope_theta", 10000.0},
-            {"max_position_embeddings", m.max_position_embeddings},
-            {"hidden_act", "silu"},
-            {"tie_word_embeddings", false},
-            {"use_sliding_window", false},
-            {"initializer_range", 0.02},
-            {"bos_token_id", eos_id},
-            {"eos_token_id", eos_id},
-            {"pad_token_id", pad_id},
-            {"torch_dtype", "float32"}};
-  nlohmann::json mlp_only_layers = nlohmann::json::array({0});
-  return {{"architectures", {"Qwen2MoeForCausalLM"}},
-          {"model_type", "qwen2_moe"},
-          {"vocab_size", vocab_size},
-          {"hidden_size", m.hidden_size},
-          {"intermediate_size", m.intermediate_size},
-          {"num_hidden_layers", m.num_layers},
-          {"num_attention_heads", m.num_heads},
-          {"num_key_value_heads", m.num_kv_heads},
-          {"num_experts", m.num_experts},
-          {"num_experts_per_tok", m.experts_per_token},
-          {"moe_intermediate_size", m.moe_intermediate_size},
-          {"shared_expert_intermediate_size", m.shared_expert_intermediate_size},
-          {"decoder_sparse_step", 1},
-          {"mlp_only_layers", mlp_only_layers},
-          {"norm_topk_prob", false},
-          {"router_aux_loss_coef", m.router_aux_loss_coef},
-          {"rms_norm_eps", 1e-6},
-          {"rope_theta", 10000.0},
-          {"max_position_embeddings", m.max_position_embeddings},
-          {"hidden_act", "silu"},
-          {"tie_word_embeddings", false},
-          {"initializer_range", 0.02},
-          {"bos_token_id", eos_id},
-          {"eos_token_id", eos_id},
-          {"pad_token_id", pad_id},
-          {"torch_dtype", "float32"}};
+  nlohmann::json config{{"vocab_size", vocab_size},
+                        {"hidden_size", m.hidden_size},
+                        {"intermediate_size", m.intermediate_size},
+                        {"num_hidden_layers", m.num_layers},
+                        {"num_attention_heads", m.num_heads},
+                        {"num_key_value_heads", m.num_kv_heads},
+                        {"rms_norm_eps", 1e-6},
+                        {"rope_theta", 10000.0},
+                        {"max_position_embeddings", m.max_position_embeddings},
+                        {"hidden_act", "silu"},
+                        {"tie_word_embeddings", false},
+                        {"initializer_range", 0.02},
+                        {"bos_token_id", eos_id},
+                        {"eos_token_id", eos_id},
+                        {"pad_token_id", pad_id},
+                        {"torch_dtype", "float32"}};
+  if (m.architecture == BaseArchitecture::qwen2) {
+    config["architectures"] = {"Qwen2ForCausalLM"};
+    config["model_type"] = "qwen2";
+    config["use_sliding_window"] = false;
+    return config;
+  }
+  config["architectures"] = {"Qwen2MoeForCausalLM"};
+  config["model_type"] = "qwen2_moe";
+  config["num_experts"] = m.num_experts;
+  config["num_experts_per_tok"] = m.experts_per_token;
+  config["moe_intermediate_size"] = m.moe_intermediate_size;
+  config["shared_expert_intermediate_size"] = m.shared_expert_intermediate_size;
+  config["decoder_sparse_step"] = 1;
+  config["mlp_only_layers"] = nlohmann::json::array({0});  // the first layer is dense
+  config["norm_topk_prob"] = false;
+  config["router_aux_loss_coef"] = m.router_aux_loss_coef;
+  return config;
 }
 
 std::string to_toml(const PretrainConfig& config) {
