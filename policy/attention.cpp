@@ -2,8 +2,12 @@
 #include "policy/attention.hpp"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
 
 #include <cmath>
+#include <limits>
+
+#include "policy/batch_invariant.hpp"
 
 namespace aha::policy {
 
@@ -25,14 +29,72 @@ at::Tensor merge_heads(const at::Tensor& x) {
 
 }  // namespace
 
-std::pair<at::Tensor, at::Tensor> LayerCache::append(const at::Tensor& k, const at::Tensor& v) {
-  keys = keys.defined() ? at::cat({keys, k}, 2) : k;
-  values = values.defined() ? at::cat({values, v}, 2) : v;
-  return {keys, values};
+// x [b, heads, seq, dim] written into `buffer` [b, heads, capacity + 1, dim] at `slots` [b, seq];
+// the buffer is made, or grown, to the capacity first. Under autograd the write makes a new tensor.
+at::Tensor written(at::Tensor buffer, const at::Tensor& x, const at::Tensor& slots, int64_t capacity) {
+  const int64_t b = x.size(0), heads = x.size(1), seq = x.size(2), dim = x.size(3);
+  if (!buffer.defined()) {
+    buffer = at::zeros({b, heads, capacity + 1, dim}, x.options());
+  } else if (buffer.size(2) < capacity + 1) {
+    const int64_t kept = buffer.size(2) - 1;
+    buffer = at::cat({buffer.narrow(2, 0, kept), at::zeros({b, heads, capacity + 1 - kept, dim}, x.options())}, 2);
+  }
+  const at::Tensor index = slots.view({b, 1, seq, 1}).expand({b, heads, seq, dim});
+  const bool tracked = at::GradMode::is_enabled() && (x.requires_grad() || buffer.requires_grad());
+  return tracked ? buffer.scatter(2, index, x) : buffer.scatter_(2, index, x);
+}
+
+std::pair<at::Tensor, at::Tensor> LayerCache::store(const at::Tensor& k, const at::Tensor& v, const AttentionInputs& in) {
+  keys = written(keys, k, in.write_slots, in.capacity);
+  values = written(values, v, in.write_slots, in.capacity);
+  return {keys.narrow(2, 0, in.key_span), values.narrow(2, 0, in.key_span)};
+}
+
+at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values, const AttentionInputs& in,
+                  double scale) {
+  const int64_t b = q.size(0), heads = q.size(1), s = q.size(2), kv_heads = keys.size(1), span = keys.size(2);
+  const at::Tensor key_position = at::arange(span, in.query_positions.options()).view({1, 1, span});
+  // [b, s, span]: the row's keys at or before the query; key 0 always, so padding queries stay finite.
+  const at::Tensor allowed = ((key_position <= in.query_positions.unsqueeze(-1)) &
+                              (key_position < in.key_lengths.view({b, 1, 1}))) |
+                             (key_position == 0);
+  if (!batch_invariant(q))
+    return at::scaled_dot_product_attention(q, keys, values, allowed.unsqueeze(1), 0.0, false, scale,
+                                            /*enable_gqa=*/heads != kv_heads);
+
+  // The queries of the heads sharing a key head, stacked: [b * kv_heads, group * s, d].
+  const int64_t group = heads / kv_heads, rows = group * s, pairs = b * kv_heads;
+  const at::Tensor queries = (q * scale).reshape({pairs, rows, q.size(3)});
+  const at::Tensor k = keys.reshape({pairs, span, keys.size(3)});
+  const at::Tensor v = values.reshape({pairs, span, values.size(3)});
+
+  std::vector<at::Tensor> chunk_scores;
+  for (int64_t c = 0; c < span; c += kKeyChunk)
+    chunk_scores.push_back(invariant_bmm(queries, k.narrow(1, c, kKeyChunk).transpose(1, 2)));
+  const at::Tensor hidden_keys = allowed.logical_not().view({b, 1, 1, s, span});
+  const at::Tensor scores = at::cat(chunk_scores, -1)
+                                .view({b, kv_heads, group, s, span})
+                                .masked_fill(hidden_keys, -std::numeric_limits<double>::infinity())
+                                .view({pairs, rows, span});
+  const at::Tensor weights = at::exp(scores - std::get<0>(scores.max(-1, true)));  // [pairs, rows, span], unnormalised
+  // Each chunk's sum and weighted values, added chunk after chunk: chunks past a query's
+  // position add exact zeros, so the span does not change the result.
+  const at::Tensor chunk_sums = weights.view({pairs, rows, span / kKeyChunk, kKeyChunk}).sum(-1);
+  at::Tensor total = chunk_sums.select(-1, 0);
+  at::Tensor out = invariant_bmm(weights.narrow(-1, 0, kKeyChunk), v.narrow(1, 0, kKeyChunk));
+  for (int64_t c = 1; c < span / kKeyChunk; ++c) {
+    total = total + chunk_sums.select(-1, c);
+    out = out + invariant_bmm(weights.narrow(-1, c * kKeyChunk, kKeyChunk), v.narrow(1, c * kKeyChunk, kKeyChunk));
+  }
+  out = out / total.unsqueeze(-1);  // [pairs, rows, dv]
+  return out.view({b, kv_heads, group, s, -1}).reshape({b, heads, s, -1});
 }
 
 GroupedQueryAttentionImpl::GroupedQueryAttentionImpl(const ModelConfig& c)
-    : heads_(c.num_heads), kv_heads_(c.num_kv_heads), head_dim_(c.head_dim) {
+    : heads_(c.num_heads),
+      kv_heads_(c.num_kv_heads),
+      head_dim_(c.head_dim),
+      scale_(1.0 / std::sqrt(static_cast<double>(c.head_dim))) {
   q_proj_ = register_module("q_proj", linear(c.hidden_size, heads_ * head_dim_, c.attention_bias));
   k_proj_ = register_module("k_proj", linear(c.hidden_size, kv_heads_ * head_dim_, c.attention_bias));
   v_proj_ = register_module("v_proj", linear(c.hidden_size, kv_heads_ * head_dim_, c.attention_bias));
@@ -43,20 +105,18 @@ GroupedQueryAttentionImpl::GroupedQueryAttentionImpl(const ModelConfig& c)
   }
 }
 
-at::Tensor GroupedQueryAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache* cache) {
-  at::Tensor q = split_heads(q_proj_(x), heads_);     // [b, h, s, d]
-  at::Tensor k = split_heads(k_proj_(x), kv_heads_);  // [b, kv, s, d]
-  at::Tensor v = split_heads(v_proj_(x), kv_heads_);  // [b, kv, s, d]
+at::Tensor GroupedQueryAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache) {
+  at::Tensor q = split_heads(project(q_proj_, x), heads_);     // [b, h, s, d]
+  at::Tensor k = split_heads(project(k_proj_, x), kv_heads_);  // [b, kv, s, d]
+  at::Tensor v = split_heads(project(v_proj_, x), kv_heads_);  // [b, kv, s, d]
   if (q_norm_) {
     q = q_norm_(q);
     k = k_norm_(k);
   }
   q = in.rotary->apply(q, in.cos, in.sin);
   k = in.rotary->apply(k, in.cos, in.sin);
-  if (cache) std::tie(k, v) = cache->append(k, v);
-  const at::Tensor out = at::scaled_dot_product_attention(q, k, v, in.mask, 0.0, false, std::nullopt,
-                                                          /*enable_gqa=*/heads_ != kv_heads_);  // [b, h, s, d]
-  return o_proj_(merge_heads(out));
+  const auto [keys, values] = cache.store(k, v, in);  // [b, kv, span, d]
+  return project(o_proj_, merge_heads(attend(q, keys, values, in, scale_)));
 }
 
 LatentAttentionImpl::LatentAttentionImpl(const ModelConfig& c)
@@ -84,25 +144,23 @@ LatentAttentionImpl::LatentAttentionImpl(const ModelConfig& c)
   o_proj_ = register_module("o_proj", linear(heads_ * v_dim_, c.hidden_size, c.attention_bias));
 }
 
-at::Tensor LatentAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache* cache) {
+at::Tensor LatentAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache) {
   const int64_t b = x.size(0), s = x.size(1);
-  const at::Tensor q_flat = q_proj_ ? q_proj_(x) : q_b_proj_(q_a_layernorm_(q_a_proj_(x)));
+  const at::Tensor q_flat =
+      q_proj_ ? project(q_proj_, x) : project(q_b_proj_, q_a_layernorm_(project(q_a_proj_, x)));
   const at::Tensor q = split_heads(q_flat, heads_);  // [b, h, s, nope + rope]
   const at::Tensor q_nope = q.narrow(-1, 0, nope_dim_);
   const at::Tensor q_rope = in.rotary->apply(q.narrow(-1, nope_dim_, rope_dim_), in.cos, in.sin);
 
-  const at::Tensor compressed = kv_a_proj_with_mqa_(x);  // [b, s, kv_rank + rope]
+  const at::Tensor compressed = project(kv_a_proj_with_mqa_, x);  // [b, s, kv_rank + rope]
   const at::Tensor kv_latent = kv_a_layernorm_(compressed.narrow(-1, 0, kv_rank_));
   at::Tensor k_rope = compressed.narrow(-1, kv_rank_, rope_dim_).view({b, 1, s, rope_dim_});
   k_rope = in.rotary->apply(k_rope, in.cos, in.sin).expand({b, heads_, s, rope_dim_});
-  const at::Tensor kv = split_heads(kv_b_proj_(kv_latent), heads_);  // [b, h, s, nope + v]
-  at::Tensor k = at::cat({kv.narrow(-1, 0, nope_dim_), k_rope}, -1);
-  at::Tensor v = kv.narrow(-1, nope_dim_, v_dim_);
-  if (cache) std::tie(k, v) = cache->append(k, v);
-
+  const at::Tensor kv = split_heads(project(kv_b_proj_, kv_latent), heads_);  // [b, h, s, nope + v]
+  const at::Tensor k = at::cat({kv.narrow(-1, 0, nope_dim_), k_rope}, -1);
+  const auto [keys, values] = cache.store(k, kv.narrow(-1, nope_dim_, v_dim_), in);  // [b, h, span, ...]
   const at::Tensor query = at::cat({q_nope, q_rope}, -1);
-  const at::Tensor out = at::scaled_dot_product_attention(query, k, v, in.mask, 0.0, false, scale_);  // [b, h, s, v]
-  return o_proj_(merge_heads(out));
+  return project(o_proj_, merge_heads(attend(query, keys, values, in, scale_)));
 }
 
 }  // namespace aha::policy

@@ -1,6 +1,7 @@
 // Attention over a padded batch: grouped-query attention (llama, qwen2, qwen3 with per-head q/k
-// RMSNorm) and DeepSeek's multi-head latent attention in its plain (expanded) form. Both run
-// through at::scaled_dot_product_attention and append to a per-layer KV cache when given one.
+// RMSNorm) and DeepSeek's multi-head latent attention in its plain (expanded) form. Both write
+// their keys and values into a per-layer cache indexed by position, and attend over it: through
+// at::scaled_dot_product_attention on GPUs, through a batch-invariant chunked attention on the CPU.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -11,27 +12,45 @@
 
 namespace aha::policy {
 
+// Keys are attended in chunks of this many positions; cache capacities are multiples of it.
+inline constexpr int64_t kKeyChunk = 64;
+
 // What every layer of one forward pass shares.
 struct AttentionInputs {
   at::Tensor cos, sin;  // [batch, seq, rotary_dim]
-  at::Tensor mask;      // [batch, 1, seq, keys] bool: true where a query may attend a key
   const Rotary* rotary = nullptr;
+  at::Tensor query_positions;  // [batch, seq] int64: a query sees the keys at or before its position
+  at::Tensor key_lengths;      // [batch] int64: the keys of each row once this pass is cached
+  at::Tensor write_slots;      // [batch, seq] int64: the cache slot of each new key; padding goes to the sink
+  int64_t capacity = 0;        // positions per row in the cache; slot `capacity` is the sink
+  int64_t key_span = 0;        // positions attended: the longest row rounded up to kKeyChunk
 };
 
-// Keys and values of the tokens seen so far, for one layer.
+// Keys and values of one layer, indexed by position: [batch, kv_heads, capacity + 1, head_dim].
+// Every row's first token sits at slot 0 whatever the padding of the passes that wrote it, so
+// sampling and training see the same keys in the same places.
 struct LayerCache {
-  at::Tensor keys, values;  // [batch, kv_heads, past, head_dim]
-  // Appends and returns everything cached: [batch, kv_heads, past + seq, head_dim].
-  std::pair<at::Tensor, at::Tensor> append(const at::Tensor& k, const at::Tensor& v);
+  at::Tensor keys, values;
+  // Writes the pass's keys and values [batch, kv_heads, seq, dim] at their slots and returns the
+  // first key_span positions of each.
+  std::pair<at::Tensor, at::Tensor> store(const at::Tensor& k, const at::Tensor& v, const AttentionInputs& in);
 };
+
+// softmax(q k^T * scale) v over the keys each query may see: q [b, heads, s, d], keys
+// [b, kv_heads, span, d], values [b, kv_heads, span, dv] -> [b, heads, s, dv]. Query head i uses
+// key head i / (heads / kv_heads). On the CPU the scores and the weighted sum run chunk by chunk
+// of keys in a fixed order, so a query's output does not depend on the span or the other queries.
+at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values, const AttentionInputs& in,
+                  double scale);
 
 class GroupedQueryAttentionImpl : public torch::nn::Module {
  public:
   explicit GroupedQueryAttentionImpl(const ModelConfig& config);
-  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache* cache);  // [b, s, hidden]
+  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache);  // [b, s, hidden]
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
+  double scale_;
   torch::nn::Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
   RMSNorm q_norm_{nullptr}, k_norm_{nullptr};
 };
@@ -40,7 +59,7 @@ TORCH_MODULE(GroupedQueryAttention);
 class LatentAttentionImpl : public torch::nn::Module {
  public:
   explicit LatentAttentionImpl(const ModelConfig& config);
-  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache* cache);  // [b, s, hidden]
+  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache);  // [b, s, hidden]
 
  private:
   int64_t heads_, nope_dim_, rope_dim_, v_dim_, kv_rank_;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "policy/batch_invariant.hpp"
+
 namespace aha::policy {
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
@@ -25,8 +27,12 @@ SwiGLUImpl::SwiGLUImpl(int64_t hidden, int64_t intermediate) {
   down_proj_ = register_module("down_proj", linear(intermediate, hidden));
 }
 
+at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x) {
+  return invariant_linear(x, layer->weight, layer->bias);
+}
+
 at::Tensor SwiGLUImpl::forward(const at::Tensor& x) {
-  return down_proj_(at::silu(gate_proj_(x)) * up_proj_(x));
+  return project(down_proj_, invariant_silu(project(gate_proj_, x)) * project(up_proj_, x));
 }
 
 double yarn_mscale(double factor, double mscale) {

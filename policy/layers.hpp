@@ -21,6 +21,9 @@ class RMSNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
+// x through a torch::nn::Linear's weight and bias, batch-invariantly on the CPU.
+at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x);
+
 // down(silu(gate(x)) * up(x)).
 class SwiGLUImpl : public torch::nn::Module {
  public:

@@ -4,6 +4,8 @@
 #include <ATen/ATen.h>
 #include <ATen/TensorIndexing.h>
 
+#include "policy/batch_invariant.hpp"
+
 namespace aha::policy {
 
 RouterImpl::RouterImpl(const ModelConfig& config) : config_(config) {
@@ -15,7 +17,7 @@ RouterImpl::RouterImpl(const ModelConfig& config) : config_(config) {
 at::Tensor RouterImpl::choose(const at::Tensor& logits) const {
   const int64_t k = config_.num_experts_per_tok;
   if (config_.type != ModelType::deepseek_v3) return std::get<1>(at::softmax(logits, -1).topk(k, -1));
-  at::Tensor choice = at::sigmoid(logits) + score_bias_.to(at::kFloat);  // the bias steers selection only
+  at::Tensor choice = invariant_sigmoid(logits) + score_bias_.to(at::kFloat);  // the bias steers selection only
   if (config_.n_group > 1) {
     const int64_t tokens = logits.size(0), groups = config_.n_group;
     const at::Tensor group_scores = std::get<0>(choice.view({tokens, groups, -1}).topk(2, -1)).sum(-1);  // [tokens, groups]
@@ -30,14 +32,14 @@ at::Tensor RouterImpl::choose(const at::Tensor& logits) const {
 
 RouterDecision RouterImpl::forward(const at::Tensor& x, const at::Tensor& replay) {
   RouterDecision d;
-  d.logits = at::linear(x, weight_).to(at::kFloat);  // [tokens, experts]
+  d.logits = invariant_linear(x, weight_).to(at::kFloat);  // [tokens, experts]
   d.own = choose(d.logits);
   d.experts = replay.defined() ? replay : d.own;
   if (config_.type != ModelType::deepseek_v3) {
     d.weights = at::softmax(d.logits, -1).gather(1, d.experts);
     if (config_.norm_topk_prob) d.weights = d.weights / d.weights.sum(-1, true);
   } else {
-    d.weights = at::sigmoid(d.logits).gather(1, d.experts);
+    d.weights = invariant_sigmoid(d.logits).gather(1, d.experts);
     if (config_.norm_topk_prob) d.weights = d.weights / (d.weights.sum(-1, true) + 1e-20);
     d.weights = d.weights * config_.routed_scaling_factor;
   }
@@ -87,7 +89,7 @@ at::Tensor MoEImpl::forward(const at::Tensor& x, RouterTrace& trace, const at::T
     out = out.index_add(0, token_of_row, at::cat(outputs) * row_weights.unsqueeze(-1));
   if (shared_) {
     const at::Tensor shared = shared_(tokens);
-    out = out + (shared_gate_ ? at::sigmoid(shared_gate_(tokens)) * shared : shared);
+    out = out + (shared_gate_ ? invariant_sigmoid(project(shared_gate_, tokens)) * shared : shared);
   }
   return out.view(shape);
 }

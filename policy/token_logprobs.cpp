@@ -4,6 +4,8 @@
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
 
+#include "policy/batch_invariant.hpp"
+
 namespace aha::policy {
 
 namespace {
@@ -11,7 +13,7 @@ namespace {
 // logits of rows [begin, begin + rows) in float32, divided by the temperature: [rows, vocab]
 at::Tensor chunk_logits(const at::Tensor& hidden, const at::Tensor& lm_head, int64_t begin, int64_t rows,
                         double temperature) {
-  return at::linear(hidden.narrow(0, begin, rows), lm_head).to(at::kFloat) / temperature;
+  return invariant_linear(hidden.narrow(0, begin, rows), lm_head).to(at::kFloat) / temperature;
 }
 
 class ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogprobs> {

@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include "policy/batch_invariant.hpp"
+
 namespace aha::policy {
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, int layer) {
@@ -14,7 +16,15 @@ DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, int layer) {
   post_attention_layernorm_ = register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
 }
 
-at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache* cache,
+void KvCache::select_rows(const at::Tensor& index) {
+  for (auto& layer : layers) {
+    layer.keys = layer.keys.index_select(0, index);
+    layer.values = layer.values.index_select(0, index);
+  }
+  lengths = lengths.index_select(0, index);
+}
+
+at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache,
                                      RouterTrace* trace, const at::Tensor& replay) {
   const at::Tensor normed = input_layernorm_(x);
   const at::Tensor h = x + (mla_ ? mla_(normed, in, cache) : gqa_(normed, in, cache));
@@ -44,37 +54,32 @@ const at::Tensor& CausalLMImpl::lm_head_weight() const {
   return lm_head_ ? lm_head_->weight : embed_tokens_->weight;
 }
 
-at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) { return at::linear(hidden, lm_head_weight()); }
+at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) { return invariant_linear(hidden, lm_head_weight()); }
 
 ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache,
                                     const std::vector<at::Tensor>& replay) {
-  const int64_t seq = input_ids.size(1);
-  const auto device = input_ids.device();
-  const at::Tensor new_mask = attention_mask.to(at::kBool);  // [b, s]
-  const bool has_past = cache && cache->key_mask.defined();
-  const at::Tensor key_mask = has_past ? at::cat({cache->key_mask, new_mask}, 1) : new_mask;  // [b, keys]
-  const int64_t past = key_mask.size(1) - seq;
+  const int64_t batch = input_ids.size(0), seq = input_ids.size(1);
+  KvCache scratch;
+  KvCache& kv = cache ? *cache : scratch;
+  const at::Tensor real = attention_mask.to(at::kBool);  // [b, s]
+  const at::Tensor past = kv.lengths.defined() ? kv.lengths : at::zeros({batch}, input_ids.options().dtype(at::kLong));
+  const at::Tensor counted = real.to(at::kLong).cumsum(1);  // [b, s] real tokens up to each slot
 
-  // Positions count the real tokens before each one, so left padding shifts nothing.
-  at::Tensor positions = new_mask.to(at::kLong).cumsum(1) - 1;  // [b, s]
-  if (has_past) positions = positions + cache->key_mask.to(at::kLong).sum(1, true);
-  positions = positions.clamp_min(0);
-
-  // A query sees the real keys at or before its slot, and always itself (so padding rows stay finite).
-  const at::Tensor query_slot = at::arange(past, past + seq, at::TensorOptions().dtype(at::kLong).device(device));
-  const at::Tensor key_slot = at::arange(past + seq, at::TensorOptions().dtype(at::kLong).device(device));
-  const at::Tensor causal = key_slot.unsqueeze(0) <= query_slot.unsqueeze(1);           // [s, keys]
-  const at::Tensor self = key_slot.unsqueeze(0) == query_slot.unsqueeze(1);              // [s, keys]
-  const at::Tensor allowed = (causal.unsqueeze(0) & key_mask.unsqueeze(1)) | self.unsqueeze(0);  // [b, s, keys]
+  // Positions count the real tokens before each one, so padding shifts nothing.
+  AttentionInputs in;
+  in.query_positions = (past.unsqueeze(1) + counted - 1).clamp_min(0);
+  in.key_lengths = past + counted.select(1, seq - 1);
+  const int64_t longest = std::max<int64_t>(in.key_lengths.max().item<int64_t>(), 1);
+  in.key_span = (longest + kKeyChunk - 1) / kKeyChunk * kKeyChunk;
+  kv.capacity = std::max((kv.capacity + kKeyChunk - 1) / kKeyChunk * kKeyChunk, in.key_span);
+  in.capacity = kv.capacity;
+  in.write_slots = at::where(real, in.query_positions, kv.capacity);
 
   at::Tensor x = embed_tokens_(input_ids);  // [b, s, hidden]
-  auto [cos, sin] = rotary_.tables(positions, x.scalar_type());
-  const AttentionInputs in{cos, sin, allowed.unsqueeze(1), &rotary_};
-
-  if (cache) {
-    cache->layers.resize(layers_->size());
-    cache->key_mask = key_mask;
-  }
+  std::tie(in.cos, in.sin) = rotary_.tables(in.query_positions, x.scalar_type());
+  in.rotary = &rotary_;
+  kv.layers.resize(layers_->size());
+  kv.lengths = in.key_lengths;
   ForwardOutput out;
   std::size_t moe_index = 0;
   for (std::size_t i = 0; i < layers_->size(); ++i) {
@@ -86,7 +91,7 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
       if (moe_index < replay.size()) forced = replay[moe_index];
       ++moe_index;
     }
-    x = layer->forward(x, in, cache ? &cache->layers[i] : nullptr, trace, forced);
+    x = layer->forward(x, in, kv.layers[i], trace, forced);
   }
   out.hidden = norm_(x);
   return out;

@@ -15,10 +15,13 @@
 
 namespace aha::policy {
 
-// Keys, values and the key padding mask of everything a batch has seen, for incremental decoding.
+// Keys and values of everything a batch has seen, indexed by position, for incremental decoding.
 struct KvCache {
   std::vector<LayerCache> layers;
-  at::Tensor key_mask;  // [batch, past] bool
+  at::Tensor lengths;    // [batch] int64: tokens cached per row
+  int64_t capacity = 0;  // positions each row holds: set it before the first pass to never grow
+  // Keeps, reorders or repeats rows: index [rows] int64 into the batch.
+  void select_rows(const at::Tensor& index);
 };
 
 struct ForwardOutput {
@@ -29,7 +32,7 @@ struct ForwardOutput {
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   DecoderLayerImpl(const ModelConfig& config, int layer);
-  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache* cache, RouterTrace* trace,
+  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache, RouterTrace* trace,
                      const at::Tensor& replay);
   bool is_moe() const { return !moe_.is_empty(); }
 

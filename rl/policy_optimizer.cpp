@@ -64,11 +64,7 @@ PredictingStates shared_prefix_rows(policy::CausalLMImpl& model, const PrefixLay
   policy::KvCache cache;
   const policy::ForwardOutput prefix = model.forward(layout.prefix_ids, layout.prefix_mask, &cache,
                                                      routing_replay ? layout.prefix_replay : none);
-  for (auto& layer : cache.layers) {
-    layer.keys = layer.keys.index_select(0, layout.prefix_of_row);
-    layer.values = layer.values.index_select(0, layout.prefix_of_row);
-  }
-  cache.key_mask = cache.key_mask.index_select(0, layout.prefix_of_row);
+  cache.select_rows(layout.prefix_of_row);
   const policy::ForwardOutput suffix = model.forward(layout.suffix_ids, layout.suffix_mask, &cache,
                                                      routing_replay ? layout.suffix_replay : none);
   const int64_t width = suffix.hidden.size(-1);

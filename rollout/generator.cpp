@@ -34,22 +34,6 @@ std::pair<at::Tensor, at::Tensor> left_pad(const std::vector<std::vector<int64_t
   return {ids, mask};
 }
 
-void repeat_rows(policy::KvCache& cache, int group_size) {
-  for (auto& layer : cache.layers) {
-    layer.keys = layer.keys.repeat_interleave(group_size, 0);
-    layer.values = layer.values.repeat_interleave(group_size, 0);
-  }
-  cache.key_mask = cache.key_mask.repeat_interleave(group_size, 0);
-}
-
-void keep_rows(policy::KvCache& cache, const at::Tensor& keep) {
-  for (auto& layer : cache.layers) {
-    layer.keys = layer.keys.index_select(0, keep);
-    layer.values = layer.values.index_select(0, keep);
-  }
-  cache.key_mask = cache.key_mask.index_select(0, keep);
-}
-
 // Whether the completion's text now contains a stop string. A stop string of L bytes that the
 // last token completed lies within the last L tokens (each decodes to at least one byte), so
 // only that tail is decoded, not the whole completion at every step.
@@ -105,9 +89,10 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
   const bool record = s.record_routing && model.num_moe_layers() > 0;
   auto [ids, mask] = left_pad(prompts, s.pad_id);
   policy::KvCache cache;
+  cache.capacity = ids.size(1) + s.max_new_tokens;
   const policy::ForwardOutput prefill = model.forward(ids.to(device), mask.to(device), &cache);
   at::Tensor hidden = prefill.hidden.select(1, -1);  // [prompts, hidden]
-  repeat_rows(cache, group_size);
+  cache.select_rows(at::arange(static_cast<int64_t>(prompts.size()), at::kLong).repeat_interleave(group_size).to(device));
   hidden = hidden.repeat_interleave(group_size, 0);  // [rows, hidden]
 
   const auto rows = static_cast<int64_t>(prompts.size()) * group_size;
@@ -142,7 +127,7 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
     at::Tensor next = tokens.unsqueeze(1);  // [alive, 1]
     if (still.size() != alive.size()) {
       const at::Tensor index = at::tensor(keep, at::kLong).to(device);
-      keep_rows(cache, index);
+      cache.select_rows(index);
       next = next.index_select(0, index);
     }
     alive = std::move(still);

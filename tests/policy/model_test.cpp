@@ -60,7 +60,10 @@ TEST_CASE("gradients of every parameter equal transformers' within 1e-4 relative
         continue;
       }
       const at::Tensor reference = expected.tensor(key);
-      REQUIRE(item.value().grad().defined());
+      if (!item.value().grad().defined()) {  // an expert that only padding tokens reach
+        CHECK(max_abs(reference) == 0.0);
+        continue;
+      }
       const double scale = std::max(max_abs(reference), 1e-6);
       CHECK(max_abs(item.value().grad() - reference) / scale < 1e-4);
       ++compared;
@@ -83,7 +86,7 @@ TEST_CASE("the load-balancing loss equals transformers' aux_loss") {
   }
 }
 
-TEST_CASE("KV-cache decoding of a padded batch equals the full forward") {
+TEST_CASE("KV-cache decoding of a padded batch equals the full forward bit for bit on the CPU") {
   for (const char* type : all_types) {
     INFO(type);
     const auto expected = SafetensorsFile::open(fixture(type) / "expected.safetensors");
@@ -96,7 +99,7 @@ TEST_CASE("KV-cache decoding of a padded batch equals the full forward") {
     std::vector<at::Tensor> steps{model->logits(model->forward(ids.narrow(1, 0, prefill), mask.narrow(1, 0, prefill), &cache).hidden)};
     for (int64_t t = prefill; t < ids.size(1); ++t)
       steps.push_back(model->logits(model->forward(ids.narrow(1, t, 1), mask.narrow(1, t, 1), &cache).hidden));
-    CHECK(max_diff_on_tokens(at::cat(steps, 1), full, mask) < 1e-5);
+    CHECK(max_diff_on_tokens(at::cat(steps, 1), full, mask) == 0.0);
   }
 }
 

@@ -1,0 +1,148 @@
+// Blocked single-threaded matrix products and exp-based activations.
+#include "policy/batch_invariant.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <torch/autograd.h>
+
+namespace aha::policy {
+
+namespace {
+
+// Rows of one block of a batch-invariant linear layer.
+constexpr int64_t kBlockRows = 64;
+// The fewest rows a batch-invariant attention product runs with (MKL takes another path below).
+constexpr int64_t kMinProductRows = 16;
+
+// rows [..., n, k] padded with zero rows to at least kMinProductRows.
+at::Tensor at_least_invariant_rows(const at::Tensor& rows) {
+  const int64_t n = rows.size(-2);
+  if (n >= kMinProductRows) return rows;
+  auto padding = rows.sizes().vec();
+  padding[padding.size() - 2] = kMinProductRows - n;
+  return at::cat({rows, at::zeros(padding, rows.options())}, -2);
+}
+
+// The BLAS inside LibTorch through its Fortran entry points, when it exports them (MKL does):
+// sgemm called directly costs nothing per block, and MKL's per-thread thread count keeps each
+// product serial wherever it is called from.
+using Sgemm = void (*)(const char*, const char*, const int*, const int*, const int*, const float*, const float*,
+                       const int*, const float*, const int*, const float*, float*, const int*);
+using SetLocalThreads = int (*)(const int*);
+
+struct Blas {
+  Sgemm sgemm = reinterpret_cast<Sgemm>(dlsym(RTLD_DEFAULT, "sgemm_"));
+  SetLocalThreads set_local_threads = reinterpret_cast<SetLocalThreads>(dlsym(RTLD_DEFAULT, "mkl_set_num_threads_local_"));
+};
+
+const Blas& blas() {
+  static const Blas found;
+  return found;
+}
+
+// MKL runs on the calling thread alone while this lives.
+class SerialBlas {
+ public:
+  SerialBlas() {
+    const int one = 1;
+    if (blas().set_local_threads) previous_ = blas().set_local_threads(&one);
+  }
+  ~SerialBlas() {
+    if (blas().set_local_threads) blas().set_local_threads(&previous_);
+  }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
+// out rows [first, first + kBlockRows) = the same rows of `rows` @ weight^T (float32 through sgemm).
+void block_product(const at::Tensor& rows, const at::Tensor& weight, at::Tensor& out, int64_t first) {
+  const Sgemm sgemm = blas().sgemm;
+  if (!sgemm || rows.scalar_type() != at::kFloat) {
+    at::Tensor slice = out.narrow(0, first, kBlockRows);
+    at::mm_out(slice, rows.narrow(0, first, kBlockRows), weight.t());
+    return;
+  }
+  // Column-major: out^T [out, block] = (weight stored as [in, out])^T @ rows^T [in, block].
+  const int m = static_cast<int>(weight.size(0)), n = static_cast<int>(kBlockRows), k = static_cast<int>(weight.size(1));
+  const float one = 1.0f, zero = 0.0f;
+  sgemm("T", "N", &m, &n, &k, &one, weight.data_ptr<float>(), &k, rows.data_ptr<float>() + first * k, &k, &zero,
+          out.data_ptr<float>() + first * m, &m);
+}
+
+// x [n, in] @ weight [out, in]^T -> [n, out]: one serial [kBlockRows, in] product per block of
+// rows (the last padded), blocks spread over threads when there is enough work. Every row goes
+// through the same kernel with the same operand shapes, whatever the rows around it.
+at::Tensor invariant_product(const at::Tensor& x, const at::Tensor& weight) {
+  const int64_t n = x.size(0), in = x.size(1), out_features = weight.size(0);
+  const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
+  at::Tensor rows = x.contiguous();
+  if (n % kBlockRows != 0) rows = at::cat({rows, at::zeros({blocks * kBlockRows - n, in}, x.options())});
+  const at::Tensor w = weight.contiguous();
+  at::Tensor out = at::empty({blocks * kBlockRows, out_features}, x.options());
+  const auto run = [&](int64_t first_block, int64_t end_block) {
+    const SerialBlas serial;
+    for (int64_t block = first_block; block < end_block; ++block) block_product(rows, w, out, block * kBlockRows);
+  };
+  const int64_t work = blocks * kBlockRows * in * out_features;  // multiply-adds
+  const int64_t threads = work < (int64_t{1} << 20) ? 1 : at::get_num_threads();
+  if (threads == 1) {
+    run(0, blocks);
+  } else {
+    at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+      run(blocks * begin / threads, blocks * end / threads);
+    });
+  }
+  return out.narrow(0, 0, n);
+}
+
+// x [..., in] -> [..., out] through invariant_product.
+at::Tensor invariant_product_of(const at::Tensor& x, const at::Tensor& weight) {
+  auto shape = x.sizes().vec();
+  shape.back() = weight.size(0);
+  return invariant_product(x.reshape({-1, x.size(-1)}), weight).view(shape);
+}
+
+// The forward is the invariant product; the backward the usual one (its order does not matter).
+class InvariantLinear : public torch::autograd::Function<InvariantLinear> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight) {
+    ctx->save_for_backward({x, weight});
+    return invariant_product_of(x, weight);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &weight = saved[1];
+    const at::Tensor grad = grads[0].reshape({-1, weight.size(0)});  // [n, out]
+    const at::Tensor grad_x = grad.mm(weight).view(x.sizes());
+    const at::Tensor grad_weight = grad.t().mm(x.reshape({-1, x.size(-1)}));
+    return {grad_x, grad_weight};
+  }
+};
+
+}  // namespace
+
+bool batch_invariant(const at::Tensor& x) { return x.device().is_cpu(); }
+
+at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  if (!batch_invariant(x)) return at::linear(x, weight, bias);
+  const bool tracked = at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad());
+  const at::Tensor out = tracked ? InvariantLinear::apply(x, weight) : invariant_product_of(x, weight);
+  return bias.defined() ? out + bias : out;
+}
+
+at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b) {
+  if (!batch_invariant(a)) return at::bmm(a, b);
+  return at::bmm(at_least_invariant_rows(a), b).narrow(1, 0, a.size(1));
+}
+
+at::Tensor invariant_silu(const at::Tensor& x) { return batch_invariant(x) ? x * invariant_sigmoid(x) : at::silu(x); }
+
+at::Tensor invariant_sigmoid(const at::Tensor& x) { return batch_invariant(x) ? 1.0 / (1.0 + at::exp(-x)) : at::sigmoid(x); }
+
+}  // namespace aha::policy

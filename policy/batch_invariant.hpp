@@ -1,0 +1,28 @@
+// Batch-invariant numerics on the CPU: operations whose result for one row does not depend on
+// which or how many other rows go through with it. Sampling computes one token per row, the
+// trainer whole sequences; with these operations both give bit-identical log-probs for the same
+// weights and tokens. A linear layer runs one serial product per fixed-size block of rows (MKL
+// picks other kernels for other row counts, and splits the reduction across threads), attention
+// products get at least 16 rows, and the elementwise functions are built from operations whose
+// vectorised and scalar paths agree.
+// On other devices these are the plain ATen operations.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace aha::policy {
+
+// Whether `x` takes the batch-invariant path: tensors on the CPU.
+bool batch_invariant(const at::Tensor& x);
+
+// x [..., in] -> x weight^T + bias [..., out]; weight [out, in], bias [out] or undefined.
+at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
+
+// a [batch, m, k] @ b [batch, k, n] -> [batch, m, n]; each row's values do not depend on m.
+at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b);
+
+// x * sigmoid(x) and sigmoid(x) = 1 / (1 + exp(-x)).
+at::Tensor invariant_silu(const at::Tensor& x);
+at::Tensor invariant_sigmoid(const at::Tensor& x);
+
+}  // namespace aha::policy
