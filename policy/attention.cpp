@@ -68,25 +68,21 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor&
   const at::Tensor k = keys.reshape({pairs, span, keys.size(3)});
   const at::Tensor v = values.reshape({pairs, span, values.size(3)});
 
+  // Scores chunk by chunk: every product has the same shape whatever the span.
   std::vector<at::Tensor> chunk_scores;
   for (int64_t c = 0; c < span; c += kKeyChunk)
     chunk_scores.push_back(invariant_bmm(queries, k.narrow(1, c, kKeyChunk).transpose(1, 2)));
+  const at::Tensor scores = chunk_scores.size() == 1 ? chunk_scores[0] : at::cat(chunk_scores, -1);
+  // ATen's softmax sums a row in vector lanes, so keys at -inf past the query add exact zeros.
   const at::Tensor hidden_keys = allowed.logical_not().view({b, 1, 1, s, span});
-  const at::Tensor scores = at::cat(chunk_scores, -1)
-                                .view({b, kv_heads, group, s, span})
-                                .masked_fill(hidden_keys, -std::numeric_limits<double>::infinity())
-                                .view({pairs, rows, span});
-  const at::Tensor weights = at::exp(scores - std::get<0>(scores.max(-1, true)));  // [pairs, rows, span], unnormalised
-  // Each chunk's sum and weighted values, added chunk after chunk: chunks past a query's
-  // position add exact zeros, so the span does not change the result.
-  const at::Tensor chunk_sums = weights.view({pairs, rows, span / kKeyChunk, kKeyChunk}).sum(-1);
-  at::Tensor total = chunk_sums.select(-1, 0);
-  at::Tensor out = invariant_bmm(weights.narrow(-1, 0, kKeyChunk), v.narrow(1, 0, kKeyChunk));
-  for (int64_t c = 1; c < span / kKeyChunk; ++c) {
-    total = total + chunk_sums.select(-1, c);
-    out = out + invariant_bmm(weights.narrow(-1, c * kKeyChunk, kKeyChunk), v.narrow(1, c * kKeyChunk, kKeyChunk));
-  }
-  out = out / total.unsqueeze(-1);  // [pairs, rows, dv]
+  const at::Tensor probs = at::softmax(scores.view({b, kv_heads, group, s, span})
+                                           .masked_fill(hidden_keys, -std::numeric_limits<double>::infinity()),
+                                       -1)
+                               .view({pairs, rows, span});
+  // The weighted values chunk after chunk: chunks past a query's position add exact zeros.
+  at::Tensor out = invariant_bmm(probs.narrow(-1, 0, kKeyChunk), v.narrow(1, 0, kKeyChunk));  // [pairs, rows, dv]
+  for (int64_t c = kKeyChunk; c < span; c += kKeyChunk)
+    out = out + invariant_bmm(probs.narrow(-1, c, kKeyChunk), v.narrow(1, c, kKeyChunk));
   return out.view({b, kv_heads, group, s, -1}).reshape({b, heads, s, -1});
 }
 

@@ -13,7 +13,7 @@
 namespace aha::policy {
 
 // Keys are attended in chunks of this many positions; cache capacities are multiples of it.
-inline constexpr int64_t kKeyChunk = 64;
+inline constexpr int64_t kKeyChunk = 256;
 
 // What every layer of one forward pass shares.
 struct AttentionInputs {

@@ -6,6 +6,10 @@
 #include <dlfcn.h>
 #include <torch/autograd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
 namespace aha::policy {
 
 namespace {
@@ -58,34 +62,58 @@ class SerialBlas {
   int previous_ = 0;
 };
 
-// out rows [first, first + kBlockRows) = the same rows of `rows` @ weight^T (float32 through sgemm).
-void block_product(const at::Tensor& rows, const at::Tensor& weight, at::Tensor& out, int64_t first) {
-  const Sgemm sgemm = blas().sgemm;
-  if (!sgemm || rows.scalar_type() != at::kFloat) {
-    at::Tensor slice = out.narrow(0, first, kBlockRows);
-    at::mm_out(slice, rows.narrow(0, first, kBlockRows), weight.t());
+// out [count, out_features] = x [count, in] @ weight [out_features, in]^T through one
+// [kBlockRows, in] sgemm; a short last block is padded with zero rows in a scratch buffer.
+void block_product(Sgemm sgemm, const float* x, const float* weight, float* out, int64_t count, int64_t in,
+                   int64_t out_features) {
+  // Column-major: out^T [out, block] = (weight stored as [in, out])^T @ x^T [in, block].
+  const int m = static_cast<int>(out_features), n = static_cast<int>(kBlockRows), k = static_cast<int>(in);
+  const float one = 1.0f, zero = 0.0f;
+  if (count == kBlockRows) {
+    sgemm("T", "N", &m, &n, &k, &one, weight, &k, x, &k, &zero, out, &m);
     return;
   }
-  // Column-major: out^T [out, block] = (weight stored as [in, out])^T @ rows^T [in, block].
-  const int m = static_cast<int>(weight.size(0)), n = static_cast<int>(kBlockRows), k = static_cast<int>(weight.size(1));
-  const float one = 1.0f, zero = 0.0f;
-  sgemm("T", "N", &m, &n, &k, &one, weight.data_ptr<float>(), &k, rows.data_ptr<float>() + first * k, &k, &zero,
-          out.data_ptr<float>() + first * m, &m);
+  std::vector<float> rows(static_cast<std::size_t>(kBlockRows * in), 0.0f);
+  std::vector<float> result(static_cast<std::size_t>(kBlockRows * out_features));
+  std::copy_n(x, count * in, rows.begin());
+  sgemm("T", "N", &m, &n, &k, &one, weight, &k, rows.data(), &k, &zero, result.data(), &m);
+  std::copy_n(result.begin(), count * out_features, out);
+}
+
+// The same blocks through ATen, for other dtypes or a BLAS without a Fortran sgemm.
+at::Tensor aten_blocks(const at::Tensor& x, const at::Tensor& weight) {
+  const int64_t n = x.size(0), blocks = (n + kBlockRows - 1) / kBlockRows;
+  const at::Tensor rows = at::cat({x, at::zeros({blocks * kBlockRows - n, x.size(1)}, x.options())});
+  at::Tensor out = at::empty({blocks * kBlockRows, weight.size(0)}, x.options());
+  for (int64_t block = 0; block < blocks; ++block) {
+    at::Tensor slice = out.narrow(0, block * kBlockRows, kBlockRows);
+    at::mm_out(slice, rows.narrow(0, block * kBlockRows, kBlockRows), weight.t());
+  }
+  return out.narrow(0, 0, n);
 }
 
 // x [n, in] @ weight [out, in]^T -> [n, out]: one serial [kBlockRows, in] product per block of
 // rows (the last padded), blocks spread over threads when there is enough work. Every row goes
 // through the same kernel with the same operand shapes, whatever the rows around it.
 at::Tensor invariant_product(const at::Tensor& x, const at::Tensor& weight) {
+  const Sgemm sgemm = blas().sgemm;
+  if (!sgemm || x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat) {
+    const SerialBlas serial;
+    return aten_blocks(x.contiguous(), weight);
+  }
   const int64_t n = x.size(0), in = x.size(1), out_features = weight.size(0);
   const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
-  at::Tensor rows = x.contiguous();
-  if (n % kBlockRows != 0) rows = at::cat({rows, at::zeros({blocks * kBlockRows - n, in}, x.options())});
-  const at::Tensor w = weight.contiguous();
-  at::Tensor out = at::empty({blocks * kBlockRows, out_features}, x.options());
+  const at::Tensor rows = x.contiguous(), w = weight.contiguous();
+  at::Tensor out = at::empty({n, out_features}, x.options());
+  const float *x_data = rows.data_ptr<float>(), *w_data = w.data_ptr<float>();
+  float* out_data = out.data_ptr<float>();
   const auto run = [&](int64_t first_block, int64_t end_block) {
     const SerialBlas serial;
-    for (int64_t block = first_block; block < end_block; ++block) block_product(rows, w, out, block * kBlockRows);
+    for (int64_t block = first_block; block < end_block; ++block) {
+      const int64_t first = block * kBlockRows;
+      block_product(sgemm, x_data + first * in, w_data, out_data + first * out_features,
+                    std::min(kBlockRows, n - first), in, out_features);
+    }
   };
   const int64_t work = blocks * kBlockRows * in * out_features;  // multiply-adds
   const int64_t threads = work < (int64_t{1} << 20) ? 1 : at::get_num_threads();
@@ -96,7 +124,7 @@ at::Tensor invariant_product(const at::Tensor& x, const at::Tensor& weight) {
       run(blocks * begin / threads, blocks * end / threads);
     });
   }
-  return out.narrow(0, 0, n);
+  return out;
 }
 
 // x [..., in] -> [..., out] through invariant_product.
@@ -127,7 +155,13 @@ class InvariantLinear : public torch::autograd::Function<InvariantLinear> {
 
 }  // namespace
 
-bool batch_invariant(const at::Tensor& x) { return x.device().is_cpu(); }
+namespace {
+std::atomic<bool> invariant_on_cpu{true};
+}  // namespace
+
+bool batch_invariant(const at::Tensor& x) { return x.device().is_cpu() && invariant_on_cpu.load(); }
+
+void set_batch_invariant(bool enabled) { invariant_on_cpu.store(enabled); }
 
 at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   if (!batch_invariant(x)) return at::linear(x, weight, bias);

@@ -5,20 +5,24 @@
 // picks other kernels for other row counts, and splits the reduction across threads), attention
 // products get at least 16 rows, and the elementwise functions are built from operations whose
 // vectorised and scalar paths agree.
-// On other devices these are the plain ATen operations.
+// On other devices, or when switched off, these are the plain ATen operations.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 namespace aha::policy {
 
-// Whether `x` takes the batch-invariant path: tensors on the CPU.
+// Whether `x` takes the batch-invariant path: tensors on the CPU, unless it is switched off.
 bool batch_invariant(const at::Tensor& x);
+// For the whole process (on by default): off, the CPU runs ATen's own kernels, faster and with
+// log-probs that differ between sampling and training in the last bits.
+void set_batch_invariant(bool enabled);
 
 // x [..., in] -> x weight^T + bias [..., out]; weight [out, in], bias [out] or undefined.
 at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
-// a [batch, m, k] @ b [batch, k, n] -> [batch, m, n]; each row's values do not depend on m.
+// a [batch, m, k] @ b [batch, k, n] -> [batch, m, n] for small k and n (attention's head and
+// chunk sizes): each row's values do not depend on m.
 at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b);
 
 // x * sigmoid(x) and sigmoid(x) = 1 / (1 + exp(-x)).

@@ -10,6 +10,10 @@ void bind_holding(config::Binder& b, ModelSection& s) {
            s.dtype, DType::float32, dtype_names);
   b.choice({"device", "where the policy runs; auto picks cuda when a GPU is visible, else cpu"}, s.device,
            DeviceChoice::automatic, device_names);
+  b.boolean({"batch_invariant", "on the CPU, compute every token the same way whatever the batch, so sampling and "
+                                "training log-probs are equal bit for bit (docs/numerics.md); false runs ATen's "
+                                "faster kernels"},
+            s.batch_invariant, true);
   b.texts({"freeze", "parameter-name patterns kept frozen (`*` matches any run), e.g. \"model.embed_tokens.*\""},
           s.freeze, {});
 }

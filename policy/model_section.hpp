@@ -25,6 +25,7 @@ struct ModelSection {
   DType dtype = DType::float32;
   DeviceChoice device = DeviceChoice::automatic;
   std::vector<std::string> freeze;  // parameter-name patterns kept frozen
+  bool batch_invariant = true;      // CPU kernels whose rows do not depend on the batch
 };
 
 inline constexpr std::string_view model_section_doc =

@@ -4,6 +4,7 @@
 #include <ATen/Context.h>
 
 #include "core/error.hpp"
+#include "policy/batch_invariant.hpp"
 #include "policy/checkpoint.hpp"
 
 namespace aha::rl {
@@ -16,6 +17,7 @@ at::Device training_device(policy::DeviceChoice choice) {
 }
 
 policy::CausalLM load_model(const std::string& path, const policy::ModelSection& section, const at::Device& device) {
+  policy::set_batch_invariant(section.batch_invariant);
   policy::CausalLM model =
       policy::load_causal_lm(path, section.dtype == policy::DType::bfloat16 ? at::kBFloat16 : at::kFloat);
   model->to(device);

@@ -69,13 +69,14 @@ TEST_CASE("silu and sigmoid give an element the same bits in tensors of any size
 
 TEST_CASE("attention gives a query the same bits decoding alone as inside a padded causal pass") {
   at::manual_seed(6);
-  const int64_t heads = 4, kv_heads = 2, dim = 16, length = 150, batch = 3;
+  const int64_t heads = 4, kv_heads = 2, dim = 16, length = 300, batch = 3;
   const double scale = 0.25;
   const at::Tensor q = at::randn({batch, heads, length, dim}), k = at::randn({batch, kv_heads, length, dim});
   const at::Tensor v = at::randn({batch, kv_heads, length, dim});
-  // One causal pass over every position of rows of 150, 90 and 40 real tokens, keys padded to 192.
-  const std::vector<int64_t> lengths{150, 90, 40};
-  const int64_t span = 192;
+  // One causal pass over every position of rows of 300, 90 and 40 real tokens, keys padded to
+  // three chunks.
+  const std::vector<int64_t> lengths{300, 90, 40};
+  const int64_t span = 3 * kKeyChunk;
   AttentionInputs full;
   full.query_positions = at::arange(length, at::kLong).unsqueeze(0).expand({batch, length}).contiguous();
   full.key_lengths = at::tensor(lengths, at::kLong);
@@ -85,10 +86,10 @@ TEST_CASE("attention gives a query the same bits decoding alone as inside a padd
   const at::Tensor together = attend(q, padded_k, padded_v, full, scale);  // [batch, heads, length, dim]
 
   for (int64_t row = 0; row < batch; ++row) {
-    for (const int64_t position : {int64_t{0}, int64_t{1}, int64_t{63}, int64_t{64}, lengths[row] - 1}) {
+    for (const int64_t position : {int64_t{0}, int64_t{1}, kKeyChunk - 1, kKeyChunk, lengths[row] - 1}) {
       if (position >= lengths[row]) continue;
       INFO("row " << row << ", position " << position);
-      // The decoding step: one query, the row's keys up to its position, in a span of 64 or 128.
+      // The decoding step: one query, the row's keys up to its position, in a span of one or two chunks.
       AttentionInputs step;
       step.query_positions = at::full({1, 1}, position, at::kLong);
       step.key_lengths = at::full({1}, position + 1, at::kLong);
