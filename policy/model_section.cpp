@@ -6,7 +6,8 @@ namespace aha::policy {
 namespace {
 
 void bind_holding(config::Binder& b, ModelSection& s) {
-  b.choice({"dtype", "parameter and compute dtype; bfloat16 keeps float32 master weights for the optimizer"},
+  b.choice({"dtype", "compute dtype: bfloat16 runs the matrix products in bf16 (autocast, CUDA only) with float32 "
+                      "master weights, router, norms and log-softmax"},
            s.dtype, DType::float32, dtype_names);
   b.choice({"device", "where the policy runs; auto picks cuda when a GPU is visible, else cpu"}, s.device,
            DeviceChoice::automatic, device_names);

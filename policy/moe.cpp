@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <ATen/TensorIndexing.h>
 
+#include "policy/autocast.hpp"
 #include "policy/batch_invariant.hpp"
 
 namespace aha::policy {
@@ -32,7 +33,10 @@ at::Tensor RouterImpl::choose(const at::Tensor& logits) const {
 
 RouterDecision RouterImpl::forward(const at::Tensor& x, const at::Tensor& replay) {
   RouterDecision d;
-  d.logits = invariant_linear(x, weight_).to(at::kFloat);  // [tokens, experts]
+  {
+    const AutocastScope float32(x.device().type(), std::nullopt);  // routing decided in float32
+    d.logits = invariant_linear(x.to(at::kFloat), weight_.to(at::kFloat));  // [tokens, experts]
+  }
   d.own = choose(d.logits);
   d.experts = replay.defined() ? replay : d.own;
   if (config_.type != ModelType::deepseek_v3) {

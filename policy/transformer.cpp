@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include "policy/autocast.hpp"
 #include "policy/batch_invariant.hpp"
 
 namespace aha::policy {
@@ -58,6 +59,8 @@ at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) { return invariant_lin
 
 ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache,
                                     const std::vector<at::Tensor>& replay) {
+  std::optional<AutocastScope> mixed_precision;
+  if (autocast_) mixed_precision.emplace(input_ids.device().type(), autocast_);
   const int64_t batch = input_ids.size(0), seq = input_ids.size(1);
   KvCache scratch;
   KvCache& kv = cache ? *cache : scratch;

@@ -8,6 +8,7 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include <optional>
 #include <vector>
 
 #include "policy/attention.hpp"
@@ -62,6 +63,11 @@ class CausalLMImpl : public torch::nn::Module {
   const ModelConfig& config() const { return config_; }
   int num_moe_layers() const;
 
+  // Runs forward()'s matrix products in `dtype` (bf16) under ATen's autocast, parameters staying
+  // float32; the router and the LM head stay float32. nullopt: no autocast (the default).
+  void set_autocast(std::optional<at::ScalarType> dtype) { autocast_ = dtype; }
+  std::optional<at::ScalarType> autocast() const { return autocast_; }
+
  private:
   ModelConfig config_;
   std::shared_ptr<torch::nn::Module> body_;
@@ -70,6 +76,7 @@ class CausalLMImpl : public torch::nn::Module {
   RMSNorm norm_{nullptr};
   torch::nn::Linear lm_head_{nullptr};
   Rotary rotary_;
+  std::optional<at::ScalarType> autocast_;
 };
 TORCH_MODULE(CausalLM);
 

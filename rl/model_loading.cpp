@@ -18,9 +18,11 @@ at::Device training_device(policy::DeviceChoice choice) {
 
 policy::CausalLM load_model(const std::string& path, const policy::ModelSection& section, const at::Device& device) {
   policy::set_batch_invariant(section.batch_invariant);
-  policy::CausalLM model =
-      policy::load_causal_lm(path, section.dtype == policy::DType::bfloat16 ? at::kBFloat16 : at::kFloat);
+  if (section.dtype == policy::DType::bfloat16 && !device.is_cuda())
+    throw Error("model.dtype = \"bfloat16\" trains with bf16 autocast on CUDA; on the CPU use \"float32\"");
+  policy::CausalLM model = policy::load_causal_lm(path, at::kFloat);  // float32 master weights
   model->to(device);
+  if (section.dtype == policy::DType::bfloat16) model->set_autocast(at::kBFloat16);
   return model;
 }
 

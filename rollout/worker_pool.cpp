@@ -22,6 +22,7 @@ policy::CausalLM replica_of(policy::CausalLMImpl& policy) {
   policy::CausalLM replica(policy.config());
   const auto& weight = policy.lm_head_weight();
   replica->to(weight.device(), weight.scalar_type());
+  replica->set_autocast(policy.autocast());
   for (auto& p : replica->parameters()) p.set_requires_grad(false);
   copy_weights(policy, *replica);
   replica->eval();

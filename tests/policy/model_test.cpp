@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "policy/batch_invariant.hpp"
 #include "policy/checkpoint.hpp"
 #include "tests/test_paths.hpp"
 
@@ -134,4 +135,34 @@ TEST_CASE("a saved checkpoint reloads with identical logits") {
     CHECK(SafetensorsFile::open(dir / "model.safetensors").metadata().at("format") == "pt");
     if (!keep) std::filesystem::remove_all(dir);
   }
+}
+
+TEST_CASE("bf16 autocast runs the products in bf16 and keeps float32 parameters, router and gradients") {
+  // ATen's autocast on the CPU stands in for CUDA's, with the batch-invariant products off (they
+  // are float32 by construction).
+  set_batch_invariant(false);
+  for (const char* type : {"qwen3_moe", "qwen2_moe"}) {
+    INFO(type);
+    const auto expected = SafetensorsFile::open(fixture(type) / "expected.safetensors");
+    CausalLM model = load_causal_lm(fixture(type));
+    const at::Tensor ids = expected.tensor("input_ids"), mask = expected.tensor("attention_mask");
+    at::Tensor reference;
+    {
+      torch::NoGradGuard no_grad;
+      reference = model->forward(ids, mask).hidden;
+    }
+    model->set_autocast(at::kBFloat16);
+    const auto out = model->forward(ids, mask);
+    CHECK(out.hidden.scalar_type() == at::kFloat);
+    CHECK_FALSE(at::equal(out.hidden, reference));  // the products did run in bf16
+    CHECK(max_diff_on_tokens(out.hidden, reference, mask) < 0.1 * max_abs(reference));
+    for (const auto& trace : out.routers) CHECK(trace.logits.scalar_type() == at::kFloat);
+    model->logits(out.hidden).sum().backward();
+    for (const auto& item : model->named_parameters()) {
+      INFO(item.key());
+      CHECK(item.value().scalar_type() == at::kFloat);
+      if (item.value().grad().defined()) CHECK(item.value().grad().scalar_type() == at::kFloat);
+    }
+  }
+  set_batch_invariant(true);
 }

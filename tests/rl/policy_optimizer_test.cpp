@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "policy/checkpoint.hpp"
+#include "rl/model_loading.hpp"
 #include "rl/policy_optimizer.hpp"
 #include "rollout/generator.hpp"
 #include "tests/test_paths.hpp"
@@ -165,4 +166,11 @@ TEST_CASE("computing shared prompt beginnings once gives the full rows' loss and
       CHECK((g - reference).abs().max().item<double>() <= 1e-4 * reference.abs().max().item<double>() + 1e-7);
     }
   }
+}
+
+TEST_CASE("model.dtype = bfloat16 asks for CUDA and says so on the CPU") {
+  aha::policy::ModelSection section;
+  section.dtype = aha::policy::DType::bfloat16;
+  CHECK_THROWS_WITH(aha::rl::load_model("any", section, at::kCPU),
+                    Catch::Contains("bf16 autocast on CUDA; on the CPU use \"float32\""));
 }
