@@ -12,7 +12,7 @@
 
 namespace aha::policy {
 
-// Keys are attended in chunks of this many positions; cache capacities are multiples of it.
+// The batch-invariant attention reads keys in chunks of this many positions.
 inline constexpr int64_t kKeyChunk = 256;
 
 // What every layer of one forward pass shares.
@@ -23,7 +23,7 @@ struct AttentionInputs {
   at::Tensor key_lengths;      // [batch] int64: the keys of each row once this pass is cached
   at::Tensor write_slots;      // [batch, seq] int64: the cache slot of each new key; padding goes to the sink
   int64_t capacity = 0;        // positions per row in the cache; slot `capacity` is the sink
-  int64_t key_span = 0;        // positions attended: the longest row rounded up to kKeyChunk
+  int64_t key_span = 0;        // positions attended: the longest row (batch-invariant: rounded up to kKeyChunk)
 };
 
 // Keys and values of one layer, indexed by position: [batch, kv_heads, capacity + 1, head_dim].

@@ -33,7 +33,8 @@ inline constexpr std::string_view model_section_doc =
     "config.json, *.safetensors, tokenizer.json.";
 
 void bind(config::Binder& b, ModelSection& s);
-// The same keys without `reference`, for training that has no KL term (aha sft).
+// The same keys without `reference`, for training that has no KL term and samples nothing it
+// trains on (aha sft): batch_invariant defaults to false there.
 void bind_without_reference(config::Binder& b, ModelSection& s);
 
 }  // namespace aha::policy

@@ -1,11 +1,12 @@
 // Data parallelism on PyTorch's c10d: processes started by torchrun (or `aha train --nproc N`)
 // find each other through a TCPStore at MASTER_ADDR:MASTER_PORT and talk through
-// ProcessGroupGloo. Rank 0's initial weights are broadcast; gradients are all-reduced (summed) in
+// ProcessGroupGloo (CPU ranks) or ProcessGroupNCCL (GPU ranks, each on cuda:LOCAL_RANK). Rank 0's initial weights are broadcast; gradients are all-reduced (summed) in
 // flattened buckets; statistics are summed; byte strings are gathered. A collective that fails
 // because a peer died becomes an aha::Error naming the rank and what to do.
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <memory>
 #include <string>
@@ -19,8 +20,9 @@ class DataParallel {
  public:
   // From RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT; none when WORLD_SIZE is unset or 1.
   // Throws aha::Error naming a variable that is missing or malformed.
-  static std::unique_ptr<DataParallel> from_environment();
-  DataParallel(int rank, int world, const std::string& master_addr, int master_port);
+  static std::unique_ptr<DataParallel> from_environment(const at::Device& device);
+  DataParallel(int rank, int world, const std::string& master_addr, int master_port,
+               const at::Device& device = at::kCPU);
   ~DataParallel();
 
   int rank() const { return rank_; }
@@ -42,6 +44,7 @@ class DataParallel {
 
  private:
   int rank_, world_;
+  at::Device device_;  // where the collectives' tensors live
   std::unique_ptr<Group> group_;
 };
 

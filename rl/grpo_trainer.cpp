@@ -409,7 +409,7 @@ void Trainer::run() {
 }  // namespace
 
 void train(const ExperimentConfig& config, const TrainOptions& options) {
-  const auto data_parallel = DataParallel::from_environment();
+  const auto data_parallel = DataParallel::from_environment(training_device(config.model.device));
   Trainer(config, options, data_parallel.get()).run();
 }
 

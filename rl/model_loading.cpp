@@ -3,6 +3,8 @@
 
 #include <ATen/Context.h>
 
+#include <cstdlib>
+
 #include "core/error.hpp"
 #include "policy/batch_invariant.hpp"
 #include "policy/checkpoint.hpp"
@@ -11,7 +13,10 @@ namespace aha::rl {
 
 at::Device training_device(policy::DeviceChoice choice) {
   if (choice == policy::DeviceChoice::cpu) return at::kCPU;
-  if (at::hasCUDA()) return at::Device(at::kCUDA, 0);
+  if (at::hasCUDA()) {  // one GPU per data-parallel rank on a host: torchrun's LOCAL_RANK
+    const char* local_rank = std::getenv("LOCAL_RANK");
+    return at::Device(at::kCUDA, local_rank && *local_rank ? static_cast<c10::DeviceIndex>(std::atoi(local_rank)) : 0);
+  }
   if (choice == policy::DeviceChoice::cuda) throw Error("model.device = \"cuda\", but no CUDA device is available");
   return at::kCPU;
 }
