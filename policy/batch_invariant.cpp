@@ -116,7 +116,7 @@ at::Tensor invariant_product(const at::Tensor& x, const at::Tensor& weight) {
     }
   };
   const int64_t work = blocks * kBlockRows * in * out_features;  // multiply-adds
-  const int64_t threads = work < (int64_t{1} << 20) ? 1 : at::get_num_threads();
+  const int64_t threads = work < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), blocks);
   if (threads == 1) {
     run(0, blocks);
   } else {
