@@ -1,7 +1,9 @@
-// The environment lookups behind tests/test_paths.hpp.
+// The environment lookups and the file reader behind tests/test_paths.hpp.
 #include "tests/test_paths.hpp"
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace {
 std::filesystem::path from_env(const char* name, const std::filesystem::path& fallback) {
@@ -13,3 +15,10 @@ std::filesystem::path from_env(const char* name, const std::filesystem::path& fa
 std::filesystem::path source_dir() { return from_env("AHA_SOURCE_DIR", std::filesystem::current_path()); }
 std::filesystem::path aha_binary() { return from_env("AHA_BINARY", source_dir() / "build" / "aha"); }
 std::filesystem::path data_dir() { return from_env("AHA_DATA_DIR", source_dir() / ".." / "shared" / "data"); }
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}

@@ -17,12 +17,6 @@ namespace {
 
 const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-distill-cli-" + std::to_string(::getpid()));
 
-std::string read(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 CommandResult distill(const std::filesystem::path& out, int limit, bool resume) {
   std::vector<std::string> args{"distill", "--teacher", pretrain_tiny(work).string(), "--data",
@@ -55,10 +49,10 @@ TEST_CASE("aha distill resumes an interrupted run into the files an uninterrupte
   REQUIRE(resumed.status == 0);
   CHECK_THAT(resumed.err, Catch::Contains("resuming after 8"));
   CHECK(resumed.out == whole.out.substr(0, whole.out.rfind("overall")) + resumed.out.substr(resumed.out.rfind("overall")));
-  CHECK(read(work / "interrupted/traces.summary.jsonl") == read(work / "whole/traces.summary.jsonl"));
-  CHECK(read(work / "interrupted/traces.jsonl") == read(work / "whole/traces.jsonl"));
+  CHECK(read_file(work / "interrupted/traces.summary.jsonl") == read_file(work / "whole/traces.summary.jsonl"));
+  CHECK(read_file(work / "interrupted/traces.jsonl") == read_file(work / "whole/traces.jsonl"));
 
-  const auto summary = nlohmann::json::parse(read(work / "whole/traces.summary.jsonl").substr(0, read(work / "whole/traces.summary.jsonl").find('\n')));
+  const auto summary = nlohmann::json::parse(read_file(work / "whole/traces.summary.jsonl").substr(0, read_file(work / "whole/traces.summary.jsonl").find('\n')));
   for (const char* key : {"problem", "line", "sampled", "correct", "formatted", "duplicates", "kept"}) CHECK(summary.contains(key));
   CHECK(summary["sampled"] == 3);
 }
@@ -98,7 +92,7 @@ TEST_CASE("aha sft fine-tunes a dense student on prompt/completion pairs") {
   for (const char* file : {"final/config.json", "final/model.safetensors", "final/tokenizer.json", "metrics.jsonl",
                            "checkpoint-3/trainer_state.json", "config.toml"})
     CHECK(std::filesystem::exists(out / file));
-  CHECK(nlohmann::json::parse(read(out / "final/config.json"))["model_type"] == "qwen2");
+  CHECK(nlohmann::json::parse(read_file(out / "final/config.json"))["model_type"] == "qwen2");
   const auto typo = run_aha({"sft", (work / "sft.toml").string(), "--set", "train.epoch=2"});
   CHECK(typo.status == 1);
   CHECK_THAT(typo.err, Catch::Contains("did you mean 'epochs'"));

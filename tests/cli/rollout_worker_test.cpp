@@ -28,12 +28,6 @@ void make_fixture() {
   std::ofstream(work / "wrong-token") << "guess\n";
 }
 
-std::string read(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // An `aha rollout-worker` on a free loopback port; killed when it goes out of scope.
 struct Worker {
@@ -45,7 +39,7 @@ struct Worker {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     std::smatch m;
     std::string text;
-    while (!std::regex_search(text = read(log), m, serving) && std::chrono::steady_clock::now() < deadline)
+    while (!std::regex_search(text = read_file(log), m, serving) && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     REQUIRE(m.size() == 2);
     endpoint = m[1];
@@ -121,16 +115,16 @@ TEST_CASE("a rollout worker killed mid-run leaves the run to the others") {
   std::filesystem::remove_all(out);
   const pid_t trainer = start_aha(train_args(out, 8, {a.endpoint, b.endpoint}), work / "survived.log");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (read(out / "metrics.jsonl").empty() && std::chrono::steady_clock::now() < deadline)
+  while (read_file(out / "metrics.jsonl").empty() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   a.kill();
   int status = 0;
   ::waitpid(trainer, &status, 0);
-  INFO(read(work / "survived.log"));
+  INFO(read_file(work / "survived.log"));
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(training_numbers(out).size() == 8);
-  CHECK_THAT(read(work / "survived.log"), Catch::Contains(a.endpoint) && Catch::Contains("no longer used"));
+  CHECK_THAT(read_file(work / "survived.log"), Catch::Contains(a.endpoint) && Catch::Contains("no longer used"));
 }
 
 TEST_CASE("a trainer with the wrong token is refused before any step") {

@@ -21,12 +21,6 @@ std::string shell_quote(const std::string& arg) {
   return out + "'";
 }
 
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 
@@ -40,8 +34,8 @@ CommandResult run_aha(const std::vector<std::string>& args) {
   const int raw = std::system(command.c_str());
   CommandResult result;
   result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  result.out = slurp(dir / "out");
-  result.err = slurp(dir / "err");
+  result.out = read_file(dir / "out");
+  result.err = read_file(dir / "err");
   std::filesystem::remove_all(dir);
   return result;
 }

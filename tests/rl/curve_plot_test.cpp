@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "rl/curve_plot.hpp"
+#include "tests/test_paths.hpp"
 
 using namespace aha::rl;
 
@@ -23,12 +24,6 @@ std::filesystem::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::uint32_t big_endian(const std::string& bytes, std::size_t at) {
   std::uint32_t value = 0;
@@ -50,7 +45,7 @@ std::string run_metrics() {
 }
 
 void check_png(const std::filesystem::path& path) {
-  const std::string png = slurp(path);
+  const std::string png = read_file(path);
   REQUIRE(png.size() > 24);
   CHECK(png.substr(0, 8) == "\x89PNG\r\n\x1a\n");
   CHECK(png.substr(12, 4) == "IHDR");
@@ -59,7 +54,7 @@ void check_png(const std::filesystem::path& path) {
 }
 
 void check_svg(const std::filesystem::path& path) {
-  const std::string svg = slurp(path);
+  const std::string svg = read_file(path);
   CHECK(svg.starts_with("<?xml"));
   CHECK_THAT(svg,
              Catch::Contains("<svg") && Catch::Contains("width=\"1200px\"") && Catch::Contains("height=\"800px\""));

@@ -59,12 +59,6 @@ std::vector<nlohmann::json> metrics(const std::filesystem::path& out) {
   return lines;
 }
 
-std::string read(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 
@@ -117,7 +111,7 @@ TEST_CASE("a data-parallel rank that dies ends the run naming it, and --resume f
   ::kill(rank, SIGKILL);
   int status = 0;
   ::waitpid(launcher, &status, 0);
-  const std::string log = read(work / "killed.log");
+  const std::string log = read_file(work / "killed.log");
   INFO(log);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 1);

@@ -35,12 +35,6 @@ std::string error_of(const std::string& text, std::vector<std::string> overrides
   return "(no error)";
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 

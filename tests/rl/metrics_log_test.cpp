@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "rl/metrics_log.hpp"
+#include "tests/test_paths.hpp"
 
 using namespace aha::rl;
 
@@ -18,12 +19,6 @@ std::filesystem::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 StepMetrics metrics(double reward) {
   StepMetrics m;
@@ -41,7 +36,7 @@ TEST_CASE("metrics.jsonl holds one object per step, keys in order, NaN as null")
     log.write(1, metrics(0.5), 101.0);
     log.write(2, metrics(0.75), 102.0);
   }
-  CHECK(slurp(dir / "metrics.jsonl") ==
+  CHECK(read_file(dir / "metrics.jsonl") ==
         "{\"step\":1,\"reward_mean\":0.5,\"kl\":null}\n{\"step\":2,\"reward_mean\":0.75,\"kl\":null}\n");
   CHECK(std::filesystem::exists(dir / "tensorboard"));
   std::filesystem::remove_all(dir);
@@ -59,9 +54,9 @@ TEST_CASE("a resumed run cuts the logs back to its step, dropping a torn last li
     MetricsLog log(dir, LogSection{}, 2, 200.0);
     log.write(3, metrics(30), 203.0);
   }
-  CHECK(slurp(dir / "metrics.jsonl") == "{\"step\":1,\"reward_mean\":1.0,\"kl\":null}\n"
+  CHECK(read_file(dir / "metrics.jsonl") == "{\"step\":1,\"reward_mean\":1.0,\"kl\":null}\n"
                                         "{\"step\":2,\"reward_mean\":2.0,\"kl\":null}\n"
                                         "{\"step\":3,\"reward_mean\":30.0,\"kl\":null}\n");
-  CHECK(slurp(dir / "samples.jsonl").empty());
+  CHECK(read_file(dir / "samples.jsonl").empty());
   std::filesystem::remove_all(dir);
 }

@@ -11,12 +11,6 @@
 using namespace aha::rl;
 
 namespace {
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
 }  // namespace
 
 TEST_CASE("CRC-32C of the standard check string") { CHECK(crc32c("123456789") == 0xe3069283u); }
@@ -35,6 +29,6 @@ TEST_CASE("scalar and text events are byte-identical to TensorBoard's writer") {
     written = writer.path();
   }
   CHECK(written.filename().string().starts_with("events.out.tfevents.1000."));
-  CHECK(slurp(written) == slurp(source_dir() / "tests/fixtures/tensorboard/golden.tfevents"));
+  CHECK(read_file(written) == read_file(source_dir() / "tests/fixtures/tensorboard/golden.tfevents"));
   std::filesystem::remove_all(dir);
 }
