@@ -13,7 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
-#include "policy/batch_invariant.hpp"
+#include "kernels/batch_invariant.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/model_init.hpp"
 #include "policy/tokenizer.hpp"
@@ -58,7 +58,7 @@ std::vector<rl::TrainingSequence> sequences(const policy::Tokenizer& tokenizer, 
 int run_pretrain(const PretrainOptions& options) {
   const rl::PretrainConfig c = rl::load_pretrain_config(options.file, options.overrides);
   if (c.train.threads > 0) at::set_num_threads(c.train.threads);
-  policy::set_batch_invariant(false);  // pretraining samples nothing: ATen's fused kernels
+  kernels::set_batch_invariant(false);  // pretraining samples nothing: ATen's fused kernels
   const auto tokenizer = policy::Tokenizer::from_file(c.model.tokenizer);
   if (!tokenizer.eos_id())
     throw Error(fmt::format("{}: tokenizer_config.json must name an eos_token", c.model.tokenizer));

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "policy/batch_invariant.hpp"
+#include "kernels/batch_invariant.hpp"
 
 namespace aha::policy {
 
@@ -58,7 +58,7 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor&
   const at::Tensor allowed = ((key_position <= in.query_positions.unsqueeze(-1)) &
                               (key_position < in.key_lengths.view({b, 1, 1}))) |
                              (key_position == 0);
-  if (!batch_invariant(q))
+  if (!kernels::batch_invariant(q))
     return at::scaled_dot_product_attention(q, keys, values, allowed.unsqueeze(1), 0.0, false, scale,
                                             /*enable_gqa=*/heads != kv_heads);
 
@@ -71,7 +71,7 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor&
   // Scores chunk by chunk: every product has the same shape whatever the span.
   std::vector<at::Tensor> chunk_scores;
   for (int64_t c = 0; c < span; c += kKeyChunk)
-    chunk_scores.push_back(invariant_bmm(queries, k.narrow(1, c, kKeyChunk).transpose(1, 2)));
+    chunk_scores.push_back(kernels::invariant_bmm(queries, k.narrow(1, c, kKeyChunk).transpose(1, 2)));
   const at::Tensor scores = chunk_scores.size() == 1 ? chunk_scores[0] : at::cat(chunk_scores, -1);
   // ATen's softmax sums a row in vector lanes, so keys at -inf past the query add exact zeros.
   const at::Tensor hidden_keys = allowed.logical_not().view({b, 1, 1, s, span});
@@ -80,9 +80,9 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor&
                                        -1)
                                .view({pairs, rows, span});
   // The weighted values chunk after chunk: chunks past a query's position add exact zeros.
-  at::Tensor out = invariant_bmm(probs.narrow(-1, 0, kKeyChunk), v.narrow(1, 0, kKeyChunk));  // [pairs, rows, dv]
+  at::Tensor out = kernels::invariant_bmm(probs.narrow(-1, 0, kKeyChunk), v.narrow(1, 0, kKeyChunk));  // [pairs, rows, dv]
   for (int64_t c = kKeyChunk; c < span; c += kKeyChunk)
-    out = out + invariant_bmm(probs.narrow(-1, c, kKeyChunk), v.narrow(1, c, kKeyChunk));
+    out = out + kernels::invariant_bmm(probs.narrow(-1, c, kKeyChunk), v.narrow(1, c, kKeyChunk));
   return out.view({b, kv_heads, group, s, -1}).reshape({b, heads, s, -1});
 }
 

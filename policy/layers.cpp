@@ -6,7 +6,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "policy/batch_invariant.hpp"
+#include "kernels/batch_invariant.hpp"
 
 namespace aha::policy {
 
@@ -28,11 +28,11 @@ SwiGLUImpl::SwiGLUImpl(int64_t hidden, int64_t intermediate) {
 }
 
 at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x) {
-  return invariant_linear(x, layer->weight, layer->bias);
+  return kernels::invariant_linear(x, layer->weight, layer->bias);
 }
 
 at::Tensor SwiGLUImpl::forward(const at::Tensor& x) {
-  return project(down_proj_, invariant_silu(project(gate_proj_, x)) * project(up_proj_, x));
+  return project(down_proj_, kernels::invariant_silu(project(gate_proj_, x)) * project(up_proj_, x));
 }
 
 double yarn_mscale(double factor, double mscale) {

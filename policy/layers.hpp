@@ -29,6 +29,10 @@ class SwiGLUImpl : public torch::nn::Module {
  public:
   SwiGLUImpl(int64_t hidden, int64_t intermediate);
   at::Tensor forward(const at::Tensor& x);  // [..., hidden] -> [..., hidden]
+  // The projections' weights [out, in], for running many experts at once.
+  const at::Tensor& gate_weight() const { return gate_proj_->weight; }
+  const at::Tensor& up_weight() const { return up_proj_->weight; }
+  const at::Tensor& down_weight() const { return down_proj_->weight; }
 
  private:
   torch::nn::Linear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};

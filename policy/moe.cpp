@@ -5,7 +5,9 @@
 #include <ATen/TensorIndexing.h>
 
 #include "policy/autocast.hpp"
-#include "policy/batch_invariant.hpp"
+#include "kernels/batch_invariant.hpp"
+#include "kernels/grouped_linear.hpp"
+#include "kernels/moe_dispatch.hpp"
 
 namespace aha::policy {
 
@@ -18,7 +20,7 @@ RouterImpl::RouterImpl(const ModelConfig& config) : config_(config) {
 at::Tensor RouterImpl::choose(const at::Tensor& logits) const {
   const int64_t k = config_.num_experts_per_tok;
   if (config_.type != ModelType::deepseek_v3) return std::get<1>(at::softmax(logits, -1).topk(k, -1));
-  at::Tensor choice = invariant_sigmoid(logits) + score_bias_.to(at::kFloat);  // the bias steers selection only
+  at::Tensor choice = kernels::invariant_sigmoid(logits) + score_bias_.to(at::kFloat);  // the bias steers selection only
   if (config_.n_group > 1) {
     const int64_t tokens = logits.size(0), groups = config_.n_group;
     const at::Tensor group_scores = std::get<0>(choice.view({tokens, groups, -1}).topk(2, -1)).sum(-1);  // [tokens, groups]
@@ -35,7 +37,7 @@ RouterDecision RouterImpl::forward(const at::Tensor& x, const at::Tensor& replay
   RouterDecision d;
   {
     const AutocastScope float32(x.device().type(), std::nullopt);  // routing decided in float32
-    d.logits = invariant_linear(x.to(at::kFloat), weight_.to(at::kFloat));  // [tokens, experts]
+    d.logits = kernels::invariant_linear(x.to(at::kFloat), weight_.to(at::kFloat));  // [tokens, experts]
   }
   d.own = choose(d.logits);
   d.experts = replay.defined() ? replay : d.own;
@@ -43,7 +45,7 @@ RouterDecision RouterImpl::forward(const at::Tensor& x, const at::Tensor& replay
     d.weights = at::softmax(d.logits, -1).gather(1, d.experts);
     if (config_.norm_topk_prob) d.weights = d.weights / d.weights.sum(-1, true);
   } else {
-    d.weights = invariant_sigmoid(d.logits).gather(1, d.experts);
+    d.weights = kernels::invariant_sigmoid(d.logits).gather(1, d.experts);
     if (config_.norm_topk_prob) d.weights = d.weights / (d.weights.sum(-1, true) + 1e-20);
     d.weights = d.weights * config_.routed_scaling_factor;
   }
@@ -69,31 +71,23 @@ at::Tensor MoEImpl::forward(const at::Tensor& x, RouterTrace& trace, const at::T
   const at::Tensor tokens = x.reshape({-1, x.size(-1)});  // [n, hidden]
   const RouterDecision decision = gate_(tokens, replay);
   trace = {decision.logits, decision.experts, decision.own};
-  const at::Tensor& experts = decision.experts;
-  const at::Tensor& weights = decision.weights;
 
-  // Group the (token, slot) pairs by expert: each expert runs once on its rows.
-  const int64_t k = experts.size(1);
-  const at::Tensor flat_experts = experts.reshape({-1});                       // [n * k]
-  const at::Tensor order = at::argsort(flat_experts, /*stable=*/true);         // [n * k]
-  const at::Tensor token_of_row = at::floor_divide(order, k);                  // [n * k]
-  const at::Tensor rows = tokens.index_select(0, token_of_row);                // [n * k, hidden]
-  const at::Tensor row_weights = weights.reshape({-1}).index_select(0, order);  // [n * k]
-  const at::Tensor counts = at::bincount(flat_experts, {}, num_experts_).to(at::kCPU);
-  const auto* count = counts.data_ptr<int64_t>();
-  std::vector<at::Tensor> outputs;
-  int64_t start = 0;
+  // The (token, slot) pairs sorted by expert; each expert's projections run on its rows at once.
+  const kernels::ExpertRouting routing = kernels::route_by_expert(decision.experts, num_experts_);
+  const auto& groups = routing.rows_per_expert;
+  std::vector<at::Tensor> gate, up, down;
   for (int64_t e = 0; e < num_experts_; ++e) {
-    if (count[e] == 0) continue;
-    outputs.push_back(experts_[e]->as<SwiGLU>()->forward(rows.narrow(0, start, count[e])));
-    start += count[e];
+    const auto expert = experts_[e]->as<SwiGLU>();
+    gate.push_back(expert->gate_weight()), up.push_back(expert->up_weight()), down.push_back(expert->down_weight());
   }
-  at::Tensor out = at::zeros_like(tokens);
-  if (!outputs.empty())
-    out = out.index_add(0, token_of_row, at::cat(outputs) * row_weights.unsqueeze(-1));
+  const at::Tensor rows = kernels::permute_tokens(tokens, routing);  // [n * k, hidden]
+  const at::Tensor activated = kernels::invariant_silu(kernels::grouped_linear(rows, groups, gate)) *
+                               kernels::grouped_linear(rows, groups, up);  // [n * k, moe_intermediate]
+  at::Tensor out = kernels::combine_tokens(kernels::grouped_linear(activated, groups, down), decision.weights,
+                                           routing);  // [n, hidden]
   if (shared_) {
     const at::Tensor shared = shared_(tokens);
-    out = out + (shared_gate_ ? invariant_sigmoid(project(shared_gate_, tokens)) * shared : shared);
+    out = out + (shared_gate_ ? kernels::invariant_sigmoid(project(shared_gate_, tokens)) * shared : shared);
   }
   return out.view(shape);
 }

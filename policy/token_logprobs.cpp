@@ -4,16 +4,16 @@
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
 
-#include "policy/batch_invariant.hpp"
+#include "kernels/batch_invariant.hpp"
+#include "kernels/selective_log_softmax.hpp"
 
 namespace aha::policy {
 
 namespace {
 
-// logits of rows [begin, begin + rows) in float32, divided by the temperature: [rows, vocab]
-at::Tensor chunk_logits(const at::Tensor& hidden, const at::Tensor& lm_head, int64_t begin, int64_t rows,
-                        double temperature) {
-  return invariant_linear(hidden.narrow(0, begin, rows), lm_head).to(at::kFloat) / temperature;
+// logits of rows [begin, begin + rows): [rows, vocab]
+at::Tensor chunk_logits(const at::Tensor& hidden, const at::Tensor& lm_head, int64_t begin, int64_t rows) {
+  return kernels::invariant_linear(hidden.narrow(0, begin, rows), lm_head);
 }
 
 class ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogprobs> {
@@ -25,10 +25,10 @@ class ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpro
     at::Tensor logsumexp = at::empty({n}, hidden.options().dtype(at::kFloat));
     for (int64_t begin = 0; begin < n; begin += chunk_rows) {
       const int64_t rows = std::min(chunk_rows, n - begin);
-      const at::Tensor logits = chunk_logits(hidden, lm_head, begin, rows, temperature);  // [rows, vocab]
-      const at::Tensor lse = at::logsumexp(logits, -1);                                  // [rows]
-      logsumexp.narrow(0, begin, rows).copy_(lse);
-      logprobs.narrow(0, begin, rows).copy_(logits.gather(1, targets.narrow(0, begin, rows).unsqueeze(1)).squeeze(1) - lse);
+      const auto selected = kernels::selective_log_softmax(chunk_logits(hidden, lm_head, begin, rows),
+                                                           targets.narrow(0, begin, rows), 1.0 / temperature);
+      logsumexp.narrow(0, begin, rows).copy_(selected.logsumexp);
+      logprobs.narrow(0, begin, rows).copy_(selected.logprobs);
     }
     ctx->save_for_backward({hidden, lm_head, targets, logsumexp});
     ctx->saved_data["temperature"] = temperature;
@@ -49,14 +49,12 @@ class ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpro
     at::Tensor grad_head = at::zeros(lm_head.sizes(), lm_head.options().dtype(at::kFloat));
     for (int64_t begin = 0; begin < n; begin += chunk_rows) {
       const int64_t rows = std::min(chunk_rows, n - begin);
-      const at::Tensor logits = chunk_logits(hidden, lm_head, begin, rows, temperature);  // [rows, vocab]
-      at::Tensor grad_logits = -at::exp(logits - logsumexp.narrow(0, begin, rows).unsqueeze(1));
-      grad_logits.scatter_add_(1, targets.narrow(0, begin, rows).unsqueeze(1),
-                               at::ones({rows, 1}, grad_logits.options()));
-      grad_logits.mul_(grad_out.narrow(0, begin, rows).unsqueeze(1) / temperature);  // [rows, vocab]
+      const at::Tensor grad_logits = kernels::selective_log_softmax_backward(
+          grad_out.narrow(0, begin, rows), chunk_logits(hidden, lm_head, begin, rows), targets.narrow(0, begin, rows),
+          logsumexp.narrow(0, begin, rows), 1.0 / temperature);  // [rows, vocab]
       const at::Tensor rows_hidden = hidden.narrow(0, begin, rows);
       grad_hidden.narrow(0, begin, rows).copy_(at::matmul(grad_logits.to(lm_head.scalar_type()), lm_head));
-      grad_head.add_(at::matmul(grad_logits.t(), rows_hidden.to(at::kFloat)));
+      grad_head.add_(at::matmul(grad_logits.to(at::kFloat).t(), rows_hidden.to(at::kFloat)));
     }
     return {grad_hidden, grad_head.to(lm_head.scalar_type()), at::Tensor(), at::Tensor(), at::Tensor()};
   }
@@ -75,8 +73,9 @@ at::Tensor token_entropy(const at::Tensor& hidden, const at::Tensor& lm_head, do
   at::Tensor entropy = at::empty({n}, hidden.options().dtype(at::kFloat));
   for (int64_t begin = 0; begin < n; begin += chunk_rows) {
     const int64_t rows = std::min(chunk_rows, n - begin);
-    const at::Tensor logp = at::log_softmax(chunk_logits(hidden, lm_head, begin, rows, temperature), -1);
-    entropy.narrow(0, begin, rows).copy_(-(logp.exp() * logp).sum(-1));
+    const at::Tensor logits = chunk_logits(hidden, lm_head, begin, rows);  // [rows, vocab]
+    const at::Tensor any_target = at::zeros({rows}, logits.options().dtype(at::kLong));
+    entropy.narrow(0, begin, rows).copy_(kernels::selective_log_softmax(logits, any_target, 1.0 / temperature, true).entropy);
   }
   return entropy;
 }

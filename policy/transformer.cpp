@@ -4,7 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "policy/autocast.hpp"
-#include "policy/batch_invariant.hpp"
+#include "kernels/batch_invariant.hpp"
 
 namespace aha::policy {
 
@@ -55,7 +55,7 @@ const at::Tensor& CausalLMImpl::lm_head_weight() const {
   return lm_head_ ? lm_head_->weight : embed_tokens_->weight;
 }
 
-at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) { return invariant_linear(hidden, lm_head_weight()); }
+at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) { return kernels::invariant_linear(hidden, lm_head_weight()); }
 
 ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache,
                                     const std::vector<at::Tensor>& replay) {
@@ -74,7 +74,7 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
   in.key_lengths = past + counted.select(1, seq - 1);
   const int64_t longest = std::max<int64_t>(in.key_lengths.max().item<int64_t>(), 1);
   // The batch-invariant attention reads whole chunks of keys; ATen's reads exactly the longest row.
-  in.key_span = batch_invariant(input_ids) ? (longest + kKeyChunk - 1) / kKeyChunk * kKeyChunk : longest;
+  in.key_span = kernels::batch_invariant(input_ids) ? (longest + kKeyChunk - 1) / kKeyChunk * kKeyChunk : longest;
   kv.capacity = std::max(kv.capacity, in.key_span);
   in.capacity = kv.capacity;
   in.write_slots = at::where(real, in.query_positions, kv.capacity);

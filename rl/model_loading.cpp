@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "core/error.hpp"
-#include "policy/batch_invariant.hpp"
+#include "kernels/batch_invariant.hpp"
 #include "policy/checkpoint.hpp"
 
 namespace aha::rl {
@@ -22,7 +22,7 @@ at::Device training_device(policy::DeviceChoice choice) {
 }
 
 policy::CausalLM load_model(const std::string& path, const policy::ModelSection& section, const at::Device& device) {
-  policy::set_batch_invariant(section.batch_invariant);
+  kernels::set_batch_invariant(section.batch_invariant);
   if (section.dtype == policy::DType::bfloat16 && !device.is_cuda())
     throw Error("model.dtype = \"bfloat16\" trains with bf16 autocast on CUDA; on the CPU use \"float32\"");
   policy::CausalLM model = policy::load_causal_lm(path, at::kFloat);  // float32 master weights

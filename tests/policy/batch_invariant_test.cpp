@@ -5,9 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include "policy/attention.hpp"
-#include "policy/batch_invariant.hpp"
+#include "kernels/batch_invariant.hpp"
 
 using namespace aha::policy;
+using namespace aha::kernels;
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "policy/batch_invariant.hpp"
+#include "kernels/batch_invariant.hpp"
 #include "policy/checkpoint.hpp"
 #include "tests/test_paths.hpp"
 
@@ -140,7 +140,7 @@ TEST_CASE("a saved checkpoint reloads with identical logits") {
 TEST_CASE("bf16 autocast runs the products in bf16 and keeps float32 parameters, router and gradients") {
   // ATen's autocast on the CPU stands in for CUDA's, with the batch-invariant products off (they
   // are float32 by construction).
-  set_batch_invariant(false);
+  aha::kernels::set_batch_invariant(false);
   for (const char* type : {"qwen3_moe", "qwen2_moe"}) {
     INFO(type);
     const auto expected = SafetensorsFile::open(fixture(type) / "expected.safetensors");
@@ -164,5 +164,5 @@ TEST_CASE("bf16 autocast runs the products in bf16 and keeps float32 parameters,
       if (item.value().grad().defined()) CHECK(item.value().grad().scalar_type() == at::kFloat);
     }
   }
-  set_batch_invariant(true);
+  aha::kernels::set_batch_invariant(true);
 }

@@ -1,5 +1,5 @@
 // Blocked single-threaded matrix products and exp-based activations.
-#include "policy/batch_invariant.hpp"
+#include "kernels/batch_invariant.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -10,7 +10,7 @@
 #include <atomic>
 #include <vector>
 
-namespace aha::policy {
+namespace aha::kernels {
 
 namespace {
 
@@ -179,4 +179,4 @@ at::Tensor invariant_silu(const at::Tensor& x) { return batch_invariant(x) ? x *
 
 at::Tensor invariant_sigmoid(const at::Tensor& x) { return batch_invariant(x) ? 1.0 / (1.0 + at::exp(-x)) : at::sigmoid(x); }
 
-}  // namespace aha::policy
+}  // namespace aha::kernels

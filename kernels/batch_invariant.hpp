@@ -10,7 +10,7 @@
 
 #include <ATen/core/Tensor.h>
 
-namespace aha::policy {
+namespace aha::kernels {
 
 // Whether `x` takes the batch-invariant path: tensors on the CPU, unless it is switched off.
 bool batch_invariant(const at::Tensor& x);
@@ -29,4 +29,4 @@ at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b);
 at::Tensor invariant_silu(const at::Tensor& x);
 at::Tensor invariant_sigmoid(const at::Tensor& x);
 
-}  // namespace aha::policy
+}  // namespace aha::kernels
