@@ -29,14 +29,15 @@ python=${AHA_PYTHON:-$(command -v python3)}
 echo "== $(date -u +%F) $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
 echo "== PyTorch $("$python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)'), $(nvcc --version | tail -1)"
 
-cmake_args=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DAHA_CUDA=on -DAHA_PYTHON="$python")
+cmake_args=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DAHA_CUDA=on -DAHA_TRAINER=OFF -DAHA_PYTHON="$python")
 if compgen -G "$deps/*.deb" > /dev/null; then
   prefix=$(mktemp -d)
   for deb in "$deps"/*.deb; do dpkg -x "$deb" "$prefix"; done
   cmake_args+=(-DAHA_DEPS_PREFIX="$prefix/usr")
 fi
 build=${AHA_GPU_BUILD_DIR:-build-gpu}
-cmake -S . -B "$build" "${cmake_args[@]}" > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+mkdir -p "$build"
+cmake -S . -B "$build" "${cmake_args[@]}" > "$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
 time cmake --build "$build" --target test_kernels test_kernels_cuda gpu_kernels
 
 echo "== kernel tests (CPU paths)"

@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+
 namespace aha::kernels::reference {
 
 at::Tensor selected_logprobs(const at::Tensor& logits, const at::Tensor& targets, double scale) {
@@ -25,6 +27,18 @@ at::Tensor grpo_token_loss(const at::Tensor& logp, const at::Tensor& old_logp, c
     loss = loss + options.beta * (at::exp(log_ref_ratio) - log_ref_ratio - 1.0);
   }
   return loss;
+}
+
+at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
+                            const at::Tensor& query_positions, const at::Tensor& key_lengths, double scale) {
+  const int64_t b = q.size(0), group = q.size(1) / keys.size(1), span = keys.size(2);
+  const at::Tensor key_position = at::arange(span, at::kLong).view({1, 1, span});
+  const at::Tensor allowed = ((key_position <= query_positions.unsqueeze(-1)) &
+                              (key_position < key_lengths.view({b, 1, 1}))) |
+                             (key_position == 0);                                   // [b, s, span]
+  const at::Tensor k = keys.repeat_interleave(group, 1), v = values.repeat_interleave(group, 1);
+  const at::Tensor scores = at::matmul(q, k.transpose(-1, -2)) * scale;           // [b, heads, s, span]
+  return at::matmul(at::softmax(scores.masked_fill(allowed.logical_not().unsqueeze(1), -INFINITY), -1), v);
 }
 
 at::Tensor moe_dense(const at::Tensor& x, const at::Tensor& experts, const at::Tensor& weights, int64_t num_experts,

@@ -5,9 +5,9 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <cmath>
-#include <limits>
 
 #include "kernels/batch_invariant.hpp"
+#include "kernels/invariant_attention.hpp"
 
 namespace aha::policy {
 
@@ -52,38 +52,16 @@ std::pair<at::Tensor, at::Tensor> LayerCache::store(const at::Tensor& k, const a
 
 at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values, const AttentionInputs& in,
                   double scale) {
-  const int64_t b = q.size(0), heads = q.size(1), s = q.size(2), kv_heads = keys.size(1), span = keys.size(2);
+  if (kernels::batch_invariant(q))
+    return kernels::invariant_attention(q, keys, values, in.query_positions, in.key_lengths, scale);
+  const int64_t b = q.size(0), span = keys.size(2);
   const at::Tensor key_position = at::arange(span, in.query_positions.options()).view({1, 1, span});
   // [b, s, span]: the row's keys at or before the query; key 0 always, so padding queries stay finite.
   const at::Tensor allowed = ((key_position <= in.query_positions.unsqueeze(-1)) &
                               (key_position < in.key_lengths.view({b, 1, 1}))) |
                              (key_position == 0);
-  if (!kernels::batch_invariant(q))
-    return at::scaled_dot_product_attention(q, keys, values, allowed.unsqueeze(1), 0.0, false, scale,
-                                            /*enable_gqa=*/heads != kv_heads);
-
-  // The queries of the heads sharing a key head, stacked: [b * kv_heads, group * s, d].
-  const int64_t group = heads / kv_heads, rows = group * s, pairs = b * kv_heads;
-  const at::Tensor queries = (q * scale).reshape({pairs, rows, q.size(3)});
-  const at::Tensor k = keys.reshape({pairs, span, keys.size(3)});
-  const at::Tensor v = values.reshape({pairs, span, values.size(3)});
-
-  // Scores chunk by chunk: every product has the same shape whatever the span.
-  std::vector<at::Tensor> chunk_scores;
-  for (int64_t c = 0; c < span; c += kKeyChunk)
-    chunk_scores.push_back(kernels::invariant_bmm(queries, k.narrow(1, c, kKeyChunk).transpose(1, 2)));
-  const at::Tensor scores = chunk_scores.size() == 1 ? chunk_scores[0] : at::cat(chunk_scores, -1);
-  // ATen's softmax sums a row in vector lanes, so keys at -inf past the query add exact zeros.
-  const at::Tensor hidden_keys = allowed.logical_not().view({b, 1, 1, s, span});
-  const at::Tensor probs = at::softmax(scores.view({b, kv_heads, group, s, span})
-                                           .masked_fill(hidden_keys, -std::numeric_limits<double>::infinity()),
-                                       -1)
-                               .view({pairs, rows, span});
-  // The weighted values chunk after chunk: chunks past a query's position add exact zeros.
-  at::Tensor out = kernels::invariant_bmm(probs.narrow(-1, 0, kKeyChunk), v.narrow(1, 0, kKeyChunk));  // [pairs, rows, dv]
-  for (int64_t c = kKeyChunk; c < span; c += kKeyChunk)
-    out = out + kernels::invariant_bmm(probs.narrow(-1, c, kKeyChunk), v.narrow(1, c, kKeyChunk));
-  return out.view({b, kv_heads, group, s, -1}).reshape({b, heads, s, -1});
+  return at::scaled_dot_product_attention(q, keys, values, allowed.unsqueeze(1), 0.0, false, scale,
+                                          /*enable_gqa=*/q.size(1) != keys.size(1));
 }
 
 GroupedQueryAttentionImpl::GroupedQueryAttentionImpl(const ModelConfig& c)

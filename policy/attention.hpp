@@ -12,9 +12,6 @@
 
 namespace aha::policy {
 
-// The batch-invariant attention reads keys in chunks of this many positions.
-inline constexpr int64_t kKeyChunk = 256;
-
 // What every layer of one forward pass shares.
 struct AttentionInputs {
   at::Tensor cos, sin;  // [batch, seq, rotary_dim]
@@ -23,7 +20,7 @@ struct AttentionInputs {
   at::Tensor key_lengths;      // [batch] int64: the keys of each row once this pass is cached
   at::Tensor write_slots;      // [batch, seq] int64: the cache slot of each new key; padding goes to the sink
   int64_t capacity = 0;        // positions per row in the cache; slot `capacity` is the sink
-  int64_t key_span = 0;        // positions attended: the longest row (batch-invariant: rounded up to kKeyChunk)
+  int64_t key_span = 0;        // positions attended: the longest row
 };
 
 // Keys and values of one layer, indexed by position: [batch, kv_heads, capacity + 1, head_dim].
@@ -38,8 +35,9 @@ struct LayerCache {
 
 // softmax(q k^T * scale) v over the keys each query may see: q [b, heads, s, d], keys
 // [b, kv_heads, span, d], values [b, kv_heads, span, dv] -> [b, heads, s, dv]. Query head i uses
-// key head i / (heads / kv_heads). On the CPU the scores and the weighted sum run chunk by chunk
-// of keys in a fixed order, so a query's output does not depend on the span or the other queries.
+// key head i / (heads / kv_heads). On the CPU (batch-invariant) each query runs alone through
+// kernels::invariant_attention, so its output does not depend on the span or the other queries;
+// elsewhere it is scaled_dot_product_attention.
 at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values, const AttentionInputs& in,
                   double scale);
 

@@ -74,7 +74,7 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
   in.key_lengths = past + counted.select(1, seq - 1);
   const int64_t longest = std::max<int64_t>(in.key_lengths.max().item<int64_t>(), 1);
   // The batch-invariant attention reads whole chunks of keys; ATen's reads exactly the longest row.
-  in.key_span = kernels::batch_invariant(input_ids) ? (longest + kKeyChunk - 1) / kKeyChunk * kKeyChunk : longest;
+  in.key_span = longest;
   kv.capacity = std::max(kv.capacity, in.key_span);
   in.capacity = kv.capacity;
   in.write_slots = at::where(real, in.query_positions, kv.capacity);

@@ -9,7 +9,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "policy/token_logprobs.hpp"
+#include "kernels/selective_log_softmax.hpp"
 
 namespace aha::rollout {
 
@@ -105,9 +105,12 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
   std::vector<int64_t> alive(rows);  // the completion of each row still in the batch
   for (int64_t r = 0; r < rows; ++r) alive[r] = r;
   for (int step = 0; step < s.max_new_tokens && !alive.empty(); ++step) {
-    const at::Tensor tokens = sample(model.logits(hidden), s.sampling, generator);  // [alive]
+    // The logits once, for the draw and the log-probs: the same bits per row as the trainer's
+    // chunked policy::token_logprobs, whose products and kernel these are.
+    const at::Tensor logits = model.logits(hidden);                        // [alive, vocab]
+    const at::Tensor tokens = sample(logits, s.sampling, generator);       // [alive]
     const at::Tensor logprobs =
-        policy::token_logprobs(hidden, model.lm_head_weight(), tokens, s.sampling.temperature).to(at::kCPU);
+        kernels::selective_log_softmax(logits, tokens, 1.0 / s.sampling.temperature).logprobs.to(at::kCPU);
     const at::Tensor cpu_tokens = tokens.to(at::kCPU);
     const auto* token = cpu_tokens.data_ptr<int64_t>();
     const auto* logprob = logprobs.data_ptr<float>();

@@ -1,7 +1,7 @@
 // Batched generation of G completions per prompt with the KV cache: the prompts are prefilled
 // once (left-padded), the cache is repeated G times, and every row decodes until EOS, a stop
 // string or max_new_tokens; finished rows leave the batch. Each completion keeps its tokens, the
-// log-prob of each token (computed by the trainer's own function, policy::token_logprobs), why
+// log-prob of each token (the products and kernel of the trainer's policy::token_logprobs), why
 // it ended, and, when asked, the experts every MoE layer chose for each token it processed.
 #pragma once
 

@@ -4,10 +4,12 @@
 #include <ATen/ATen.h>
 
 #include <array>
+#include <cmath>
 
 #include <catch2/catch.hpp>
 
 #include "kernels/grouped_linear.hpp"
+#include "kernels/invariant_attention.hpp"
 #include "kernels/moe_dispatch.hpp"
 #include "kernels/reference.hpp"
 #include "kernels/selective_log_softmax.hpp"
@@ -121,6 +123,38 @@ void moe_layer(c10::Device device, c10::ScalarType dtype) {
       INFO("expert " << e);
       CHECK(relative_error(grad_of(expert_weights[e]), grad_of(reference_weights[e])) <= tolerance(dtype));
     }
+  }
+}
+
+void invariant_attention() {
+  at::manual_seed(14);
+  // (batch, heads, kv heads, queries, span, dim, value dim): decoding, a padded training pass with
+  // grouped queries, multi-head attention with another value width (latent attention's shape).
+  const std::vector<std::array<int64_t, 7>> shapes{{3, 4, 2, 1, 40, 16, 16}, {4, 4, 2, 37, 37, 32, 32}, {2, 3, 3, 20, 20, 24, 12}};
+  for (const auto& [batch, heads, kv_heads, queries, span, dim, value_dim] : shapes) {
+    INFO(batch << " x " << heads << "/" << kv_heads << " heads, " << queries << " queries, " << span << " keys");
+    const at::Tensor q_values = at::randn({batch, heads, queries, dim});
+    const at::Tensor k_values = at::randn({batch, kv_heads, span, dim}), v_values = at::randn({batch, kv_heads, span, value_dim});
+    // Row r holds span - 5 r real keys; queries sit at the last positions (left padding is position 0).
+    at::Tensor lengths = at::empty({batch}, at::kLong), positions = at::empty({batch, queries}, at::kLong);
+    for (int64_t r = 0; r < batch; ++r) {
+      lengths[r] = std::max<int64_t>(1, span - 5 * r);
+      for (int64_t i = 0; i < queries; ++i) positions[r][i] = std::max<int64_t>(0, lengths[r].item<int64_t>() - queries + i);
+    }
+    const double scale = 1.0 / std::sqrt(static_cast<double>(dim));
+    const at::Tensor q = leaf(q_values, at::kCPU, at::kFloat), k = leaf(k_values, at::kCPU, at::kFloat);
+    const at::Tensor v = leaf(v_values, at::kCPU, at::kFloat);
+    const at::Tensor rq = leaf(q_values, at::kCPU, at::kFloat), rk = leaf(k_values, at::kCPU, at::kFloat);
+    const at::Tensor rv = leaf(v_values, at::kCPU, at::kFloat);
+    const at::Tensor fused = kernels::invariant_attention(q, k, v, positions, lengths, scale);
+    const at::Tensor want = reference::causal_attention(rq, rk, rv, positions, lengths, scale);
+    CHECK(relative_error(fused, want) <= 1e-5);
+    const at::Tensor probe = at::randn(want.sizes());
+    (fused * probe).sum().backward();
+    (want * probe).sum().backward();
+    CHECK(relative_error(q.grad(), rq.grad()) <= 1e-5);
+    CHECK(relative_error(k.grad(), rk.grad()) <= 1e-5);
+    CHECK(relative_error(v.grad(), rv.grad()) <= 1e-5);
   }
 }
 

@@ -13,5 +13,6 @@ double tolerance(c10::ScalarType dtype);  // float32 1e-5, bfloat16 1e-2
 void selective_log_softmax(c10::Device device, c10::ScalarType dtype);
 void grpo_token_loss(c10::Device device);
 void moe_layer(c10::Device device, c10::ScalarType dtype);
+void invariant_attention();  // CPU only
 
 }  // namespace aha::kernels::checks

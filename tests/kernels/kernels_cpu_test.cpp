@@ -22,6 +22,10 @@ TEST_CASE("permute, grouped linear and combine on the CPU equal a dense one-hot 
   checks::moe_layer(at::kCPU, at::kFloat);
 }
 
+TEST_CASE("the fused CPU attention equals masked softmax attention, forward and gradients") {
+  checks::invariant_attention();
+}
+
 TEST_CASE("routing sorts pairs by expert, keeps token order within an expert, and inverts") {
   const at::Tensor experts = at::tensor({2, 0, 1, 2, 0, 1}, at::kLong).view({3, 2});  // [tokens 3, k 2]
   const ExpertRouting routing = route_by_expert(experts, 4);

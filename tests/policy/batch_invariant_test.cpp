@@ -74,10 +74,9 @@ TEST_CASE("attention gives a query the same bits decoding alone as inside a padd
   const double scale = 0.25;
   const at::Tensor q = at::randn({batch, heads, length, dim}), k = at::randn({batch, kv_heads, length, dim});
   const at::Tensor v = at::randn({batch, kv_heads, length, dim});
-  // One causal pass over every position of rows of 300, 90 and 40 real tokens, keys padded to
-  // three chunks.
+  // One causal pass over every position of rows of 300, 90 and 40 real tokens, keys padded to 768.
   const std::vector<int64_t> lengths{300, 90, 40};
-  const int64_t span = 3 * kKeyChunk;
+  const int64_t chunk = 256, span = 3 * chunk;
   AttentionInputs full;
   full.query_positions = at::arange(length, at::kLong).unsqueeze(0).expand({batch, length}).contiguous();
   full.key_lengths = at::tensor(lengths, at::kLong);
@@ -87,14 +86,14 @@ TEST_CASE("attention gives a query the same bits decoding alone as inside a padd
   const at::Tensor together = attend(q, padded_k, padded_v, full, scale);  // [batch, heads, length, dim]
 
   for (int64_t row = 0; row < batch; ++row) {
-    for (const int64_t position : {int64_t{0}, int64_t{1}, kKeyChunk - 1, kKeyChunk, lengths[row] - 1}) {
+    for (const int64_t position : {int64_t{0}, int64_t{1}, chunk - 1, chunk, lengths[row] - 1}) {
       if (position >= lengths[row]) continue;
       INFO("row " << row << ", position " << position);
-      // The decoding step: one query, the row's keys up to its position, in a span of one or two chunks.
+      // The decoding step: one query, the row's keys up to its position, padded to one or two chunks.
       AttentionInputs step;
       step.query_positions = at::full({1, 1}, position, at::kLong);
       step.key_lengths = at::full({1}, position + 1, at::kLong);
-      step.key_span = (position + 1 + kKeyChunk - 1) / kKeyChunk * kKeyChunk;
+      step.key_span = (position + 1 + chunk - 1) / chunk * chunk;
       const auto keys = [&](const at::Tensor& t) {
         return at::cat({t[row].narrow(1, 0, position + 1), at::zeros({kv_heads, step.key_span - position - 1, dim})}, 1)
             .unsqueeze(0);

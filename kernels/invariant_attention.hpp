@@ -1,0 +1,21 @@
+// Causal attention on the CPU, fused and batch-invariant: each query row computes its scores,
+// softmax and weighted values by itself, over exactly the keys it may see, always in key order
+// and with dot products of a fixed shape. A query decoded alone against the KV cache and the
+// same query inside a padded training pass therefore give the same bits, without materialising
+// any [queries x keys] tensor. Only the forward needs this: the backward recomputes the same
+// attention with ATen's scaled_dot_product_attention and takes its gradient.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace aha::kernels {
+
+// q [b, heads, s, d], keys [b, kv_heads, span, d], values [b, kv_heads, span, dv] float32 (keys
+// and values may be views of a larger cache, rows contiguous), query_positions [b, s] int64,
+// key_lengths [b] int64. Query (row, i) sees keys 0 .. min(query_positions[row, i], key_lengths[row] - 1)
+// and always key 0 (so padding queries stay finite). Query head h uses key head h / (heads / kv_heads).
+// -> [b, heads, s, dv], differentiable with respect to q, keys and values.
+at::Tensor invariant_attention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
+                               const at::Tensor& query_positions, const at::Tensor& key_lengths, double scale);
+
+}  // namespace aha::kernels
