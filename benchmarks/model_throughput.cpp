@@ -1,7 +1,8 @@
 // Forward and forward+backward throughput of the policy on a checkpoint folder, on the CPU or a
 // GPU: tokens per second over a padded batch, after warmup. The peer is
 // benchmarks/peer_transformers.py on the same folder, shapes and threads.
-//   model_throughput DIR [batch] [seq] [repeats]
+//   model_throughput DIR [batch] [seq] [repeats] [exact|aten]
+// exact (the default): the batch-invariant CPU kernels; aten: ATen's own.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/grad_mode.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "kernels/batch_invariant.hpp"
 #include "policy/checkpoint.hpp"
 
 namespace {
@@ -22,11 +24,12 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: model_throughput DIR [batch] [seq] [repeats]\n");
+    std::fprintf(stderr, "usage: model_throughput DIR [batch] [seq] [repeats] [exact|aten]\n");
     return 2;
   }
   const int64_t batch = argc > 2 ? std::stoll(argv[2]) : 8, seq = argc > 3 ? std::stoll(argv[3]) : 256;
   const int repeats = argc > 4 ? std::stoi(argv[4]) : 5;
+  aha::kernels::set_batch_invariant(argc <= 5 || std::string(argv[5]) != "aten");
   auto model = aha::policy::load_causal_lm(argv[1]);
   at::manual_seed(0);
   const at::Tensor ids = at::randint(0, model->config().vocab_size, {batch, seq}, at::kLong);
