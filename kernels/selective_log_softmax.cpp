@@ -27,7 +27,8 @@ void check_inputs(const at::Tensor& logits, const at::Tensor& targets) {
               " but targets on ", targets.device());
 }
 
-// One row at a time: the maximum, then sum exp(x - max) (and sum exp(x - max) * x) in double.
+// One row at a time: the maximum, then sum exp(x - max) (and sum exp(x - max) * x), each exp in
+// float and the sums in double.
 template <typename T>
 void forward_cpu(const T* logits, const int64_t* targets, int64_t rows, int64_t vocab, float scale, float* logprobs,
                  float* logsumexp, float* entropy) {
@@ -39,7 +40,7 @@ void forward_cpu(const T* logits, const int64_t* targets, int64_t rows, int64_t 
       double sum = 0.0, weighted = 0.0;
       for (int64_t j = 0; j < vocab; ++j) {
         const float v = static_cast<float>(x[j]) * scale;
-        const double e = std::exp(static_cast<double>(v - max));
+        const double e = std::exp(v - max);  // float exp, double sum
         sum += e;
         if (entropy && e > 0.0) weighted += e * v;
       }
