@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "kernels/grpo_token_loss.hpp"
+#include "kernels/invariant_attention.hpp"
 #include "kernels/moe_dispatch.hpp"
 #include "kernels/selective_log_softmax.hpp"
 #include "tests/kernels/kernel_checks.hpp"
@@ -32,6 +34,18 @@ TEST_CASE("routing sorts pairs by expert, keeps token order within an expert, an
   CHECK(routing.rows_per_expert == std::vector<int64_t>{2, 2, 2, 0});
   CHECK(at::equal(routing.token_of_row, at::tensor({0, 2, 1, 2, 0, 1}, at::kLong)));
   CHECK(at::equal(routing.slot_of_row.index_select(0, routing.row_of_slot.reshape({-1})), at::arange(6, at::kLong)));
+}
+
+TEST_CASE("the GRPO token loss and the fused attention name misshapen inputs") {
+  const at::Tensor logp = at::zeros({2, 3});
+  CHECK_THROWS_WITH(grpo_token_loss(logp, logp, {}, at::zeros({3}), {}), Catch::Contains("advantages must be [2]"));
+  CHECK_THROWS_WITH(grpo_token_loss(logp, at::zeros({2, 4}), {}, at::zeros({2}), {}),
+                    Catch::Contains("old_logp is [2, 4]"));
+  CHECK_THROWS_WITH(grpo_token_loss(logp, logp, {}, at::zeros({2}), {0.2, 0.2, 0.04}),
+                    Catch::Contains("beta = 0.04 needs ref_logp"));
+  const at::Tensor q = at::zeros({1, 4, 2, 8}), kv = at::zeros({1, 3, 5, 8});
+  CHECK_THROWS_WITH(invariant_attention(q, kv, kv, at::zeros({1, 2}, at::kLong), at::ones({1}, at::kLong), 1.0),
+                    Catch::Contains("do not fit"));
 }
 
 TEST_CASE("selective log-softmax names a target outside the vocabulary and a misshapen input") {
