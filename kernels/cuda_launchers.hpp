@@ -34,11 +34,9 @@ void grpo_token_loss_backward(const GrpoTokenArgs& args, const float* grad_loss,
 // out[i, :] = row_scale[i] * in[index[i], :] for i < rows (row_scale null: 1); rows of `width`.
 void gather_rows(const void* in, const int64_t* index, const float* row_scale, int64_t rows, int64_t width,
                  Dtype dtype, void* out, cudaStream_t stream);
-// out[t, :] = sum_s weights[t, s] * rows[row_of_slot[t, s], :] over k slots, float accumulation.
+// out[t, :] = sum_s weights[t, s] * rows[row_of_slot[t, s], :] over k slots (weights null: 1),
+// float accumulation; with null weights it is the permutation's backward.
 void combine_slots(const void* rows, const int64_t* row_of_slot, const float* weights, int64_t tokens, int64_t k,
                    int64_t width, Dtype dtype, void* out, cudaStream_t stream);
-// out[t, :] = sum_s rows[row_of_slot[t, s], :] (the permutation's backward), float accumulation.
-void sum_slots(const void* rows, const int64_t* row_of_slot, int64_t tokens, int64_t k, int64_t width, Dtype dtype,
-               void* out, cudaStream_t stream);
 
 }  // namespace aha::kernels::cuda

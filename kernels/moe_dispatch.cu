@@ -69,9 +69,4 @@ void combine_slots(const void* rows, const int64_t* row_of_slot, const float* we
   check_launch("combine_slots");
 }
 
-void sum_slots(const void* rows, const int64_t* row_of_slot, int64_t tokens, int64_t k, int64_t width, Dtype dtype,
-               void* out, cudaStream_t stream) {
-  combine_slots(rows, row_of_slot, nullptr, tokens, k, width, dtype, out, stream);
-}
-
 }  // namespace aha::kernels::cuda
