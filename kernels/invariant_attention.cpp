@@ -18,6 +18,7 @@ namespace {
 // Eight floats as one value (GCC and Clang vector extensions): each variant of attend_row maps
 // it to its own registers, element by element, so the arithmetic is the same in all of them.
 typedef float Lanes __attribute__((vector_size(32)));
+typedef int32_t Ints __attribute__((vector_size(32)));
 
 inline Lanes load(const float* p) {
   Lanes v;
@@ -25,13 +26,54 @@ inline Lanes load(const float* p) {
   return v;
 }
 
-// a . b over n floats: eight running lanes, then a fixed tree; the same operations whatever the call.
-inline float dot(const float* a, const float* b, int64_t n) {
-  Lanes acc = {0, 0, 0, 0, 0, 0, 0, 0};
+inline Lanes splat(float x) { return Lanes{x, x, x, x, x, x, x, x}; }
+
+// The partial sums of q . k_j for eight keys k_j of n floats: lane l of part[j] adds the
+// products at l, l + 8, ..., then the leftover products in order into lanes 0, 1, ...
+inline void dot_lanes8(const float* q, const float* const (&k)[8], int64_t n, Lanes (&part)[8]) {
+  for (auto& p : part) p = splat(0.0f);
   int64_t t = 0;
-  for (; t + 8 <= n; t += 8) acc += load(a + t) * load(b + t);
-  for (int l = 0; t < n; ++t, ++l) acc[l] += a[t] * b[t];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; t + 8 <= n; t += 8) {
+    const Lanes qt = load(q + t);
+    for (int j = 0; j < 8; ++j) part[j] += qt * load(k[j] + t);
+  }
+  for (int l = 0; t < n; ++t, ++l)
+    for (int j = 0; j < 8; ++j) part[j][l] += q[t] * k[j][t];
+}
+
+// Lane pairs of x and y added: [x0+x1, x2+x3, x4+x5, x6+x7, y0+y1, y2+y3, y4+y5, y6+y7].
+inline Lanes pair_sums(Lanes x, Lanes y) {
+  const Ints even = {0, 2, 4, 6, 8, 10, 12, 14}, odd = {1, 3, 5, 7, 9, 11, 13, 15};
+  return __builtin_shuffle(x, y, even) + __builtin_shuffle(x, y, odd);
+}
+
+// Lane j of the result is the sum of s[j]'s lanes as ((0+1)+(2+3))+((4+5)+(6+7)): eight
+// reductions at once, each in the same order as any other.
+inline Lanes reduce8(const Lanes (&s)[8]) {
+  const Lanes quarter[4] = {pair_sums(s[0], s[1]), pair_sums(s[2], s[3]), pair_sums(s[4], s[5]), pair_sums(s[6], s[7])};
+  return pair_sums(pair_sums(quarter[0], quarter[1]), pair_sums(quarter[2], quarter[3]));
+}
+
+// exp(x) for x <= 0, elementwise: x = n ln2 + r with |r| <= ln2 / 2, a degree-7 polynomial for
+// e^r, times 2^n built in the exponent bits; below -87 (under float's smallest normal) gives 0.
+inline Lanes exp_nonpositive(Lanes x) {
+  const Lanes tiny = splat(-87.0f), shift = splat(12582912.0f);  // 1.5 * 2^23 rounds to an integer
+  const Ints underflow = x < tiny;
+  x = underflow ? tiny : x;
+  const Lanes n = (x * splat(1.44269504f) + shift) - shift;
+  const Lanes r = (x - n * splat(0.693359375f)) - n * splat(-2.12194440e-4f);
+  Lanes p = splat(1.9875691500e-4f);
+  p = p * r + splat(1.3981999507e-3f);
+  p = p * r + splat(8.3334519073e-3f);
+  p = p * r + splat(4.1665795894e-2f);
+  p = p * r + splat(1.6666665459e-1f);
+  p = p * r + splat(5.0000001201e-1f);
+  p = (p * (r * r) + r) + splat(1.0f);
+  const Ints bits = (__builtin_convertvector(n, Ints) + 127) << 23;
+  Lanes scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  const Lanes e = p * scale;
+  return underflow ? splat(0.0f) : e;
 }
 
 // Shapes, strides and pointers of one call; tensor rows (the last dimension) are contiguous.
@@ -78,42 +120,67 @@ void check(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values
 }
 
 // One query row: its scores, their softmax and the weighted values into out [dv]; `scores` holds
-// span floats. Compiled for AVX-512, AVX2 and plain x86-64 and picked when the library loads;
-// this file is compiled without floating-point contraction, so every variant gives the same bits.
+// span + 8 floats. Keys go eight at a time; every sum runs in an order fixed by the key and
+// column indices alone. Compiled for AVX-512, AVX2 and plain x86-64 and picked when the library
+// loads; this file is compiled without floating-point contraction, so every variant gives the
+// same bits.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_row(const Problem& p, int64_t row,
                                                                            float* scores, float* out) {
   const int64_t i = row % p.queries, h = (row / p.queries) % p.heads, b = row / (p.queries * p.heads);
-  const int64_t g = h / p.group(), last = p.last_key(b, i);
+  const int64_t g = h / p.group(), keys = p.last_key(b, i) + 1;
   const float* q = p.q_row(b, h, i);
-  float max = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j <= last; ++j) {
-    scores[j] = dot(q, p.key(b, g, j), p.dim) * p.scale;
-    max = std::max(max, scores[j]);
+  const float minus_inf = -std::numeric_limits<float>::infinity();
+  Lanes max = splat(minus_inf);
+  for (int64_t j0 = 0; j0 < keys; j0 += 8) {
+    const float* k[8];  // past the last key, the last key again: its lanes are masked below
+    for (int64_t j = 0; j < 8; ++j) k[j] = p.key(b, g, std::min(j0 + j, keys - 1));
+    Lanes partial[8];
+    dot_lanes8(q, k, p.dim, partial);
+    Lanes s = reduce8(partial) * splat(p.scale);
+    for (int64_t j = keys - j0; j < 8; ++j) s[j] = minus_inf;  // past the last key: weight 0
+    std::memcpy(scores + j0, &s, sizeof s);
+    max = s > max ? s : max;
   }
-  float sum = 0.0f;
-  for (int64_t j = 0; j <= last; ++j) {
-    scores[j] = std::exp(scores[j] - max);  // now the unnormalised weights
-    sum += scores[j];
+  const float top = std::max(std::max(std::max(max[0], max[1]), std::max(max[2], max[3])),
+                             std::max(std::max(max[4], max[5]), std::max(max[6], max[7])));
+  Lanes sums = splat(0.0f);
+  for (int64_t j0 = 0; j0 < keys; j0 += 8) {
+    const Lanes w = exp_nonpositive(load(scores + j0) - splat(top));  // the unnormalised weights
+    std::memcpy(scores + j0, &w, sizeof w);
+    sums += w;
   }
-  // out[t] = sum_j weight_j v_j[t], added in key order, eight columns at a time in one register.
+  const Lanes total = splat(((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7])));
+  // out[t] = sum_j w_j v_j[t] / total, added in key order, 32 columns at a time in four registers.
   int64_t t0 = 0;
+  for (; t0 + 32 <= p.value_dim; t0 += 32) {
+    Lanes acc[4] = {splat(0.0f), splat(0.0f), splat(0.0f), splat(0.0f)};
+    for (int64_t j = 0; j < keys; ++j) {
+      const Lanes w = splat(scores[j]);
+      const float* v = p.value(b, g, j) + t0;
+      for (int c = 0; c < 4; ++c) acc[c] += w * load(v + 8 * c);
+    }
+    for (int c = 0; c < 4; ++c) {
+      const Lanes o = acc[c] / total;
+      std::memcpy(out + t0 + 8 * c, &o, sizeof o);
+    }
+  }
   for (; t0 + 8 <= p.value_dim; t0 += 8) {
-    Lanes acc = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int64_t j = 0; j <= last; ++j) acc += scores[j] * load(p.value(b, g, j) + t0);
-    std::memcpy(out + t0, &acc, sizeof acc);
+    Lanes acc = splat(0.0f);
+    for (int64_t j = 0; j < keys; ++j) acc += splat(scores[j]) * load(p.value(b, g, j) + t0);
+    const Lanes o = acc / total;
+    std::memcpy(out + t0, &o, sizeof o);
   }
   for (; t0 < p.value_dim; ++t0) {
     float acc = 0.0f;
-    for (int64_t j = 0; j <= last; ++j) acc += scores[j] * p.value(b, g, j)[t0];
-    out[t0] = acc;
+    for (int64_t j = 0; j < keys; ++j) acc += scores[j] * p.value(b, g, j)[t0];
+    out[t0] = acc / total[0];
   }
-  for (int64_t t = 0; t < p.value_dim; ++t) out[t] /= sum;
 }
 
 // out [b, heads, s, dv]
 void forward(const Problem& p, float* out) {
   at::parallel_for(0, p.batch * p.heads * p.queries, 8, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(p.span);
+    std::vector<float> scores(p.span + 8);
     for (int64_t row = begin; row < end; ++row) attend_row(p, row, scores.data(), out + row * p.value_dim);
   });
 }

@@ -44,6 +44,17 @@ at::Tensor written(at::Tensor buffer, const at::Tensor& x, const at::Tensor& slo
   return tracked ? buffer.scatter(2, index, x) : buffer.scatter_(2, index, x);
 }
 
+at::Tensor padded(const at::Tensor& x, const AttentionInputs& in) {
+  if (!in.packed.defined()) return x;
+  const int64_t width = x.size(-1);
+  return at::zeros({in.batch * in.seq, width}, x.options()).index_copy(0, in.packed, x).view({in.batch, in.seq, width});
+}
+
+at::Tensor packed(const at::Tensor& x, const AttentionInputs& in) {
+  if (!in.packed.defined()) return x;
+  return x.reshape({in.batch * in.seq, x.size(-1)}).index_select(0, in.packed);
+}
+
 std::pair<at::Tensor, at::Tensor> LayerCache::store(const at::Tensor& k, const at::Tensor& v, const AttentionInputs& in) {
   keys = written(keys, k, in.write_slots, in.capacity);
   values = written(values, v, in.write_slots, in.capacity);
@@ -80,9 +91,9 @@ GroupedQueryAttentionImpl::GroupedQueryAttentionImpl(const ModelConfig& c)
 }
 
 at::Tensor GroupedQueryAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache) {
-  at::Tensor q = split_heads(project(q_proj_, x), heads_);     // [b, h, s, d]
-  at::Tensor k = split_heads(project(k_proj_, x), kv_heads_);  // [b, kv, s, d]
-  at::Tensor v = split_heads(project(v_proj_, x), kv_heads_);  // [b, kv, s, d]
+  at::Tensor q = split_heads(padded(project(q_proj_, x), in), heads_);     // [b, h, s, d]
+  at::Tensor k = split_heads(padded(project(k_proj_, x), in), kv_heads_);  // [b, kv, s, d]
+  at::Tensor v = split_heads(padded(project(v_proj_, x), in), kv_heads_);  // [b, kv, s, d]
   if (q_norm_) {
     q = q_norm_(q);
     k = k_norm_(k);
@@ -90,7 +101,7 @@ at::Tensor GroupedQueryAttentionImpl::forward(const at::Tensor& x, const Attenti
   q = in.rotary->apply(q, in.cos, in.sin);
   k = in.rotary->apply(k, in.cos, in.sin);
   const auto [keys, values] = cache.store(k, v, in);  // [b, kv, span, d]
-  return project(o_proj_, merge_heads(attend(q, keys, values, in, scale_)));
+  return project(o_proj_, packed(merge_heads(attend(q, keys, values, in, scale_)), in));
 }
 
 LatentAttentionImpl::LatentAttentionImpl(const ModelConfig& c)
@@ -119,14 +130,14 @@ LatentAttentionImpl::LatentAttentionImpl(const ModelConfig& c)
 }
 
 at::Tensor LatentAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache) {
-  const int64_t b = x.size(0), s = x.size(1);
   const at::Tensor q_flat =
-      q_proj_ ? project(q_proj_, x) : project(q_b_proj_, q_a_layernorm_(project(q_a_proj_, x)));
+      padded(q_proj_ ? project(q_proj_, x) : project(q_b_proj_, q_a_layernorm_(project(q_a_proj_, x))), in);
+  const int64_t b = q_flat.size(0), s = q_flat.size(1);
   const at::Tensor q = split_heads(q_flat, heads_);  // [b, h, s, nope + rope]
   const at::Tensor q_nope = q.narrow(-1, 0, nope_dim_);
   const at::Tensor q_rope = in.rotary->apply(q.narrow(-1, nope_dim_, rope_dim_), in.cos, in.sin);
 
-  const at::Tensor compressed = project(kv_a_proj_with_mqa_, x);  // [b, s, kv_rank + rope]
+  const at::Tensor compressed = padded(project(kv_a_proj_with_mqa_, x), in);  // [b, s, kv_rank + rope]
   const at::Tensor kv_latent = kv_a_layernorm_(compressed.narrow(-1, 0, kv_rank_));
   at::Tensor k_rope = compressed.narrow(-1, kv_rank_, rope_dim_).view({b, 1, s, rope_dim_});
   k_rope = in.rotary->apply(k_rope, in.cos, in.sin).expand({b, heads_, s, rope_dim_});
@@ -134,7 +145,7 @@ at::Tensor LatentAttentionImpl::forward(const at::Tensor& x, const AttentionInpu
   const at::Tensor k = at::cat({kv.narrow(-1, 0, nope_dim_), k_rope}, -1);
   const auto [keys, values] = cache.store(k, kv.narrow(-1, nope_dim_, v_dim_), in);  // [b, h, span, ...]
   const at::Tensor query = at::cat({q_nope, q_rope}, -1);
-  return project(o_proj_, merge_heads(attend(query, keys, values, in, scale_)));
+  return project(o_proj_, packed(merge_heads(attend(query, keys, values, in, scale_)), in));
 }
 
 }  // namespace aha::policy

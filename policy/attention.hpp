@@ -16,12 +16,22 @@ namespace aha::policy {
 struct AttentionInputs {
   at::Tensor cos, sin;  // [batch, seq, rotary_dim]
   const Rotary* rotary = nullptr;
-  at::Tensor query_positions;  // [batch, seq] int64: a query sees the keys at or before its position
+  at::Tensor query_positions;  // [batch, seq] int64: a query sees the keys at or before its position (padding: -1)
   at::Tensor key_lengths;      // [batch] int64: the keys of each row once this pass is cached
   at::Tensor write_slots;      // [batch, seq] int64: the cache slot of each new key; padding goes to the sink
   int64_t capacity = 0;        // positions per row in the cache; slot `capacity` is the sink
   int64_t key_span = 0;        // positions attended: the longest row
+  // A padding-free pass: the flat index [n] into [batch * seq] of the real tokens. The layers see
+  // x [n, hidden] and only attention lays its queries, keys and values out as [batch, seq].
+  // Undefined: x is [batch, seq, hidden], padding included.
+  at::Tensor packed;
+  int64_t batch = 0, seq = 0;
 };
+
+// x [n, c] of a padding-free pass -> [batch, seq, c] with zero rows at the padding; x itself otherwise.
+at::Tensor padded(const at::Tensor& x, const AttentionInputs& in);
+// x [batch, seq, c] -> [n, c] of the real tokens in a padding-free pass; x itself otherwise.
+at::Tensor packed(const at::Tensor& x, const AttentionInputs& in);
 
 // Keys and values of one layer, indexed by position: [batch, kv_heads, capacity + 1, head_dim].
 // Every row's first token sits at slot 0 whatever the padding of the passes that wrote it, so

@@ -33,6 +33,19 @@ at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const AttentionInputs&
   return h + (moe_ ? moe_(ffn_in, *trace, replay) : mlp_(ffn_in));
 }
 
+namespace {
+
+// A router trace of a padding-free pass laid out over every slot [batch * seq, ...]: padding
+// gets zero logits and experts 0 .. k-1, as in a padded pass no loss or count reads them.
+RouterTrace unpacked(const RouterTrace& trace, const AttentionInputs& in) {
+  const int64_t slots = in.batch * in.seq, k = trace.experts.size(1);
+  const at::Tensor first_k = at::arange(k, trace.experts.options()).repeat({slots, 1});
+  return {at::zeros({slots, trace.logits.size(1)}, trace.logits.options()).index_copy(0, in.packed, trace.logits),
+          first_k.index_copy(0, in.packed, trace.experts), first_k.index_copy(0, in.packed, trace.own)};
+}
+
+}  // namespace
+
 CausalLMImpl::CausalLMImpl(ModelConfig config) : config_(std::move(config)) {
   const ModelConfig& c = config_;
   body_ = register_module("model", std::make_shared<torch::nn::Module>("model"));
@@ -68,19 +81,27 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
   const at::Tensor past = kv.lengths.defined() ? kv.lengths : at::zeros({batch}, input_ids.options().dtype(at::kLong));
   const at::Tensor counted = real.to(at::kLong).cumsum(1);  // [b, s] real tokens up to each slot
 
-  // Positions count the real tokens before each one, so padding shifts nothing.
+  // Positions count the real tokens before each one, so padding shifts nothing; a padding query
+  // attends to key 0 alone, as nothing reads its output.
   AttentionInputs in;
-  in.query_positions = (past.unsqueeze(1) + counted - 1).clamp_min(0);
+  const at::Tensor positions = (past.unsqueeze(1) + counted - 1).clamp_min(0);  // [b, s]
+  in.query_positions = at::where(real, positions, -1);
   in.key_lengths = past + counted.select(1, seq - 1);
   const int64_t longest = std::max<int64_t>(in.key_lengths.max().item<int64_t>(), 1);
   // The batch-invariant attention reads whole chunks of keys; ATen's reads exactly the longest row.
   in.key_span = longest;
   kv.capacity = std::max(kv.capacity, in.key_span);
   in.capacity = kv.capacity;
-  in.write_slots = at::where(real, in.query_positions, kv.capacity);
+  in.write_slots = at::where(real, positions, kv.capacity);
+  // With an eighth or more of the slots padding, only the real tokens run through the layers.
+  const int64_t real_tokens = seq > 1 ? real.sum().item<int64_t>() : batch;
+  if (real_tokens > 0 && real_tokens * 8 <= batch * seq * 7) {
+    in.packed = real.reshape({-1}).nonzero().squeeze(1);  // [n]
+    in.batch = batch, in.seq = seq;
+  }
 
-  at::Tensor x = embed_tokens_(input_ids);  // [b, s, hidden]
-  std::tie(in.cos, in.sin) = rotary_.tables(in.query_positions, x.scalar_type());
+  at::Tensor x = embed_tokens_(packed(input_ids.unsqueeze(-1), in).squeeze(-1));  // [b, s, hidden] or [n, hidden]
+  std::tie(in.cos, in.sin) = rotary_.tables(positions, x.scalar_type());
   in.rotary = &rotary_;
   kv.layers.resize(layers_->size());
   kv.lengths = in.key_lengths;
@@ -92,12 +113,15 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
     at::Tensor forced;
     if (layer->is_moe()) {
       trace = &out.routers.emplace_back();
-      if (moe_index < replay.size()) forced = replay[moe_index];
+      if (moe_index < replay.size())
+        forced = in.packed.defined() ? replay[moe_index].index_select(0, in.packed) : replay[moe_index];
       ++moe_index;
     }
     x = layer->forward(x, in, kv.layers[i], trace, forced);
   }
-  out.hidden = norm_(x);
+  out.hidden = padded(norm_(x), in);
+  if (in.packed.defined())
+    for (auto& trace : out.routers) trace = unpacked(trace, in);
   return out;
 }
 

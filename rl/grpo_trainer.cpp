@@ -156,9 +156,12 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
   generation.stop = c_.rollout.stop;
   generation.record_routing = true;  // MoE models only; also feeds the routing_mismatch metric
   if (c_.rollout.endpoints.empty()) {
+    // The workers share the trainer's threads: each gets its part and runs its products serially
+    // when there are as many workers as threads, so no core spins waiting on another.
+    const int threads_per_worker = std::max(1, at::get_num_threads() / c_.rollout.workers);
     pool_ = std::make_unique<rollout::RolloutPool>(
         *policy_, start_step_, c_.rollout.workers, c_.rollout.queue_size, generation,
-        [this](std::span<const int64_t> ids) { return tokenizer_.decode(ids); });
+        [this](std::span<const int64_t> ids) { return tokenizer_.decode(ids); }, threads_per_worker);
   } else {
     rollout::RemoteSettings remote;
     for (std::size_t i = 0; i < c_.rollout.endpoints.size(); ++i)  // with data parallelism, every world-th is this rank's

@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include "kernels/cpu_threads.hpp"
+
 namespace aha::rollout {
 
 namespace {
@@ -38,7 +40,7 @@ at::Generator seeded_generator(const at::Device& device, uint64_t seed) {
 }
 
 RolloutPool::RolloutPool(policy::CausalLMImpl& policy, int64_t version, int workers, int queue_size,
-                         GenerationSettings settings, Detokenize detokenize)
+                         GenerationSettings settings, Detokenize detokenize, int threads_per_worker)
     : settings_(std::move(settings)), detokenize_(std::move(detokenize)), queue_size_(std::max(queue_size, 1)) {
   for (int w = 0; w < std::max(workers, 1); ++w) {
     auto replica = std::make_unique<Replica>();
@@ -46,7 +48,7 @@ RolloutPool::RolloutPool(policy::CausalLMImpl& policy, int64_t version, int work
     replica->version = version;
     replicas_.push_back(std::move(replica));
   }
-  for (auto& replica : replicas_) threads_.emplace_back([this, r = replica.get()] { work(*r); });
+  for (auto& replica : replicas_) threads_.emplace_back([this, r = replica.get(), threads_per_worker] { work(*r, threads_per_worker); });
 }
 
 RolloutPool::~RolloutPool() {
@@ -84,7 +86,8 @@ RolloutResult RolloutPool::take() {
   return result;
 }
 
-void RolloutPool::work(Replica& replica) {
+void RolloutPool::work(Replica& replica, int threads) {
+  if (threads > 0) kernels::set_threads_of_this_thread(threads);
   for (;;) {
     RolloutJob job;
     {

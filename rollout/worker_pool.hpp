@@ -48,9 +48,10 @@ class RolloutBackend {
 class RolloutPool : public RolloutBackend {
  public:
   // `workers` replicas of `policy` at weight version `version`; at most `queue_size` finished
-  // jobs wait in the queue (a worker blocks while it is full).
+  // jobs wait in the queue (a worker blocks while it is full). Each worker's CPU work runs on
+  // `threads_per_worker` threads (0: the runtime's default for a new thread).
   RolloutPool(policy::CausalLMImpl& policy, int64_t version, int workers, int queue_size, GenerationSettings settings,
-              Detokenize detokenize);
+              Detokenize detokenize, int threads_per_worker = 0);
   ~RolloutPool() override;
   RolloutPool(const RolloutPool&) = delete;
   RolloutPool& operator=(const RolloutPool&) = delete;
@@ -66,7 +67,7 @@ class RolloutPool : public RolloutBackend {
     int64_t version = 0;
     std::mutex busy;  // held while the replica generates or is refreshed
   };
-  void work(Replica& replica);
+  void work(Replica& replica, int threads);
 
   GenerationSettings settings_;
   Detokenize detokenize_;

@@ -1,0 +1,12 @@
+// How many CPU threads the work of the calling thread may use: ATen's parallel loops (OpenMP)
+// and MKL's products started from this thread, and only from it. Rollout workers split the cores
+// this way instead of all of them spinning on every core.
+#pragma once
+
+namespace aha::kernels {
+
+// Sets the calling thread's OpenMP and MKL thread counts to `threads` (at least 1). Other threads,
+// the trainer's among them, keep theirs. A no-op for a runtime that lacks either setting.
+void set_threads_of_this_thread(int threads);
+
+}  // namespace aha::kernels
