@@ -41,17 +41,22 @@ inline void dot_lanes8(const float* q, const float* const (&k)[8], int64_t n, La
     for (int j = 0; j < 8; ++j) part[j][l] += q[t] * k[j][t];
 }
 
-// Lane pairs of x and y added: [x0+x1, x2+x3, x4+x5, x6+x7, y0+y1, y2+y3, y4+y5, y6+y7].
+// Neighbouring lanes of x and y added within each half of eight lanes:
+// [x0+x1, x2+x3, y0+y1, y2+y3, x4+x5, x6+x7, y4+y5, y6+y7]. (No lane crosses the halves, so
+// it is one shuffle pair and an add on AVX.)
 inline Lanes pair_sums(Lanes x, Lanes y) {
-  const Ints even = {0, 2, 4, 6, 8, 10, 12, 14}, odd = {1, 3, 5, 7, 9, 11, 13, 15};
+  const Ints even = {0, 2, 8, 10, 4, 6, 12, 14}, odd = {1, 3, 9, 11, 5, 7, 13, 15};
   return __builtin_shuffle(x, y, even) + __builtin_shuffle(x, y, odd);
 }
 
 // Lane j of the result is the sum of s[j]'s lanes as ((0+1)+(2+3))+((4+5)+(6+7)): eight
 // reductions at once, each in the same order as any other.
 inline Lanes reduce8(const Lanes (&s)[8]) {
-  const Lanes quarter[4] = {pair_sums(s[0], s[1]), pair_sums(s[2], s[3]), pair_sums(s[4], s[5]), pair_sums(s[6], s[7])};
-  return pair_sums(pair_sums(quarter[0], quarter[1]), pair_sums(quarter[2], quarter[3]));
+  // [A0123, B0123, C0123, D0123, A4567, B4567, C4567, D4567] and the same for E..H.
+  const Lanes first = pair_sums(pair_sums(s[0], s[1]), pair_sums(s[2], s[3]));
+  const Lanes second = pair_sums(pair_sums(s[4], s[5]), pair_sums(s[6], s[7]));
+  const Ints low = {0, 1, 2, 3, 8, 9, 10, 11}, high = {4, 5, 6, 7, 12, 13, 14, 15};
+  return __builtin_shuffle(first, second, low) + __builtin_shuffle(first, second, high);
 }
 
 // exp(x) for x <= 0, elementwise: x = n ln2 + r with |r| <= ln2 / 2, a degree-7 polynomial for
@@ -137,7 +142,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_row(con
     Lanes partial[8];
     dot_lanes8(q, k, p.dim, partial);
     Lanes s = reduce8(partial) * splat(p.scale);
-    for (int64_t j = keys - j0; j < 8; ++j) s[j] = minus_inf;  // past the last key: weight 0
+    const Ints index = Ints{0, 1, 2, 3, 4, 5, 6, 7} + static_cast<int32_t>(j0);
+    s = index < static_cast<int32_t>(keys) ? s : splat(minus_inf);  // past the last key: weight 0
     std::memcpy(scores + j0, &s, sizeof s);
     max = s > max ? s : max;
   }
@@ -155,7 +161,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_row(con
   for (; t0 + 32 <= p.value_dim; t0 += 32) {
     Lanes acc[4] = {splat(0.0f), splat(0.0f), splat(0.0f), splat(0.0f)};
     for (int64_t j = 0; j < keys; ++j) {
-      const Lanes w = splat(scores[j]);
+      const float w = scores[j];  // a scalar times a vector is one broadcast, not eight inserts
       const float* v = p.value(b, g, j) + t0;
       for (int c = 0; c < 4; ++c) acc[c] += w * load(v + 8 * c);
     }
@@ -166,7 +172,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_row(con
   }
   for (; t0 + 8 <= p.value_dim; t0 += 8) {
     Lanes acc = splat(0.0f);
-    for (int64_t j = 0; j < keys; ++j) acc += splat(scores[j]) * load(p.value(b, g, j) + t0);
+    for (int64_t j = 0; j < keys; ++j) acc += scores[j] * load(p.value(b, g, j) + t0);
     const Lanes o = acc / total;
     std::memcpy(out + t0, &o, sizeof o);
   }
