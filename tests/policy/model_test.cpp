@@ -104,6 +104,30 @@ TEST_CASE("KV-cache decoding of a padded batch equals the full forward bit for b
   }
 }
 
+TEST_CASE("a padding-free pass gives each row the bits it gets alone, and padding gets no gradient") {
+  for (const char* type : all_types) {
+    INFO(type);
+    const auto expected = SafetensorsFile::open(fixture(type) / "expected.safetensors");
+    CausalLM model = load_causal_lm(fixture(type));
+    // Row 0 alone (no padding: every slot runs), and row 0 beside a row of 2 tokens padded to 8
+    // (more than an eighth of the slots is padding, so only the real tokens run).
+    const at::Tensor ids = expected.tensor("input_ids").narrow(0, 0, 1);
+    const at::Tensor short_row = at::tensor({0, 0, 0, 0, 0, 0, 7, 9}, at::kLong).view({1, 8});
+    const at::Tensor short_mask = at::tensor({0, 0, 0, 0, 0, 0, 1, 1}, at::kLong).view({1, 8});
+    const at::Tensor alone = model->logits(model->forward(ids, at::ones_like(ids)).hidden);
+    const ForwardOutput pair = model->forward(at::cat({ids, short_row}), at::cat({at::ones_like(ids), short_mask}));
+    const at::Tensor logits = model->logits(pair.hidden);
+    CHECK(at::equal(logits.select(0, 0), alone.select(0, 0)));
+    CHECK(at::equal(pair.hidden.select(0, 1).narrow(0, 0, 6), at::zeros_like(pair.hidden.select(0, 1).narrow(0, 0, 6))));
+    for (const auto& trace : pair.routers) CHECK(trace.experts.size(0) == 16);
+    logits.select(0, 1).narrow(0, 0, 6).sum().backward();  // padding positions only
+    for (const auto& item : model->named_parameters()) {
+      INFO(item.key());
+      CHECK((!item.value().grad().defined() || max_abs(item.value().grad()) == 0.0));
+    }
+  }
+}
+
 TEST_CASE("routing replay reproduces the recorded experts and the same logits") {
   const auto expected = SafetensorsFile::open(fixture("qwen3_moe") / "expected.safetensors");
   CausalLM model = load_causal_lm(fixture("qwen3_moe"));
