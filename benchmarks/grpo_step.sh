@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GRPO step time, aha train against TRL's GRPOTrainer, same checkpoint, data, shapes and threads, one run (CPU).
 #   benchmarks/grpo_step.sh [model_dir] [train.jsonl]
-# Environment: G (8), P (8), NEW (96) max new tokens, STEPS (6) timed steps after one warm-up, THREADS (2).
+# Environment: G (8), P (8), NEW (96) max new tokens, STEPS (6) timed steps after one warm-up, THREADS (2)
+# (aha runs as many rollout workers as threads, each sampling its share of the prompts on one thread).
 # Needs the build (AHA_BUILD_DIR, default build) and trl in the Python of $AHA_VENV.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ rm -rf "$out"
 run_aha() {
   rm -rf "$out"
   "$build/aha" train configs/bench/grpo-step.toml --set model.path="$model" --set data.train="$data" \
-    --set train.output_dir="$out" --set train.steps=$((STEPS + 1)) --set train.threads="$THREADS" \
+    --set train.output_dir="$out" --set train.steps=$((STEPS + 1)) --set train.threads="$THREADS" --set rollout.workers="$THREADS" \
     --set rollout.group_size="$G" --set rollout.prompts_per_step="$P" --set rollout.max_new_tokens="$NEW" \
     --set rollout.temperature=1.0 --set optim.lr=3e-4 "$@" >&2
   "$python" - "$out/metrics.jsonl" <<'EOF'
