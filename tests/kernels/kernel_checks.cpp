@@ -129,8 +129,10 @@ void moe_layer(c10::Device device, c10::ScalarType dtype) {
 void invariant_attention() {
   at::manual_seed(14);
   // (batch, heads, kv heads, queries, span, dim, value dim): decoding, a padded training pass with
-  // grouped queries, multi-head attention with another value width (latent attention's shape).
-  const std::vector<std::array<int64_t, 7>> shapes{{3, 4, 2, 1, 40, 16, 16}, {4, 4, 2, 37, 37, 32, 32}, {2, 3, 3, 20, 20, 24, 12}};
+  // grouped queries, multi-head attention with another value width (latent attention's shape),
+  // widths that are no multiple of eight (the kernel's leftover lanes and columns).
+  const std::vector<std::array<int64_t, 7>> shapes{
+      {3, 4, 2, 1, 40, 16, 16}, {4, 4, 2, 37, 37, 32, 32}, {2, 3, 3, 20, 20, 24, 12}, {2, 2, 1, 5, 13, 20, 44}};
   for (const auto& [batch, heads, kv_heads, queries, span, dim, value_dim] : shapes) {
     INFO(batch << " x " << heads << "/" << kv_heads << " heads, " << queries << " queries, " << span << " keys");
     const at::Tensor q_values = at::randn({batch, heads, queries, dim});
