@@ -47,7 +47,8 @@ at::Tensor written(at::Tensor buffer, const at::Tensor& x, const at::Tensor& slo
 at::Tensor padded(const at::Tensor& x, const AttentionInputs& in) {
   if (!in.packed.defined()) return x;
   const int64_t width = x.size(-1);
-  return at::zeros({in.batch * in.seq, width}, x.options()).index_copy(0, in.packed, x).view({in.batch, in.seq, width});
+  // In place into fresh zeros (autograd records it like the copy), so the zeros are not cloned.
+  return at::zeros({in.batch * in.seq, width}, x.options()).index_copy_(0, in.packed, x).view({in.batch, in.seq, width});
 }
 
 at::Tensor packed(const at::Tensor& x, const AttentionInputs& in) {
