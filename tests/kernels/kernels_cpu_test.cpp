@@ -1,8 +1,14 @@
-// The kernels' CPU paths against their ATen references, and the routing tables' invariants.
+// The kernels' CPU paths against their ATen references, the routing tables' invariants, and
+// per-thread CPU thread counts.
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
+#include "kernels/cpu_threads.hpp"
 #include "kernels/grpo_token_loss.hpp"
 #include "kernels/invariant_attention.hpp"
 #include "kernels/moe_dispatch.hpp"
@@ -55,4 +61,20 @@ TEST_CASE("selective log-softmax names a target outside the vocabulary and a mis
   CHECK_THROWS_WITH(selective_log_softmax(logits, at::tensor({1}, at::kLong)), Catch::Contains("targets must be int64 [2]"));
   CHECK_THROWS_WITH(route_by_expert(at::tensor({0, 4}, at::kLong).view({1, 2}), 4),
                     Catch::Contains("an expert id is at least 4"));
+}
+
+TEST_CASE("a thread's own CPU thread count leaves the other threads' alone") {
+  at::set_num_threads(2);
+  int in_worker = 0;
+  std::thread worker([&] {
+    set_threads_of_this_thread(1);
+    in_worker = at::get_num_threads();
+    // A parallel loop from this thread now runs on it alone.
+    std::atomic<int> chunks = 0;
+    at::parallel_for(0, 1 << 16, 1, [&](int64_t, int64_t) { ++chunks; });
+    CHECK(chunks == 1);
+  });
+  worker.join();
+  CHECK(in_worker == 1);
+  CHECK(at::get_num_threads() == 2);
 }
