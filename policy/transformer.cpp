@@ -88,8 +88,7 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
   in.query_positions = at::where(real, positions, -1);
   in.key_lengths = past + counted.select(1, seq - 1);
   const int64_t longest = std::max<int64_t>(in.key_lengths.max().item<int64_t>(), 1);
-  // The batch-invariant attention reads whole chunks of keys; ATen's reads exactly the longest row.
-  in.key_span = longest;
+  in.key_span = longest;  // both attentions read the longest row's keys
   kv.capacity = std::max(kv.capacity, in.key_span);
   in.capacity = kv.capacity;
   in.write_slots = at::where(real, positions, kv.capacity);
@@ -100,7 +99,8 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
     in.batch = batch, in.seq = seq;
   }
 
-  at::Tensor x = embed_tokens_(packed(input_ids.unsqueeze(-1), in).squeeze(-1));  // [b, s, hidden] or [n, hidden]
+  const at::Tensor tokens = in.packed.defined() ? input_ids.reshape({-1}).index_select(0, in.packed) : input_ids;
+  at::Tensor x = embed_tokens_(tokens);  // [b, s, hidden], or [n, hidden] padding-free
   std::tie(in.cos, in.sin) = rotary_.tables(positions, x.scalar_type());
   in.rotary = &rotary_;
   kv.layers.resize(layers_->size());
