@@ -10,6 +10,8 @@
 #include <atomic>
 #include <vector>
 
+#include "kernels/cpu_threads.hpp"
+
 namespace aha::kernels {
 
 namespace {
@@ -34,28 +36,17 @@ at::Tensor at_least_invariant_rows(const at::Tensor& rows) {
 // product serial wherever it is called from.
 using Sgemm = void (*)(const char*, const char*, const int*, const int*, const int*, const float*, const float*,
                        const int*, const float*, const int*, const float*, float*, const int*);
-using SetLocalThreads = int (*)(const int*);
 
-struct Blas {
-  Sgemm sgemm = reinterpret_cast<Sgemm>(dlsym(RTLD_DEFAULT, "sgemm_"));
-  SetLocalThreads set_local_threads = reinterpret_cast<SetLocalThreads>(dlsym(RTLD_DEFAULT, "mkl_set_num_threads_local_"));
-};
-
-const Blas& blas() {
-  static const Blas found;
+Sgemm blas_sgemm() {
+  static const auto found = reinterpret_cast<Sgemm>(dlsym(RTLD_DEFAULT, "sgemm_"));
   return found;
 }
 
 // MKL runs on the calling thread alone while this lives.
 class SerialBlas {
  public:
-  SerialBlas() {
-    const int one = 1;
-    if (blas().set_local_threads) previous_ = blas().set_local_threads(&one);
-  }
-  ~SerialBlas() {
-    if (blas().set_local_threads) blas().set_local_threads(&previous_);
-  }
+  SerialBlas() : previous_(set_mkl_threads_of_this_thread(1)) {}
+  ~SerialBlas() { set_mkl_threads_of_this_thread(previous_); }
   SerialBlas(const SerialBlas&) = delete;
   SerialBlas& operator=(const SerialBlas&) = delete;
 
@@ -97,7 +88,7 @@ at::Tensor aten_blocks(const at::Tensor& x, const at::Tensor& weight) {
 // rows (the last padded), blocks spread over threads when there is enough work. Every row goes
 // through the same kernel with the same operand shapes, whatever the rows around it.
 at::Tensor invariant_product(const at::Tensor& x, const at::Tensor& weight) {
-  const Sgemm sgemm = blas().sgemm;
+  const Sgemm sgemm = blas_sgemm();
   if (!sgemm || x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat) {
     const SerialBlas serial;
     return aten_blocks(x.contiguous(), weight);

@@ -87,14 +87,15 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
   const at::Tensor positions = (past.unsqueeze(1) + counted - 1).clamp_min(0);  // [b, s]
   in.query_positions = at::where(real, positions, -1);
   in.key_lengths = past + counted.select(1, seq - 1);
-  const int64_t longest = std::max<int64_t>(in.key_lengths.max().item<int64_t>(), 1);
+  // One read from the device: the longest row's keys and how many of the slots are tokens.
+  const at::Tensor summary = at::stack({in.key_lengths.max(), counted.select(1, seq - 1).sum()}).cpu();
+  const int64_t longest = std::max<int64_t>(summary[0].item<int64_t>(), 1), real_tokens = summary[1].item<int64_t>();
   in.key_span = longest;  // both attentions read the longest row's keys
   kv.capacity = std::max(kv.capacity, in.key_span);
   in.capacity = kv.capacity;
   in.write_slots = at::where(real, positions, kv.capacity);
   // With an eighth or more of the slots padding, only the real tokens run through the layers.
-  const int64_t real_tokens = seq > 1 ? real.sum().item<int64_t>() : batch;
-  if (real_tokens > 0 && real_tokens * 8 <= batch * seq * 7) {
+  if (seq > 1 && real_tokens > 0 && real_tokens * 8 <= batch * seq * 7) {
     in.packed = real.reshape({-1}).nonzero().squeeze(1);  // [n]
     in.batch = batch, in.seq = seq;
   }
