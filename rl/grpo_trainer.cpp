@@ -129,6 +129,7 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
   optimizer_ = std::make_unique<PolicyOptimizer>(policy_, reference, c_.grpo, c_.optim, c_.train.steps,
                                                  c_.rollout.max_new_tokens, c_.rollout.temperature,
                                                  c_.train.micro_batch_tokens, c_.model.freeze);
+  optimizer_->set_micro_batch_threads(c_.train.micro_batch_threads);
   if (latest) {
     const TrainerState state = load_run_checkpoint(*latest, *policy_, optimizer_->optimizer(), rng_);
     start_step_ = state.step;

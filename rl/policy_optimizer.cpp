@@ -6,7 +6,11 @@
 #include <torch/nn/utils/clip_grad.h>
 
 #include <algorithm>
+#include <exception>
+#include <thread>
 
+#include "kernels/cpu_threads.hpp"
+#include "policy/replica.hpp"
 #include "policy/token_logprobs.hpp"
 #include "rl/data_parallel.hpp"
 #include "rl/grpo_loss.hpp"
@@ -188,12 +192,73 @@ bool PolicyOptimizer::owned(std::size_t micro_batch) const {
                                 data_parallel_->rank();
 }
 
+void PolicyOptimizer::set_micro_batch_threads(int threads) {
+  micro_batch_threads_ = threads > 0 ? threads : at::get_num_threads();
+}
+
+int PolicyOptimizer::threads_for(std::size_t owned_micro_batches) const {
+  if (!policy_->lm_head_weight().device().is_cpu()) return 1;
+  return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(micro_batch_threads_), owned_micro_batches));
+}
+
 std::vector<MicroBatch> PolicyOptimizer::micro_batches(const std::vector<TrainingSequence>& batch) const {
   std::vector<MicroBatch> out;
   const at::Device device = policy_->lm_head_weight().device();
-  for (const auto& mb : pack_micro_batches(batch, micro_batch_tokens_, 0, min_shared_prefix_))
+  const int parts = threads_for(batch.size()) * (data_parallel_ ? data_parallel_->world() : 1);
+  for (const auto& mb : pack_micro_batches(batch, micro_batch_tokens_, 0, min_shared_prefix_, parts))
     out.push_back(to_device(mb, device));
   return out;
+}
+
+std::vector<PolicyOptimizer::MicroBatchStats> PolicyOptimizer::run_micro_batches(std::size_t count,
+                                                                                const MicroBatchWork& work) {
+  std::vector<MicroBatchStats> stats(count);
+  std::vector<std::size_t> mine;
+  for (std::size_t m = 0; m < count; ++m)
+    if (owned(m)) mine.push_back(m);
+  const int threads = threads_for(mine.size());
+  if (threads <= 1) {
+    for (const std::size_t m : mine) stats[m] = work(*policy_, m);
+    return stats;
+  }
+  // Replicas with the policy's current weights and no gradient; the policy itself is thread 0's.
+  while (replicas_.size() + 1 < static_cast<std::size_t>(threads)) {
+    replicas_.push_back(policy::replica_of(*policy_, /*trainable=*/true));
+    std::vector<at::Tensor> trainable;
+    for (const auto& p : replicas_.back()->parameters())
+      if (p.requires_grad()) trainable.push_back(p);
+    replica_trainable_.push_back(std::move(trainable));
+  }
+  for (int r = 0; r + 1 < threads; ++r) {
+    policy::copy_weights(*policy_, *replicas_[r]);
+    for (auto& p : replica_trainable_[r]) p.mutable_grad() = at::Tensor();
+  }
+  const int threads_each = std::max(1, at::get_num_threads() / threads);
+  std::vector<std::exception_ptr> failures(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      try {
+        kernels::set_threads_of_this_thread(threads_each);
+        policy::CausalLMImpl& model = t == 0 ? *policy_ : *replicas_[t - 1];
+        for (std::size_t i = mine.size() * t / threads; i < mine.size() * (t + 1) / threads; ++i)
+          stats[mine[i]] = work(model, mine[i]);
+      } catch (...) {
+        failures[t] = std::current_exception();
+      }
+    });
+  for (auto& thread : pool) thread.join();
+  for (const auto& failure : failures)
+    if (failure) std::rethrow_exception(failure);
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < trainable_.size(); ++i)
+    for (int r = 0; r + 1 < threads; ++r) {
+      const at::Tensor& part = replica_trainable_[r][i].grad();
+      if (!part.defined()) continue;
+      at::Tensor& total = trainable_[i].mutable_grad();
+      total = total.defined() ? total.add_(part) : part.clone();
+    }
+  return stats;
 }
 
 StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
@@ -215,31 +280,39 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
     optimizer_->zero_grad();
     const auto shares =
         step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, grpo_.routing_replay, data_parallel_);
-    double loss = 0.0, kl = 0.0, low = 0.0, high = 0.0, entropy = 0.0;
-    double routing_differs = 0, routing_pairs = 0;
-    for (std::size_t m = 0; m < micro_batches.size(); ++m) {
-      if (!owned(m)) continue;
+    const auto parts = run_micro_batches(micro_batches.size(), [&](policy::CausalLMImpl& model, std::size_t m) {
       const MicroBatch& mb = micro_batches[m];
-      const PolicyPass pass =
-          run_policy(*policy_, mb, temperature_, true, grpo_.routing_replay, shares ? &*shares : nullptr);
-      routing_differs += static_cast<double>(pass.routing_differs);
-      routing_pairs += static_cast<double>(pass.routing_pairs);
+      const PolicyPass pass = run_policy(model, mb, temperature_, true, grpo_.routing_replay, shares ? &*shares : nullptr);
+      MicroBatchStats part;
+      part.routing_differs = static_cast<double>(pass.routing_differs);
+      part.routing_pairs = static_cast<double>(pass.routing_pairs);
       const at::Tensor& logp = pass.logp;
       const at::Tensor tokens_in_loss = mb.mask > 0;
       if (iteration == 0 && tokens_in_loss.any().item<bool>())
-        stats.logprob_mismatch = std::max(
-            stats.logprob_mismatch, (logp.detach() - mb.sampling_logp).abs().masked_select(tokens_in_loss).max().item<double>());
+        part.mismatch = (logp.detach() - mb.sampling_logp).abs().masked_select(tokens_in_loss).max().item<double>();
       // With one iteration the update is on-policy: the old log-probs are the current ones.
       const at::Tensor old_logp = grpo_.iterations == 1 ? logp.detach() : mb.sampling_logp;
       const LossInputs in{logp, old_logp, reference_logp[m], mb.advantages, mb.mask};
       const LossOutput out = grpo_loss(in, grpo_, counts);
       const at::Tensor total = with_aux(out.loss, pass);
       total.backward();
-      loss += total.item<double>();
-      kl += out.kl_sum;
-      low += out.clipped_low;
-      high += out.clipped_high;
-      entropy += pass.entropy_sum.item<double>();
+      part.loss = total.item<double>();
+      part.kl = out.kl_sum;
+      part.low = out.clipped_low;
+      part.high = out.clipped_high;
+      part.entropy = pass.entropy_sum.item<double>();
+      return part;
+    });
+    double loss = 0.0, kl = 0.0, low = 0.0, high = 0.0, entropy = 0.0, routing_differs = 0.0, routing_pairs = 0.0;
+    for (const MicroBatchStats& part : parts) {
+      loss += part.loss;
+      kl += part.kl;
+      low += part.low;
+      high += part.high;
+      entropy += part.entropy;
+      routing_differs += part.routing_differs;
+      routing_pairs += part.routing_pairs;
+      if (iteration == 0) stats.logprob_mismatch = std::max(stats.logprob_mismatch, part.mismatch);
     }
     if (data_parallel_) {
       data_parallel_->all_reduce_gradients(trainable_);
@@ -279,14 +352,16 @@ StepStats PolicyOptimizer::sft_step(const std::vector<TrainingSequence>& batch) 
   stats.tokens = tokens;
   optimizer_->zero_grad();
   const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, false, data_parallel_);
-  for (std::size_t m = 0; m < micro_batches.size(); ++m) {
-    if (!owned(m)) continue;
+  const auto parts = run_micro_batches(micro_batches.size(), [&](policy::CausalLMImpl& model, std::size_t m) {
     const MicroBatch& mb = micro_batches[m];
-    const PolicyPass pass = run_policy(*policy_, mb, 1.0, true, false, shares ? &*shares : nullptr);
+    const PolicyPass pass = run_policy(model, mb, 1.0, true, false, shares ? &*shares : nullptr);
     const at::Tensor loss = with_aux(-(pass.logp * mb.mask).sum() / static_cast<double>(std::max<int64_t>(tokens, 1)), pass);
     loss.backward();
-    stats.loss += loss.item<double>();
-  }
+    MicroBatchStats part;
+    part.loss = loss.item<double>();
+    return part;
+  });
+  for (const MicroBatchStats& part : parts) stats.loss += part.loss;
   if (data_parallel_) {
     data_parallel_->all_reduce_gradients(trainable_);
     stats.loss = data_parallel_->sum({stats.loss})[0];

@@ -59,7 +59,7 @@ void bind(Binder& b, PretrainTrainSection& s) {
             {1, unbounded});
   b.integer({"seed", "seeds the initial weights and the order of the problems"}, s.seed, int64_t{0},
             {0, std::numeric_limits<int64_t>::max()});
-  b.integer({"threads", "CPU threads for LibTorch; 0: all cores"}, s.threads, 0, {0, 4096});
+  bind_cpu_threads(b, s.threads, s.micro_batch_threads);
 }
 
 template <class Walker>

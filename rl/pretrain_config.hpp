@@ -50,6 +50,7 @@ struct PretrainTrainSection {
   int micro_batch_tokens = 8192;
   int64_t seed = 0;
   int threads = 0;
+  int micro_batch_threads = 0;
 };
 
 struct PretrainConfig {

@@ -45,7 +45,7 @@ void bind(Binder& b, SftTrainSection& s) {
   b.integer({"save_every", "checkpoint every this many steps; 0: only at the end"}, s.save_every, 50, {0, unbounded});
   b.integer({"eval_every", "evaluate on data.eval every this many steps; 0: only at the start and the end"},
             s.eval_every, 0, {0, unbounded});
-  b.integer({"threads", "CPU threads for LibTorch; 0: all cores"}, s.threads, 0, {0, 4096});
+  bind_cpu_threads(b, s.threads, s.micro_batch_threads);
 }
 
 template <class Walker>

@@ -35,6 +35,7 @@ struct SftTrainSection {
   int save_every = 50;
   int eval_every = 0;
   int threads = 0;
+  int micro_batch_threads = 0;
 };
 
 struct SftConfig {

@@ -84,6 +84,7 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
   optimizer_ = std::make_unique<PolicyOptimizer>(model_, std::nullopt, no_router_loss, c_.optim,
                                                  static_cast<int>(steps_), 0, 1.0, c_.train.micro_batch_tokens,
                                                  c_.model.freeze);
+  optimizer_->set_micro_batch_threads(c_.train.micro_batch_threads);
   if (latest) {
     const TrainerState state = load_run_checkpoint(*latest, *model_, optimizer_->optimizer(), rng_);
     start_step_ = state.step;

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 
 namespace aha::rl {
@@ -163,6 +164,51 @@ MicroBatch build(const std::vector<TrainingSequence>& all, std::size_t begin, st
   return mb;
 }
 
+// Greedy packing of sequences [begin, end) in order, appended to `out`.
+void pack_run(const std::vector<TrainingSequence>& sequences, std::size_t begin, std::size_t end, int64_t token_budget,
+              int64_t pad_id, int64_t min_shared_prefix, std::vector<MicroBatch>& out) {
+  std::size_t first = begin;
+  int64_t longest = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    const auto length = static_cast<int64_t>(sequences[i].prompt.size() + sequences[i].completion.size());
+    const int64_t candidate = std::max(longest, length);
+    if (i > first && candidate * static_cast<int64_t>(i - first + 1) > token_budget) {
+      out.push_back(build(sequences, first, i, pad_id, min_shared_prefix));
+      first = i;
+      longest = length;
+    } else {
+      longest = candidate;
+    }
+  }
+  if (first < end) out.push_back(build(sequences, first, end, pad_id, min_shared_prefix));
+}
+
+// Where runs of about equal work begin, cut only where the prompt changes: a prompt counts once
+// per run of rows sharing it (a shared prefix), each completion token once.
+std::vector<std::size_t> balanced_cuts(const std::vector<TrainingSequence>& sequences, int parts) {
+  std::vector<int64_t> work_before(sequences.size() + 1, 0);
+  for (std::size_t i = 0; i < sequences.size(); ++i) {
+    const bool new_prompt = i == 0 || sequences[i].prompt != sequences[i - 1].prompt;
+    work_before[i + 1] = work_before[i] + static_cast<int64_t>(sequences[i].completion.size()) +
+                         (new_prompt ? static_cast<int64_t>(sequences[i].prompt.size()) : 0);
+  }
+  std::vector<std::size_t> boundaries;  // where the prompt changes
+  for (std::size_t i = 1; i < sequences.size(); ++i)
+    if (sequences[i].prompt != sequences[i - 1].prompt) boundaries.push_back(i);
+  std::vector<std::size_t> cuts{0};
+  for (int k = 1; k < parts; ++k) {
+    const int64_t target = work_before.back() * k / parts;
+    std::optional<std::size_t> best;
+    for (const std::size_t b : boundaries)
+      if (b > cuts.back() && (!best || std::abs(work_before[b] - target) < std::abs(work_before[*best] - target)))
+        best = b;
+    if (!best) break;
+    cuts.push_back(*best);
+  }
+  cuts.push_back(sequences.size());
+  return cuts;
+}
+
 }  // namespace
 
 MicroBatch to_device(const MicroBatch& mb, const at::Device& device) {
@@ -196,22 +242,12 @@ MicroBatch to_device(const MicroBatch& mb, const at::Device& device) {
 }
 
 std::vector<MicroBatch> pack_micro_batches(const std::vector<TrainingSequence>& sequences, int64_t token_budget,
-                                           int64_t pad_id, int64_t min_shared_prefix) {
+                                           int64_t pad_id, int64_t min_shared_prefix, int parts) {
   std::vector<MicroBatch> out;
-  std::size_t begin = 0;
-  int64_t longest = 0;
-  for (std::size_t i = 0; i < sequences.size(); ++i) {
-    const auto length = static_cast<int64_t>(sequences[i].prompt.size() + sequences[i].completion.size());
-    const int64_t candidate = std::max(longest, length);
-    if (i > begin && candidate * static_cast<int64_t>(i - begin + 1) > token_budget) {
-      out.push_back(build(sequences, begin, i, pad_id, min_shared_prefix));
-      begin = i;
-      longest = length;
-    } else {
-      longest = candidate;
-    }
-  }
-  if (begin < sequences.size()) out.push_back(build(sequences, begin, sequences.size(), pad_id, min_shared_prefix));
+  const std::vector<std::size_t> cuts = parts > 1 ? balanced_cuts(sequences, parts)
+                                                  : std::vector<std::size_t>{0, sequences.size()};
+  for (std::size_t run = 0; run + 1 < cuts.size(); ++run)
+    pack_run(sequences, cuts[run], cuts[run + 1], token_budget, pad_id, min_shared_prefix, out);
   return out;
 }
 

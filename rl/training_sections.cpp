@@ -101,7 +101,15 @@ void bind(Binder& b, TrainSection& s) {
             {0, unbounded});
   b.integer({"eval_every", "evaluate on data.eval every this many steps; 0: only at the start and the end"},
             s.eval_every, 0, {0, unbounded});
-  b.integer({"threads", "CPU threads for LibTorch; 0: all cores"}, s.threads, 0, {0, 4096});
+  bind_cpu_threads(b, s.threads, s.micro_batch_threads);
+}
+
+void bind_cpu_threads(Binder& b, int& threads, int& micro_batch_threads) {
+  b.integer({"threads", "CPU threads for LibTorch; 0: all cores"}, threads, 0, {0, 4096});
+  b.integer({"micro_batch_threads",
+             "micro-batches trained at once on the CPU, each on its own thread and copy of the policy, their "
+             "gradients summed in a fixed order; 0: one per thread, 1: one at a time on every thread"},
+            micro_batch_threads, 0, {0, 4096});
 }
 
 void bind(Binder& b, EvalSection& s) {

@@ -65,6 +65,7 @@ struct TrainSection {
   int save_every = 50;
   int eval_every = 0;
   int threads = 0;
+  int micro_batch_threads = 0;
 };
 
 struct EvalSection {
@@ -108,5 +109,7 @@ void bind(config::Binder& b, OptimSection& s);
 void bind(config::Binder& b, TrainSection& s);
 void bind(config::Binder& b, EvalSection& s);
 void bind(config::Binder& b, LogSection& s);
+// The `threads` and `micro_batch_threads` keys every training section has.
+void bind_cpu_threads(config::Binder& b, int& threads, int& micro_batch_threads);
 
 }  // namespace aha::rl

@@ -4,7 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
-#include <torch/csrc/autograd/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 
@@ -84,7 +84,7 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
                                  const Detokenize& detokenize) {
   for (std::size_t i = 0; i < prompts.size(); ++i)
     if (prompts[i].empty()) throw Error(fmt::format("prompt {} has no tokens", i));
-  torch::NoGradGuard no_grad;
+  const c10::InferenceMode inference;
   const auto device = model.lm_head_weight().device();
   const bool record = s.record_routing && model.num_moe_layers() > 0;
   auto [ids, mask] = left_pad(prompts, s.pad_id);

@@ -7,31 +7,9 @@
 #include <chrono>
 
 #include "kernels/cpu_threads.hpp"
+#include "policy/replica.hpp"
 
 namespace aha::rollout {
-
-namespace {
-
-void copy_weights(policy::CausalLMImpl& from, policy::CausalLMImpl& to) {
-  torch::NoGradGuard no_grad;
-  const auto source = from.named_parameters();
-  for (auto& item : to.named_parameters()) item.value().copy_(source[item.key()]);
-  const auto buffers = from.named_buffers();
-  for (auto& item : to.named_buffers()) item.value().copy_(buffers[item.key()]);
-}
-
-policy::CausalLM replica_of(policy::CausalLMImpl& policy) {
-  policy::CausalLM replica(policy.config());
-  const auto& weight = policy.lm_head_weight();
-  replica->to(weight.device(), weight.scalar_type());
-  replica->set_autocast(policy.autocast());
-  for (auto& p : replica->parameters()) p.set_requires_grad(false);
-  copy_weights(policy, *replica);
-  replica->eval();
-  return replica;
-}
-
-}  // namespace
 
 at::Generator seeded_generator(const at::Device& device, uint64_t seed) {
   at::Generator generator = at::globalContext().defaultGenerator(device).clone();
@@ -44,7 +22,7 @@ RolloutPool::RolloutPool(policy::CausalLMImpl& policy, int64_t version, int work
     : settings_(std::move(settings)), detokenize_(std::move(detokenize)), queue_size_(std::max(queue_size, 1)) {
   for (int w = 0; w < std::max(workers, 1); ++w) {
     auto replica = std::make_unique<Replica>();
-    replica->model = replica_of(policy);
+    replica->model = policy::replica_of(policy, /*trainable=*/false);
     replica->version = version;
     replicas_.push_back(std::move(replica));
   }
@@ -63,7 +41,7 @@ RolloutPool::~RolloutPool() {
 void RolloutPool::publish(policy::CausalLMImpl& policy, int64_t version) {
   for (auto& replica : replicas_) {
     std::lock_guard busy(replica->busy);
-    copy_weights(policy, *replica->model);
+    policy::copy_weights(policy, *replica->model);
     replica->version = version;
   }
 }

@@ -1,5 +1,5 @@
 // The GRPO optimizer step on the tiny qwen3_moe checkpoint: the gradient does not depend on the
-// micro-batch budget, advantages move log-probs the right way, frozen parameters stay put, and
+// micro-batch budget or on how many threads run the micro-batches, advantages move log-probs the right way, frozen parameters stay put, and
 // sampled log-probs match the training pass.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "policy/checkpoint.hpp"
+#include "policy/replica.hpp"
 #include "rl/model_loading.hpp"
 #include "rl/policy_optimizer.hpp"
 #include "rollout/generator.hpp"
@@ -86,6 +87,53 @@ TEST_CASE("the gradient of a step does not depend on the micro-batch budget") {
     const auto& pa = small.optimizer().param_groups()[0].params();
     const auto& pb = large.optimizer().param_groups()[0].params();
     for (std::size_t i = 0; i < pa.size(); ++i) CHECK(at::allclose(pa[i].grad(), pb[i].grad(), 1e-4, 1e-7));
+  }
+}
+
+TEST_CASE("packing for threads cuts where the prompt changes, into at most that many runs") {
+  auto model = tiny_moe();
+  const auto batch = sampled_batch(*model, 3);  // 3 prompts x 4 completions
+  for (const int parts : {2, 3, 8}) {
+    INFO("parts " << parts);
+    const auto micro_batches = pack_micro_batches(batch, 1 << 20, 0, 16, parts);
+    CHECK(micro_batches.size() == static_cast<std::size_t>(std::min(parts, 3)));
+    int64_t rows = 0;
+    for (const auto& mb : micro_batches) {
+      CHECK(mb.input_ids.size(0) % 4 == 0);  // whole groups only
+      rows += mb.input_ids.size(0);
+    }
+    CHECK(rows == 12);
+  }
+}
+
+TEST_CASE("micro-batches on several threads give one thread's gradient, the same bits every run") {
+  auto source = tiny_moe();
+  const auto batch = sampled_batch(*source, 4);
+  const std::vector<std::string> freeze{"model.embed_tokens.*"};
+  auto model = tiny_moe();
+  auto threaded = make_optimizer(model, 1 << 20, 0.04, freeze);
+  auto again = make_optimizer(tiny_moe(), 1 << 20, 0.04, freeze);
+  threaded.set_micro_batch_threads(3);
+  again.set_micro_batch_threads(3);
+  for (int step = 0; step < 2; ++step) {  // the second step's replicas must have the updated weights
+    INFO("step " << step);
+    auto copy = tiny_moe();
+    policy::copy_weights(*model, *copy);
+    auto serial = make_optimizer(copy, 1 << 20, 0.04, freeze);
+    const StepStats a = serial.step(batch), b = threaded.step(batch), c = again.step(batch);
+    if (step == 0) CHECK(b.logprob_mismatch == 0.0);
+    CHECK(a.loss == Approx(b.loss).epsilon(1e-5));
+    CHECK(a.grad_norm == Approx(b.grad_norm).epsilon(1e-5));
+    CHECK(b.loss == c.loss);
+    CHECK(b.grad_norm == c.grad_norm);
+    const auto& pa = serial.optimizer().param_groups()[0].params();
+    const auto& pb = threaded.optimizer().param_groups()[0].params();
+    const auto& pc = again.optimizer().param_groups()[0].params();
+    REQUIRE(pa.size() == pb.size());
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+      CHECK(at::allclose(pa[i].grad(), pb[i].grad(), 1e-4, 1e-7));
+      CHECK(at::equal(pb[i].grad(), pc[i].grad()));
+    }
   }
 }
 
