@@ -167,8 +167,6 @@ at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b) {
   return at::bmm(at_least_invariant_rows(a), b).narrow(1, 0, a.size(1));
 }
 
-at::Tensor invariant_silu(const at::Tensor& x) { return batch_invariant(x) ? x * invariant_sigmoid(x) : at::silu(x); }
-
 at::Tensor invariant_sigmoid(const at::Tensor& x) { return batch_invariant(x) ? 1.0 / (1.0 + at::exp(-x)) : at::sigmoid(x); }
 
 }  // namespace aha::kernels

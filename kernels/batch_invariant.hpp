@@ -25,8 +25,7 @@ at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const
 // chunk sizes): each row's values do not depend on m.
 at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b);
 
-// x * sigmoid(x) and sigmoid(x) = 1 / (1 + exp(-x)).
-at::Tensor invariant_silu(const at::Tensor& x);
+// sigmoid(x) = 1 / (1 + exp(-x)).
 at::Tensor invariant_sigmoid(const at::Tensor& x);
 
 }  // namespace aha::kernels

@@ -11,26 +11,20 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/vector_lanes.hpp"
+
 namespace aha::kernels {
 
 namespace {
 
-// Eight floats as one value (GCC and Clang vector extensions): each variant of attend_row maps
-// it to its own registers, element by element, so the arithmetic is the same in all of them.
-typedef float Lanes __attribute__((vector_size(32)));
-typedef int32_t Ints __attribute__((vector_size(32)));
-
-inline Lanes load(const float* p) {
-  Lanes v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline Lanes splat(float x) { return Lanes{x, x, x, x, x, x, x, x}; }
+using lanes::Ints;
+using lanes::Lanes;
+using lanes::load;
+using lanes::splat;
 
 // The partial sums of q . k_j for eight keys k_j of n floats: lane l of part[j] adds the
 // products at l, l + 8, ..., then the leftover products in order into lanes 0, 1, ...
-inline void dot_lanes8(const float* q, const float* const (&k)[8], int64_t n, Lanes (&part)[8]) {
+inline __attribute__((always_inline)) void dot_lanes8(const float* q, const float* const (&k)[8], int64_t n, Lanes (&part)[8]) {
   for (auto& p : part) p = splat(0.0f);
   int64_t t = 0;
   for (; t + 8 <= n; t += 8) {
@@ -44,14 +38,14 @@ inline void dot_lanes8(const float* q, const float* const (&k)[8], int64_t n, La
 // Neighbouring lanes of x and y added within each half of eight lanes:
 // [x0+x1, x2+x3, y0+y1, y2+y3, x4+x5, x6+x7, y4+y5, y6+y7]. (No lane crosses the halves, so
 // it is one shuffle pair and an add on AVX.)
-inline Lanes pair_sums(Lanes x, Lanes y) {
+inline __attribute__((always_inline)) Lanes pair_sums(Lanes x, Lanes y) {
   const Ints even = {0, 2, 8, 10, 4, 6, 12, 14}, odd = {1, 3, 9, 11, 5, 7, 13, 15};
   return __builtin_shuffle(x, y, even) + __builtin_shuffle(x, y, odd);
 }
 
 // Lane j of the result is the sum of s[j]'s lanes as ((0+1)+(2+3))+((4+5)+(6+7)): eight
 // reductions at once, each in the same order as any other.
-inline Lanes reduce8(const Lanes (&s)[8]) {
+inline __attribute__((always_inline)) Lanes reduce8(const Lanes (&s)[8]) {
   // [A0123, B0123, C0123, D0123, A4567, B4567, C4567, D4567] and the same for E..H.
   const Lanes first = pair_sums(pair_sums(s[0], s[1]), pair_sums(s[2], s[3]));
   const Lanes second = pair_sums(pair_sums(s[4], s[5]), pair_sums(s[6], s[7]));
@@ -59,27 +53,7 @@ inline Lanes reduce8(const Lanes (&s)[8]) {
   return __builtin_shuffle(first, second, low) + __builtin_shuffle(first, second, high);
 }
 
-// exp(x) for x <= 0, elementwise: x = n ln2 + r with |r| <= ln2 / 2, a degree-7 polynomial for
-// e^r, times 2^n built in the exponent bits; below -87 (under float's smallest normal) gives 0.
-inline Lanes exp_nonpositive(Lanes x) {
-  const Lanes tiny = splat(-87.0f), shift = splat(12582912.0f);  // 1.5 * 2^23 rounds to an integer
-  const Ints underflow = x < tiny;
-  x = underflow ? tiny : x;
-  const Lanes n = (x * splat(1.44269504f) + shift) - shift;
-  const Lanes r = (x - n * splat(0.693359375f)) - n * splat(-2.12194440e-4f);
-  Lanes p = splat(1.9875691500e-4f);
-  p = p * r + splat(1.3981999507e-3f);
-  p = p * r + splat(8.3334519073e-3f);
-  p = p * r + splat(4.1665795894e-2f);
-  p = p * r + splat(1.6666665459e-1f);
-  p = p * r + splat(5.0000001201e-1f);
-  p = (p * (r * r) + r) + splat(1.0f);
-  const Ints bits = (__builtin_convertvector(n, Ints) + 127) << 23;
-  Lanes scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const Lanes e = p * scale;
-  return underflow ? splat(0.0f) : e;
-}
+using lanes::exp_nonpositive;
 
 // Shapes, strides and pointers of one call; tensor rows (the last dimension) are contiguous.
 struct Problem {

@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "kernels/batch_invariant.hpp"
+#include "kernels/fused_elementwise.hpp"
 
 namespace aha::policy {
 
@@ -14,11 +15,7 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
   weight_ = register_parameter("weight", at::ones({dim}));
 }
 
-at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
-  const at::Tensor x32 = x.to(at::kFloat);
-  const at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, true) + eps_);
-  return weight_ * normed.to(x.scalar_type());
-}
+at::Tensor RMSNormImpl::forward(const at::Tensor& x) { return kernels::rms_norm(x, weight_, eps_); }
 
 SwiGLUImpl::SwiGLUImpl(int64_t hidden, int64_t intermediate) {
   const auto linear = [](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
@@ -32,7 +29,7 @@ at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x) {
 }
 
 at::Tensor SwiGLUImpl::forward(const at::Tensor& x) {
-  return project(down_proj_, kernels::invariant_silu(project(gate_proj_, x)) * project(up_proj_, x));
+  return project(down_proj_, kernels::silu_mul(project(gate_proj_, x), project(up_proj_, x)));
 }
 
 double yarn_mscale(double factor, double mscale) {
@@ -83,9 +80,7 @@ at::Tensor Rotary::apply(const at::Tensor& x, const at::Tensor& cos, const at::T
     split.push_back(2);
     y = x.view(split).transpose(-1, -2).reshape(sizes);
   }
-  const int64_t half = y.size(-1) / 2;
-  const at::Tensor rotated = at::cat({-y.narrow(-1, half, half), y.narrow(-1, 0, half)}, -1);
-  return y * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+  return kernels::rotate_half_embedding(y, cos, sin);
 }
 
 }  // namespace aha::policy

@@ -6,6 +6,7 @@
 
 #include "policy/autocast.hpp"
 #include "kernels/batch_invariant.hpp"
+#include "kernels/fused_elementwise.hpp"
 #include "kernels/grouped_linear.hpp"
 #include "kernels/moe_dispatch.hpp"
 
@@ -81,8 +82,8 @@ at::Tensor MoEImpl::forward(const at::Tensor& x, RouterTrace& trace, const at::T
     gate.push_back(expert->gate_weight()), up.push_back(expert->up_weight()), down.push_back(expert->down_weight());
   }
   const at::Tensor rows = kernels::permute_tokens(tokens, routing);  // [n * k, hidden]
-  const at::Tensor activated = kernels::invariant_silu(kernels::grouped_linear(rows, groups, gate)) *
-                               kernels::grouped_linear(rows, groups, up);  // [n * k, moe_intermediate]
+  const at::Tensor activated = kernels::silu_mul(kernels::grouped_linear(rows, groups, gate),
+                                                kernels::grouped_linear(rows, groups, up));  // [n * k, moe_intermediate]
   at::Tensor out = kernels::combine_tokens(kernels::grouped_linear(activated, groups, down), decision.weights,
                                            routing);  // [n, hidden]
   if (shared_) {

@@ -56,15 +56,12 @@ TEST_CASE("a linear layer's gradients equal at::linear's") {
   CHECK(at::allclose(bias.grad(), bias_ref.grad(), 1e-5, 1e-5));
 }
 
-TEST_CASE("silu and sigmoid give an element the same bits in tensors of any size") {
+TEST_CASE("sigmoid gives an element the same bits in tensors of any size") {
   at::manual_seed(5);
   const at::Tensor values = at::randn({100003}) * 6;
-  const at::Tensor silu_all = invariant_silu(values), sigmoid_all = invariant_sigmoid(values);
-  for (const auto& [start, length] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {3, 5}, {17, 9}, {5, 33}, {7, 40001}}) {
-    CHECK(at::equal(invariant_silu(values.narrow(0, start, length).clone()), silu_all.narrow(0, start, length)));
+  const at::Tensor sigmoid_all = invariant_sigmoid(values);
+  for (const auto& [start, length] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {3, 5}, {17, 9}, {5, 33}, {7, 40001}})
     CHECK(at::equal(invariant_sigmoid(values.narrow(0, start, length).clone()), sigmoid_all.narrow(0, start, length)));
-  }
-  CHECK(at::allclose(silu_all, at::silu(values), 1e-5, 1e-6));
   CHECK(at::allclose(sigmoid_all, at::sigmoid(values), 1e-5, 1e-6));
 }
 
