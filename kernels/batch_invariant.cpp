@@ -72,6 +72,15 @@ void block_product(Sgemm sgemm, const float* x, const float* weight, float* out,
   std::copy_n(result.begin(), count * out_features, out);
 }
 
+// out [n, out_features] = x [n, in] @ weight^T, block after block on the calling thread.
+void product_rows(Sgemm sgemm, const float* x, const float* weight, float* out, int64_t n, int64_t in,
+                  int64_t out_features) {
+  const SerialBlas serial;
+  for (int64_t first = 0; first < n; first += kBlockRows)
+    block_product(sgemm, x + first * in, weight, out + first * out_features, std::min(kBlockRows, n - first), in,
+                  out_features);
+}
+
 // The same blocks through ATen, for other dtypes or a BLAS without a Fortran sgemm.
 at::Tensor aten_blocks(const at::Tensor& x, const at::Tensor& weight) {
   const int64_t n = x.size(0), blocks = (n + kBlockRows - 1) / kBlockRows;
@@ -100,12 +109,8 @@ at::Tensor invariant_product(const at::Tensor& x, const at::Tensor& weight) {
   const float *x_data = rows.data_ptr<float>(), *w_data = w.data_ptr<float>();
   float* out_data = out.data_ptr<float>();
   const auto run = [&](int64_t first_block, int64_t end_block) {
-    const SerialBlas serial;
-    for (int64_t block = first_block; block < end_block; ++block) {
-      const int64_t first = block * kBlockRows;
-      block_product(sgemm, x_data + first * in, w_data, out_data + first * out_features,
-                    std::min(kBlockRows, n - first), in, out_features);
-    }
+    const int64_t first = first_block * kBlockRows, rows = std::min(n, end_block * kBlockRows) - first;
+    product_rows(sgemm, x_data + first * in, w_data, out_data + first * out_features, rows, in, out_features);
   };
   const int64_t work = blocks * kBlockRows * in * out_features;  // multiply-adds
   const int64_t threads = work < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), blocks);
@@ -160,6 +165,13 @@ at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const
   const bool tracked = at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad());
   const at::Tensor out = tracked ? InvariantLinear::apply(x, weight) : invariant_product_of(x, weight);
   return bias.defined() ? out + bias : out;
+}
+
+bool invariant_rows(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out) {
+  const Sgemm sgemm = blas_sgemm();
+  if (!sgemm) return false;
+  product_rows(sgemm, x, weight, out, n, in, out_features);
+  return true;
 }
 
 at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b) {

@@ -21,6 +21,11 @@ void set_batch_invariant(bool enabled);
 // x [..., in] -> x weight^T + bias [..., out]; weight [out, in], bias [out] or undefined.
 at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
+// out [n, out_features] = x [n, in] weight^T in row-major float32 memory, on the calling thread:
+// the rows' bits of invariant_linear (without bias), with no ATen operator around the products.
+// Returns false, writing nothing, when the BLAS has no sgemm to call.
+bool invariant_rows(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out);
+
 // a [batch, m, k] @ b [batch, k, n] -> [batch, m, n] for small k and n (attention's head and
 // chunk sizes): each row's values do not depend on m.
 at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b);

@@ -2,9 +2,13 @@
 #include "kernels/grouped_linear.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/autograd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <numeric>
+#include <optional>
 
 #include "kernels/batch_invariant.hpp"
 
@@ -19,8 +23,37 @@ namespace aha::kernels {
 
 namespace {
 
+// Without autograd: every group's rows straight into one output, no operator per group.
+std::optional<at::Tensor> grouped_rows_untracked(const at::Tensor& x_in, const std::vector<int64_t>& group_rows,
+                                                 const std::vector<at::Tensor>& weights) {
+  const bool tracked = at::GradMode::is_enabled() &&
+                       (x_in.requires_grad() || std::any_of(weights.begin(), weights.end(), [](const at::Tensor& w) {
+                          return w.requires_grad();
+                        }));
+  if (tracked || !batch_invariant(x_in) || x_in.scalar_type() != at::kFloat) return std::nullopt;
+  for (const auto& w : weights)
+    if (w.scalar_type() != at::kFloat || !w.is_contiguous()) return std::nullopt;
+  const at::Tensor x = x_in.contiguous();
+  const int64_t in = x.size(1), out = weights.front().size(0), groups = static_cast<int64_t>(weights.size());
+  std::vector<int64_t> starts(group_rows.size() + 1, 0);
+  std::partial_sum(group_rows.begin(), group_rows.end(), starts.begin() + 1);
+  at::Tensor y = at::empty({x.size(0), out}, x.options());
+  const float* x_data = x.const_data_ptr<float>();
+  float* y_data = y.data_ptr<float>();
+  std::atomic<bool> done{true};
+  at::parallel_for(0, groups, 1, [&](int64_t begin, int64_t end) {  // the groups over the threads
+    for (int64_t g = begin; g < end; ++g)
+      if (group_rows[g] > 0 && !invariant_rows(x_data + starts[g] * in, group_rows[g], in,
+                                               weights[g].const_data_ptr<float>(), out, y_data + starts[g] * out))
+        done = false;
+  });
+  if (!done) return std::nullopt;
+  return y;
+}
+
 at::Tensor grouped_linear_cpu(const at::Tensor& x, const std::vector<int64_t>& group_rows,
                               const std::vector<at::Tensor>& weights) {
+  if (auto y = grouped_rows_untracked(x, group_rows, weights)) return *y;
   std::vector<at::Tensor> outputs;
   int64_t start = 0;
   for (size_t g = 0; g < weights.size(); ++g) {
