@@ -70,6 +70,8 @@ class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x_in, const at::Tensor& weight,
                             double eps) {
+    TORCH_CHECK(weight.dim() == 1 && x_in.dim() >= 1 && weight.size(0) == x_in.size(-1), "rms_norm: weight ",
+                weight.sizes(), " does not fit x ", x_in.sizes(), " (it needs one weight per column)");
     const at::Tensor x = x_in.contiguous(), w = weight.contiguous();
     const int64_t d = x.size(-1), rows = x.numel() / std::max<int64_t>(d, 1);
     at::Tensor y = at::empty_like(x), inv_rms = at::empty({rows}, x.options());

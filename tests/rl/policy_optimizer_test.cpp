@@ -137,6 +137,15 @@ TEST_CASE("micro-batches on several threads give one thread's gradient, the same
   }
 }
 
+TEST_CASE("an error on a micro-batch thread reaches the caller, named") {
+  auto model = tiny_moe();
+  auto batch = sampled_batch(*model, 9);
+  batch.back().completion.back() = model->config().vocab_size + 5;  // a token the model does not have
+  auto threaded = make_optimizer(model, 1 << 20);
+  threaded.set_micro_batch_threads(3);
+  CHECK_THROWS_WITH(threaded.step(batch), Catch::Contains("index out of range"));
+}
+
 TEST_CASE("positive advantages raise a completion's log-prob, negative ones lower it") {
   auto model = tiny_moe();
   const auto batch = sampled_batch(*model, 5);
