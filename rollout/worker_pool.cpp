@@ -2,7 +2,6 @@
 #include "rollout/worker_pool.hpp"
 
 #include <ATen/Context.h>
-#include <torch/csrc/autograd/grad_mode.h>
 
 #include <chrono>
 
