@@ -174,6 +174,26 @@ bool invariant_rows(const float* x, int64_t n, int64_t in, const float* weight, 
   return true;
 }
 
+void serial_gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                 const float* b, int64_t ldb, float* c, int64_t ldc) {
+  const SerialBlas serial;
+  if (const Sgemm sgemm = blas_sgemm()) {
+    // Column-major, C^T [n, m] = op(B)^T op(A)^T, and a row-major operand read column-major is its transpose.
+    const int m_ = static_cast<int>(m), n_ = static_cast<int>(n), k_ = static_cast<int>(k);
+    const int lda_ = static_cast<int>(lda), ldb_ = static_cast<int>(ldb), ldc_ = static_cast<int>(ldc);
+    const float one = 1.0f, zero = 0.0f;
+    sgemm(transpose_b ? "T" : "N", transpose_a ? "T" : "N", &n_, &m_, &k_, &one, b, &ldb_, a, &lda_, &zero, c, &ldc_);
+    return;
+  }
+  const auto matrix = [](const float* data, int64_t rows, int64_t cols, int64_t ld, bool transpose) {
+    const at::Tensor stored = at::from_blob(const_cast<float*>(data), {transpose ? cols : rows, transpose ? rows : cols},
+                                            {ld, 1}, at::kFloat);
+    return transpose ? stored.t() : stored;
+  };
+  at::Tensor out = at::from_blob(c, {m, n}, {ldc, 1}, at::kFloat);
+  at::mm_out(out, matrix(a, m, k, lda, transpose_a), matrix(b, k, n, ldb, transpose_b));
+}
+
 at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b) {
   if (!batch_invariant(a)) return at::bmm(a, b);
   return at::bmm(at_least_invariant_rows(a), b).narrow(1, 0, a.size(1));

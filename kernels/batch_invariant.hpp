@@ -26,6 +26,11 @@ at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const
 // Returns false, writing nothing, when the BLAS has no sgemm to call.
 bool invariant_rows(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out);
 
+// c [m, n] = op(a) op(b) in row-major float32 memory (op transposes when asked; a is [m, k] or,
+// transposed, stored [k, m]; likewise b), one serial product on the calling thread.
+void serial_gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                 const float* b, int64_t ldb, float* c, int64_t ldc);
+
 // a [batch, m, k] @ b [batch, k, n] -> [batch, m, n] for small k and n (attention's head and
 // chunk sizes): each row's values do not depend on m.
 at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b);

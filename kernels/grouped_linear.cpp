@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <atomic>
 #include <numeric>
-#include <optional>
 
 #include "kernels/batch_invariant.hpp"
 
@@ -23,46 +22,87 @@ namespace aha::kernels {
 
 namespace {
 
-// Without autograd: every group's rows straight into one output, no operator per group.
-std::optional<at::Tensor> grouped_rows_untracked(const at::Tensor& x_in, const std::vector<int64_t>& group_rows,
-                                                 const std::vector<at::Tensor>& weights) {
-  const bool tracked = at::GradMode::is_enabled() &&
-                       (x_in.requires_grad() || std::any_of(weights.begin(), weights.end(), [](const at::Tensor& w) {
-                          return w.requires_grad();
-                        }));
-  if (tracked || !batch_invariant(x_in) || x_in.scalar_type() != at::kFloat) return std::nullopt;
-  for (const auto& w : weights)
-    if (w.scalar_type() != at::kFloat || !w.is_contiguous()) return std::nullopt;
-  const at::Tensor x = x_in.contiguous();
-  const int64_t in = x.size(1), out = weights.front().size(0), groups = static_cast<int64_t>(weights.size());
+// Where each group's rows begin, and the total at the end: [groups + 1].
+std::vector<int64_t> group_starts(const std::vector<int64_t>& group_rows) {
   std::vector<int64_t> starts(group_rows.size() + 1, 0);
   std::partial_sum(group_rows.begin(), group_rows.end(), starts.begin() + 1);
+  return starts;
+}
+
+// y [rows, out] = each group's rows times its weight^T, written straight into one output with no
+// operator per group; batch-invariant blocks when that is on (the rows' bits of invariant_linear).
+at::Tensor grouped_product(const at::Tensor& x, const std::vector<int64_t>& group_rows,
+                           const std::vector<at::Tensor>& weights) {
+  const std::vector<int64_t> starts = group_starts(group_rows);
+  const int64_t in = x.size(1), out = weights.front().size(0), groups = static_cast<int64_t>(weights.size());
   at::Tensor y = at::empty({x.size(0), out}, x.options());
-  const float* x_data = x.const_data_ptr<float>();
-  float* y_data = y.data_ptr<float>();
-  std::atomic<bool> done{true};
+  const bool raw = batch_invariant(x) && x.scalar_type() == at::kFloat &&
+                   std::all_of(weights.begin(), weights.end(), [](const at::Tensor& w) { return w.scalar_type() == at::kFloat; });
+  std::atomic<bool> raw_done{raw};
   at::parallel_for(0, groups, 1, [&](int64_t begin, int64_t end) {  // the groups over the threads
-    for (int64_t g = begin; g < end; ++g)
-      if (group_rows[g] > 0 && !invariant_rows(x_data + starts[g] * in, group_rows[g], in,
-                                               weights[g].const_data_ptr<float>(), out, y_data + starts[g] * out))
-        done = false;
+    for (int64_t g = begin; g < end && raw; ++g)
+      if (group_rows[g] > 0 && !invariant_rows(x.const_data_ptr<float>() + starts[g] * in, group_rows[g], in,
+                                               weights[g].const_data_ptr<float>(), out,
+                                               y.data_ptr<float>() + starts[g] * out))
+        raw_done = false;
   });
-  if (!done) return std::nullopt;
+  if (raw_done) return y;
+  for (int64_t g = 0; g < groups; ++g)
+    if (group_rows[g] > 0)
+      y.narrow(0, starts[g], group_rows[g]).copy_(invariant_linear(x.narrow(0, starts[g], group_rows[g]), weights[g]));
   return y;
 }
 
+// The CPU's grouped layer under autograd: the forward is grouped_product; the backward writes each
+// group's input gradient into its rows of one tensor, with no full-size gradient per group.
+class GroupedLinearCpu : public torch::autograd::Function<GroupedLinearCpu> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x_in,
+                            const std::vector<int64_t>& group_rows, at::TensorList weights_in) {
+    const at::Tensor x = x_in.contiguous();
+    std::vector<at::Tensor> weights;
+    for (const auto& w : weights_in) weights.push_back(w.contiguous());
+    std::vector<at::Tensor> saved{x};
+    saved.insert(saved.end(), weights.begin(), weights.end());
+    ctx->save_for_backward(saved);
+    ctx->saved_data["group_rows"] = group_rows;
+    return grouped_product(x, group_rows, weights);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& x = saved[0];
+    const auto group_rows = ctx->saved_data["group_rows"].toIntVector();
+    const std::vector<int64_t> starts = group_starts(group_rows);
+    const at::Tensor grad = grads[0].contiguous();  // [rows, out]
+    at::Tensor grad_x = at::empty_like(x);         // [rows, in]
+    torch::autograd::variable_list result{grad_x, at::Tensor()};
+    for (std::size_t g = 0; g < group_rows.size(); ++g) {
+      const at::Tensor& weight = saved[g + 1];  // [out, in]
+      if (group_rows[g] == 0) {
+        result.push_back(at::zeros_like(weight));
+        continue;
+      }
+      const at::Tensor grad_g = grad.narrow(0, starts[g], group_rows[g]);  // [rows_g, out]
+      at::Tensor grad_x_g = grad_x.narrow(0, starts[g], group_rows[g]);
+      at::mm_out(grad_x_g, grad_g, weight);
+      result.push_back(grad_g.t().mm(x.narrow(0, starts[g], group_rows[g])));  // [out, in]
+    }
+    return result;
+  }
+};
+
 at::Tensor grouped_linear_cpu(const at::Tensor& x, const std::vector<int64_t>& group_rows,
                               const std::vector<at::Tensor>& weights) {
-  if (auto y = grouped_rows_untracked(x, group_rows, weights)) return *y;
-  std::vector<at::Tensor> outputs;
-  int64_t start = 0;
-  for (size_t g = 0; g < weights.size(); ++g) {
-    if (group_rows[g] == 0) continue;
-    outputs.push_back(invariant_linear(x.narrow(0, start, group_rows[g]), weights[g]));  // [rows_g, out]
-    start += group_rows[g];
-  }
-  if (outputs.empty()) return at::zeros({0, weights.front().size(0)}, x.options());
-  return outputs.size() == 1 ? outputs.front() : at::cat(outputs);
+  const bool tracked = at::GradMode::is_enabled() &&
+                       (x.requires_grad() || std::any_of(weights.begin(), weights.end(), [](const at::Tensor& w) {
+                          return w.requires_grad();
+                        }));
+  if (tracked) return GroupedLinearCpu::apply(x, group_rows, at::TensorList(weights));
+  std::vector<at::Tensor> contiguous;
+  for (const auto& w : weights) contiguous.push_back(w.contiguous());
+  return grouped_product(x.contiguous(), group_rows, contiguous);
 }
 
 #ifdef AHA_WITH_CUDA

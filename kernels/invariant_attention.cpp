@@ -11,6 +11,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/batch_invariant.hpp"
 #include "kernels/vector_lanes.hpp"
 
 namespace aha::kernels {
@@ -98,14 +99,11 @@ void check(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values
               q.size(0), "]");
 }
 
-// One query row: its scores, their softmax and the weighted values into out [dv]; `scores` holds
-// span + 8 floats. Keys go eight at a time; every sum runs in an order fixed by the key and
-// column indices alone. Compiled for AVX-512, AVX2 and plain x86-64 and picked when the library
-// loads; this file is compiled without floating-point contraction, so every variant gives the
-// same bits.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_row(const Problem& p, int64_t row,
-                                                                           float* scores, float* out) {
-  const int64_t i = row % p.queries, h = (row / p.queries) % p.heads, b = row / (p.queries * p.heads);
+// One query row's unnormalised softmax weights w_j = exp(s_j - max s) over the keys it sees, into
+// `weights` (span + 8 floats; lanes past the last key hold 0); returns their sum. Keys go eight
+// at a time; every sum runs in an order fixed by the key and column indices alone.
+inline __attribute__((always_inline)) float row_weights(const Problem& p, int64_t b, int64_t h, int64_t i,
+                                                        float* weights) {
   const int64_t g = h / p.group(), keys = p.last_key(b, i) + 1;
   const float* q = p.q_row(b, h, i);
   const float minus_inf = -std::numeric_limits<float>::infinity();
@@ -118,18 +116,29 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_row(con
     Lanes s = reduce8(partial) * splat(p.scale);
     const Ints index = Ints{0, 1, 2, 3, 4, 5, 6, 7} + static_cast<int32_t>(j0);
     s = index < static_cast<int32_t>(keys) ? s : splat(minus_inf);  // past the last key: weight 0
-    std::memcpy(scores + j0, &s, sizeof s);
+    std::memcpy(weights + j0, &s, sizeof s);
     max = s > max ? s : max;
   }
   const float top = std::max(std::max(std::max(max[0], max[1]), std::max(max[2], max[3])),
                              std::max(std::max(max[4], max[5]), std::max(max[6], max[7])));
   Lanes sums = splat(0.0f);
   for (int64_t j0 = 0; j0 < keys; j0 += 8) {
-    const Lanes w = exp_nonpositive(load(scores + j0) - splat(top));  // the unnormalised weights
-    std::memcpy(scores + j0, &w, sizeof w);
+    const Lanes w = exp_nonpositive(load(weights + j0) - splat(top));
+    std::memcpy(weights + j0, &w, sizeof w);
     sums += w;
   }
-  const Lanes total = splat(((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7])));
+  return ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]));
+}
+
+// One query row: its softmax weights and the weighted values into out [dv]; `scores` holds
+// span + 8 floats. Compiled for AVX-512, AVX2 and plain x86-64 and picked when the library
+// loads; this file is compiled without floating-point contraction, so every variant gives the
+// same bits.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_row(const Problem& p, int64_t row,
+                                                                           float* scores, float* out) {
+  const int64_t i = row % p.queries, h = (row / p.queries) % p.heads, b = row / (p.queries * p.heads);
+  const int64_t g = h / p.group(), keys = p.last_key(b, i) + 1;
+  const Lanes total = splat(row_weights(p, b, h, i, scores));
   // out[t] = sum_j w_j v_j[t] / total, added in key order, 32 columns at a time in four registers.
   int64_t t0 = 0;
   for (; t0 + 32 <= p.value_dim; t0 += 32) {
@@ -157,6 +166,40 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_row(con
   }
 }
 
+// The gradients of the query rows of batch row b whose heads read key head g, given the output
+// `out` and its gradient `grad_out` [b, heads, s, dv]. Those heads' rows are consecutive, R of
+// them, over at most `keys` keys: with P [R, keys] the rows' softmax weights (recomputed as the
+// forward computes them), dS = P * (dO V^T - rowsum(dO * O)) * scale, and then dQ = dS K,
+// dK = dS^T Q and dV = P^T dO, as serial products. `scratch` holds 2 R keys floats and
+// `weights` span + 8.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_backward(
+    const Problem& p, int64_t b, int64_t g, const float* out, const float* grad_out, float* grad_q, float* grad_k,
+    float* grad_v, float* scratch, float* weights) {
+  const int64_t rows = p.group() * p.queries, first = (b * p.heads + g * p.group()) * p.queries;
+  const int64_t keys = std::max<int64_t>(1, std::min(p.lengths[b], p.span));
+  float *prob = scratch, *d_s = scratch + rows * keys;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t h = g * p.group() + r / p.queries, i = r % p.queries, seen = p.last_key(b, i) + 1;
+    const float total = row_weights(p, b, h, i, weights);
+    float* prob_row = prob + r * keys;
+    for (int64_t j = 0; j < seen; ++j) prob_row[j] = weights[j] / total;
+    std::fill(prob_row + seen, prob_row + keys, 0.0f);
+  }
+  const float *q = p.q_row(b, g * p.group(), 0), *k = p.key(b, g, 0), *v = p.value(b, g, 0);
+  const float *o = out + first * p.value_dim, *d_o = grad_out + first * p.value_dim;
+  serial_gemm(false, true, rows, keys, p.value_dim, d_o, p.value_dim, v, p.v_stride[2], d_s, keys);  // dO V^T
+  for (int64_t r = 0; r < rows; ++r) {
+    float delta = 0.0f;  // dO . O of the row
+    for (int64_t t = 0; t < p.value_dim; ++t) delta += d_o[r * p.value_dim + t] * o[r * p.value_dim + t];
+    for (int64_t j = 0; j < keys; ++j) d_s[r * keys + j] = prob[r * keys + j] * (d_s[r * keys + j] - delta) * p.scale;
+  }
+  const int64_t key_row = (b * p.kv_heads + g) * p.span;
+  serial_gemm(false, false, rows, p.dim, keys, d_s, keys, k, p.k_stride[2], grad_q + first * p.dim, p.dim);
+  serial_gemm(true, false, keys, p.dim, rows, d_s, keys, q, p.dim, grad_k + key_row * p.dim, p.dim);
+  serial_gemm(true, false, keys, p.value_dim, rows, prob, keys, d_o, p.value_dim, grad_v + key_row * p.value_dim,
+              p.value_dim);
+}
+
 // out [b, heads, s, dv]
 void forward(const Problem& p, float* out) {
   at::parallel_for(0, p.batch * p.heads * p.queries, 8, [&](int64_t begin, int64_t end) {
@@ -175,29 +218,28 @@ class InvariantAttentionFunction : public torch::autograd::Function<InvariantAtt
     const Problem p = problem_of(q, keys, values, positions, lengths, scale);
     at::Tensor out = at::empty({p.batch, p.heads, p.queries, p.value_dim}, q.options());
     kernels::forward(p, out.data_ptr<float>());
-    ctx->save_for_backward({q, keys, values, positions, lengths});
+    ctx->save_for_backward({q, keys, values, positions, lengths, out});
     ctx->saved_data["scale"] = scale;
     return out;
   }
 
-  // The gradient of the same attention through ATen's scaled_dot_product_attention, recomputed:
-  // only the forward has to be batch-invariant.
+  // The fused backward, which recomputes each row's softmax weights.
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto s = ctx->get_saved_variables();
-    const at::Tensor q = s[0].detach().requires_grad_(true), keys = s[1].detach().requires_grad_(true);
-    const at::Tensor values = s[2].detach().requires_grad_(true);
-    const at::Tensor &positions = s[3], &lengths = s[4];
-    const int64_t b = q.size(0), span = keys.size(2);
-    const at::Tensor key_position = at::arange(span, positions.options()).view({1, 1, span});
-    const at::Tensor allowed = ((key_position <= positions.unsqueeze(-1)) & (key_position < lengths.view({b, 1, 1}))) |
-                               (key_position == 0);  // [b, s, span]
-    at::AutoGradMode enable_grad(true);
-    const at::Tensor out = at::scaled_dot_product_attention(q, keys, values, allowed.unsqueeze(1), 0.0, false,
-                                                            ctx->saved_data["scale"].toDouble(),
-                                                            /*enable_gqa=*/q.size(1) != keys.size(1));
-    const auto g = torch::autograd::grad({out}, {q, keys, values}, {grads[0]});
-    return {g[0], g[1], g[2], at::Tensor(), at::Tensor(), at::Tensor()};
+    const at::Tensor &q = s[0], &keys = s[1], &values = s[2], &positions = s[3], &lengths = s[4], &out = s[5];
+    const Problem p = problem_of(q, keys, values, positions, lengths, ctx->saved_data["scale"].toDouble());
+    const at::Tensor grad_out = grads[0].contiguous();
+    at::Tensor grad_q = at::empty_like(q), grad_k = at::zeros({p.batch, p.kv_heads, p.span, p.dim}, q.options());
+    at::Tensor grad_v = at::zeros({p.batch, p.kv_heads, p.span, p.value_dim}, q.options());
+    at::parallel_for(0, p.batch * p.kv_heads, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> weights(p.span + 8), scratch(2 * p.group() * p.queries * std::max<int64_t>(p.span, 1));
+      for (int64_t task = begin; task < end; ++task)
+        attend_backward(p, task / p.kv_heads, task % p.kv_heads, out.const_data_ptr<float>(),
+                        grad_out.const_data_ptr<float>(), grad_q.data_ptr<float>(), grad_k.data_ptr<float>(),
+                        grad_v.data_ptr<float>(), scratch.data(), weights.data());
+    });
+    return {grad_q, grad_k, grad_v, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 

@@ -2,8 +2,8 @@
 // softmax and weighted values by itself, over exactly the keys it may see, always in key order
 // and with dot products of a fixed shape. A query decoded alone against the KV cache and the
 // same query inside a padded training pass therefore give the same bits, without materialising
-// any [queries x keys] tensor. Only the forward needs this: the backward recomputes the same
-// attention with ATen's scaled_dot_product_attention and takes its gradient.
+// any [queries x keys] tensor. The backward is fused alike: it recomputes each row's softmax
+// weights and adds the key and value gradients of one key head in one fixed order.
 #pragma once
 
 #include <ATen/core/Tensor.h>

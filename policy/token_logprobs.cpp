@@ -18,22 +18,28 @@ at::Tensor chunk_logits(const at::Tensor& hidden, const at::Tensor& lm_head, int
 
 class ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogprobs> {
  public:
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& lm_head,
-                            const at::Tensor& targets, double temperature, int64_t chunk_rows) {
+  // -> {log-probs [n], entropies [n] (no gradient; [0] unless asked for)}
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& hidden,
+                                                const at::Tensor& lm_head, const at::Tensor& targets, double temperature,
+                                                int64_t chunk_rows, bool with_entropy) {
     const int64_t n = hidden.size(0);
     at::Tensor logprobs = at::empty({n}, hidden.options().dtype(at::kFloat));
     at::Tensor logsumexp = at::empty({n}, hidden.options().dtype(at::kFloat));
+    at::Tensor entropy = at::empty({with_entropy ? n : 0}, hidden.options().dtype(at::kFloat));
     for (int64_t begin = 0; begin < n; begin += chunk_rows) {
       const int64_t rows = std::min(chunk_rows, n - begin);
       const auto selected = kernels::selective_log_softmax(chunk_logits(hidden, lm_head, begin, rows),
-                                                           targets.narrow(0, begin, rows), 1.0 / temperature);
+                                                           targets.narrow(0, begin, rows), 1.0 / temperature,
+                                                           with_entropy);
       logsumexp.narrow(0, begin, rows).copy_(selected.logsumexp);
       logprobs.narrow(0, begin, rows).copy_(selected.logprobs);
+      if (with_entropy) entropy.narrow(0, begin, rows).copy_(selected.entropy);
     }
     ctx->save_for_backward({hidden, lm_head, targets, logsumexp});
     ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["chunk_rows"] = chunk_rows;
-    return logprobs;
+    ctx->mark_non_differentiable({entropy});
+    return {logprobs, entropy};
   }
 
   // d logp_i / d logit_ij = (1[j = t_i] - softmax_ij) / temperature
@@ -56,7 +62,7 @@ class ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpro
       grad_hidden.narrow(0, begin, rows).copy_(at::matmul(grad_logits.to(lm_head.scalar_type()), lm_head));
       grad_head.add_(at::matmul(grad_logits.to(at::kFloat).t(), rows_hidden.to(at::kFloat)));
     }
-    return {grad_hidden, grad_head.to(lm_head.scalar_type()), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {grad_hidden, grad_head.to(lm_head.scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -64,20 +70,14 @@ class ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpro
 
 at::Tensor token_logprobs(const at::Tensor& hidden, const at::Tensor& lm_head, const at::Tensor& targets,
                           double temperature, int64_t chunk_rows) {
-  return ChunkedTokenLogprobs::apply(hidden, lm_head, targets, temperature, chunk_rows);
+  return ChunkedTokenLogprobs::apply(hidden, lm_head, targets, temperature, chunk_rows, false)[0];
 }
 
-at::Tensor token_entropy(const at::Tensor& hidden, const at::Tensor& lm_head, double temperature, int64_t chunk_rows) {
-  at::NoGradGuard no_grad;
-  const int64_t n = hidden.size(0);
-  at::Tensor entropy = at::empty({n}, hidden.options().dtype(at::kFloat));
-  for (int64_t begin = 0; begin < n; begin += chunk_rows) {
-    const int64_t rows = std::min(chunk_rows, n - begin);
-    const at::Tensor logits = chunk_logits(hidden, lm_head, begin, rows);  // [rows, vocab]
-    const at::Tensor any_target = at::zeros({rows}, logits.options().dtype(at::kLong));
-    entropy.narrow(0, begin, rows).copy_(kernels::selective_log_softmax(logits, any_target, 1.0 / temperature, true).entropy);
-  }
-  return entropy;
+std::pair<at::Tensor, at::Tensor> token_logprobs_and_entropy(const at::Tensor& hidden, const at::Tensor& lm_head,
+                                                             const at::Tensor& targets, double temperature,
+                                                             int64_t chunk_rows) {
+  const auto out = ChunkedTokenLogprobs::apply(hidden, lm_head, targets, temperature, chunk_rows, true);
+  return {out[0], out[1]};
 }
 
 }  // namespace aha::policy

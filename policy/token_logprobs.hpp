@@ -6,6 +6,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <utility>
+
 namespace aha::policy {
 
 // hidden [n, hidden], lm_head [vocab, hidden], targets [n] int64 -> log p(target) [n], float32,
@@ -13,8 +15,10 @@ namespace aha::policy {
 at::Tensor token_logprobs(const at::Tensor& hidden, const at::Tensor& lm_head, const at::Tensor& targets,
                           double temperature = 1.0, int64_t chunk_rows = 1024);
 
-// Entropy of each row's temperature-scaled distribution [n], float32, without gradient.
-at::Tensor token_entropy(const at::Tensor& hidden, const at::Tensor& lm_head, double temperature = 1.0,
-                         int64_t chunk_rows = 1024);
+// token_logprobs, and the entropy of each row's temperature-scaled distribution [n] (float32, no
+// gradient) read from the same logits.
+std::pair<at::Tensor, at::Tensor> token_logprobs_and_entropy(const at::Tensor& hidden, const at::Tensor& lm_head,
+                                                             const at::Tensor& targets, double temperature = 1.0,
+                                                             int64_t chunk_rows = 1024);
 
 }  // namespace aha::policy

@@ -105,14 +105,14 @@ PolicyPass run_policy(policy::CausalLMImpl& model, const MicroBatch& mb, double 
       pass.aux_loss = pass.aux_loss.defined() ? pass.aux_loss + part : part;
     }
   const at::Tensor& picked = states.hidden;  // [tokens, h]
-  const at::Tensor flat = policy::token_logprobs(picked, model.lm_head_weight(), mb.targets, temperature);
+  at::Tensor flat, entropy;  // [tokens]
+  if (with_extras) std::tie(flat, entropy) = policy::token_logprobs_and_entropy(picked, model.lm_head_weight(), mb.targets, temperature);
+  else flat = policy::token_logprobs(picked, model.lm_head_weight(), mb.targets, temperature);
   pass.logp = at::zeros(mb.mask.sizes(), flat.options()).index_put({mb.row, mb.column}, flat);
   if (!with_extras) return pass;
   pass.routing_differs = states.routing_differs;
   pass.routing_pairs = states.routing_pairs;
-  pass.entropy_sum = (policy::token_entropy(picked.detach(), model.lm_head_weight().detach(), temperature) *
-                      mb.mask.index({mb.row, mb.column}))
-                         .sum();
+  pass.entropy_sum = (entropy * mb.mask.index({mb.row, mb.column})).sum();
   return pass;
 }
 

@@ -31,9 +31,26 @@ at::Tensor filtered_logits(const at::Tensor& logits, const SamplingParams& p) {
   return scaled;
 }
 
+namespace {
+
+// One draw per row through the inverse of its cumulative distribution: a uniform u in [0, 1)
+// per row, and the first token whose running probability passes u times the row's total. One
+// random number per row, where a race of exponentials (at::multinomial) needs a logarithm per token.
+at::Tensor inverse_cdf_draw(const at::Tensor& probs, at::Generator& generator) {
+  const at::Tensor cdf = probs.cumsum(-1);                      // [rows, vocab], nondecreasing
+  const at::Tensor total = cdf.narrow(-1, cdf.size(-1) - 1, 1);  // [rows, 1]
+  TORCH_CHECK(at::isfinite(total).all().item<bool>(), "sample: the probabilities of a row are not finite (its logits hold ",
+              "nan or inf, or every token was filtered out)");
+  const at::Tensor target = at::rand({probs.size(0), 1}, generator, probs.options()) * total;
+  // The tokens before the drawn one are those whose running sum has not passed the target; one
+  // that rounds up to the total still lands on the last token with mass.
+  return ((cdf <= target) & (cdf < total)).sum(-1);
+}
+
+}  // namespace
+
 at::Tensor sample(const at::Tensor& logits, const SamplingParams& p, at::Generator& generator) {
-  const at::Tensor probs = at::softmax(filtered_logits(logits, p), -1);  // [rows, vocab]
-  return at::multinomial(probs, 1, false, generator).squeeze(-1);
+  return inverse_cdf_draw(at::softmax(filtered_logits(logits, p), -1), generator);  // [rows]
 }
 
 }  // namespace aha::rollout

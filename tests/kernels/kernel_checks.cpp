@@ -135,8 +135,10 @@ void invariant_attention() {
       {3, 4, 2, 1, 40, 16, 16}, {4, 4, 2, 37, 37, 32, 32}, {2, 3, 3, 20, 20, 24, 12}, {2, 2, 1, 5, 13, 20, 44}};
   for (const auto& [batch, heads, kv_heads, queries, span, dim, value_dim] : shapes) {
     INFO(batch << " x " << heads << "/" << kv_heads << " heads, " << queries << " queries, " << span << " keys");
+    // Keys and values are views of a longer cache, as in a pass over the KV cache.
     const at::Tensor q_values = at::randn({batch, heads, queries, dim});
-    const at::Tensor k_values = at::randn({batch, kv_heads, span, dim}), v_values = at::randn({batch, kv_heads, span, value_dim});
+    const at::Tensor k_values = at::randn({batch, kv_heads, span + 3, dim});
+    const at::Tensor v_values = at::randn({batch, kv_heads, span + 3, value_dim});
     // Row r holds span - 5 r real keys; queries sit at the last positions (left padding is position 0).
     at::Tensor lengths = at::empty({batch}, at::kLong), positions = at::empty({batch, queries}, at::kLong);
     for (int64_t r = 0; r < batch; ++r) {
@@ -148,8 +150,10 @@ void invariant_attention() {
     const at::Tensor v = leaf(v_values, at::kCPU, at::kFloat);
     const at::Tensor rq = leaf(q_values, at::kCPU, at::kFloat), rk = leaf(k_values, at::kCPU, at::kFloat);
     const at::Tensor rv = leaf(v_values, at::kCPU, at::kFloat);
-    const at::Tensor fused = kernels::invariant_attention(q, k, v, positions, lengths, scale);
-    const at::Tensor want = reference::causal_attention(rq, rk, rv, positions, lengths, scale);
+    const at::Tensor fused =
+        kernels::invariant_attention(q, k.narrow(2, 0, span), v.narrow(2, 0, span), positions, lengths, scale);
+    const at::Tensor want =
+        reference::causal_attention(rq, rk.narrow(2, 0, span), rv.narrow(2, 0, span), positions, lengths, scale);
     CHECK(relative_error(fused, want) <= 1e-5);
     const at::Tensor probe = at::randn(want.sizes());
     (fused * probe).sum().backward();

@@ -5,7 +5,7 @@
 
 #include "policy/token_logprobs.hpp"
 
-using aha::policy::token_entropy;
+using aha::policy::token_logprobs_and_entropy;
 using aha::policy::token_logprobs;
 
 namespace {
@@ -41,9 +41,18 @@ TEST_CASE("chunked token log-probs equal the full log-softmax, for any chunk siz
   }
 }
 
-TEST_CASE("token entropy equals the entropy of the full softmax") {
+TEST_CASE("token entropy equals the entropy of the full softmax, beside the same log-probs and gradients") {
   at::manual_seed(3);
-  const at::Tensor hidden = at::randn({9, 16}), head = at::randn({50, 16});
-  const at::Tensor logp = at::log_softmax(at::linear(hidden, head) / 0.8, -1);
-  CHECK(at::allclose(token_entropy(hidden, head, 0.8, 4), -(logp.exp() * logp).sum(-1), 1e-5, 1e-5));
+  const at::Tensor hidden = at::randn({9, 16}).requires_grad_(), head = at::randn({50, 16});
+  const at::Tensor targets = at::randint(0, 50, {9}, at::kLong);
+  const at::Tensor logp = at::log_softmax(at::linear(hidden.detach(), head) / 0.8, -1);
+  const auto [logprobs, entropy] = token_logprobs_and_entropy(hidden, head, targets, 0.8, 4);
+  CHECK(at::allclose(entropy, -(logp.exp() * logp).sum(-1), 1e-5, 1e-5));
+  CHECK(!entropy.requires_grad());
+  CHECK(at::equal(logprobs, token_logprobs(hidden, head, targets, 0.8, 4)));
+  logprobs.sum().backward();
+  const at::Tensor with_entropy = hidden.grad().clone();
+  hidden.mutable_grad() = at::Tensor();
+  token_logprobs(hidden, head, targets, 0.8, 4).sum().backward();
+  CHECK(at::equal(hidden.grad(), with_entropy));
 }

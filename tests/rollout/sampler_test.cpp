@@ -4,6 +4,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
 
 #include "policy/safetensors.hpp"
 #include "rollout/sampler.hpp"
@@ -33,6 +35,12 @@ TEST_CASE("draws come only from kept tokens, follow the probabilities, and repea
   CHECK(share[3].item<double>() == Approx(0.05).margin(0.01));
   const at::Tensor top2 = sample(logits, {1.0, 2, 1.0, 0.0}, generator);
   CHECK((top2 < 2).all().item<bool>());
+  const float inf = std::numeric_limits<float>::infinity();
+  const at::Tensor one_token = at::tensor({0.0f, -inf, -inf, -inf, -inf, -inf, -inf, 0.0f}).view({2, 4});
+  CHECK(at::equal(sample(one_token.repeat({500, 1}), {1.0, 0, 1.0, 0.0}, generator),
+                  at::tensor({int64_t{0}, int64_t{3}}).repeat({500})));  // the row's only token, first or last
+  CHECK_THROWS_WITH(sample(at::full({2, 4}, std::nanf("")), {1.0, 0, 1.0, 0.0}, generator),
+                    Catch::Contains("probabilities of a row are not finite"));
   auto first = at::make_generator<at::CPUGeneratorImpl>(3), second = at::make_generator<at::CPUGeneratorImpl>(3);
   CHECK(at::equal(sample(logits, {0.9, 0, 0.8, 0.0}, first), sample(logits, {0.9, 0, 0.8, 0.0}, second)));
 }
