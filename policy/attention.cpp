@@ -30,7 +30,8 @@ at::Tensor merge_heads(const at::Tensor& x) {
 }  // namespace
 
 // x [b, heads, seq, dim] written into `buffer` [b, heads, capacity + 1, dim] at `slots` [b, seq];
-// the buffer is made, or grown, to the capacity first. Under autograd the write makes a new tensor.
+// the buffer is made, or grown, to the capacity first. The write is in place, under autograd too:
+// a training pass writes each buffer once (a shared prefix's rows are a copy, made by select_rows).
 at::Tensor written(at::Tensor buffer, const at::Tensor& x, const at::Tensor& slots, int64_t capacity) {
   const int64_t b = x.size(0), heads = x.size(1), seq = x.size(2), dim = x.size(3);
   if (!buffer.defined()) {
@@ -40,8 +41,7 @@ at::Tensor written(at::Tensor buffer, const at::Tensor& x, const at::Tensor& slo
     buffer = at::cat({buffer.narrow(2, 0, kept), at::zeros({b, heads, capacity + 1 - kept, dim}, x.options())}, 2);
   }
   const at::Tensor index = slots.view({b, 1, seq, 1}).expand({b, heads, seq, dim});
-  const bool tracked = at::GradMode::is_enabled() && (x.requires_grad() || buffer.requires_grad());
-  return tracked ? buffer.scatter(2, index, x) : buffer.scatter_(2, index, x);
+  return buffer.scatter_(2, index, x);
 }
 
 at::Tensor padded(const at::Tensor& x, const AttentionInputs& in) {

@@ -66,6 +66,7 @@ PredictingStates full_rows(policy::CausalLMImpl& model, const MicroBatch& mb, bo
 PredictingStates shared_prefix_rows(policy::CausalLMImpl& model, const PrefixLayout& layout, bool routing_replay) {
   static const std::vector<at::Tensor> none;
   policy::KvCache cache;
+  cache.capacity = layout.prefix_ids.size(1) + layout.suffix_ids.size(1);  // room for both passes from the start
   const policy::ForwardOutput prefix = model.forward(layout.prefix_ids, layout.prefix_mask, &cache,
                                                      routing_replay ? layout.prefix_replay : none);
   cache.select_rows(layout.prefix_of_row);
