@@ -22,6 +22,22 @@ namespace aha::kernels {
 
 namespace {
 
+// Each weight, contiguous.
+std::vector<at::Tensor> contiguous(at::TensorList weights) {
+  std::vector<at::Tensor> out;
+  for (const auto& w : weights) out.push_back(w.contiguous());
+  return out;
+}
+
+// What both autograd functions' backward reads: x, then the weights, and the group sizes.
+void save_inputs(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const std::vector<at::Tensor>& weights,
+                 const std::vector<int64_t>& group_rows) {
+  std::vector<at::Tensor> saved{x};
+  saved.insert(saved.end(), weights.begin(), weights.end());
+  ctx->save_for_backward(saved);
+  ctx->saved_data["group_rows"] = group_rows;
+}
+
 // Where each group's rows begin, and the total at the end: [groups + 1].
 std::vector<int64_t> group_starts(const std::vector<int64_t>& group_rows) {
   std::vector<int64_t> starts(group_rows.size() + 1, 0);
@@ -60,12 +76,8 @@ class GroupedLinearCpu : public torch::autograd::Function<GroupedLinearCpu> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x_in,
                             const std::vector<int64_t>& group_rows, at::TensorList weights_in) {
     const at::Tensor x = x_in.contiguous();
-    std::vector<at::Tensor> weights;
-    for (const auto& w : weights_in) weights.push_back(w.contiguous());
-    std::vector<at::Tensor> saved{x};
-    saved.insert(saved.end(), weights.begin(), weights.end());
-    ctx->save_for_backward(saved);
-    ctx->saved_data["group_rows"] = group_rows;
+    const std::vector<at::Tensor> weights = contiguous(weights_in);
+    save_inputs(ctx, x, weights, group_rows);
     return grouped_product(x, group_rows, weights);
   }
 
@@ -100,9 +112,7 @@ at::Tensor grouped_linear_cpu(const at::Tensor& x, const std::vector<int64_t>& g
                           return w.requires_grad();
                         }));
   if (tracked) return GroupedLinearCpu::apply(x, group_rows, at::TensorList(weights));
-  std::vector<at::Tensor> contiguous;
-  for (const auto& w : weights) contiguous.push_back(w.contiguous());
-  return grouped_product(x.contiguous(), group_rows, contiguous);
+  return grouped_product(x.contiguous(), group_rows, contiguous(weights));
 }
 
 #ifdef AHA_WITH_CUDA
@@ -155,8 +165,7 @@ class GroupedLinearFunction : public torch::autograd::Function<GroupedLinearFunc
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x_in,
                             const std::vector<int64_t>& group_rows, at::TensorList weights_in) {
     const at::Tensor x = x_in.contiguous();
-    std::vector<at::Tensor> weights;
-    for (const auto& w : weights_in) weights.push_back(w.contiguous());
+    const std::vector<at::Tensor> weights = contiguous(weights_in);
     const int64_t in = x.size(1), out = weights.front().size(0);
     at::Tensor y = at::empty({x.size(0), out}, x.options());  // [rows, out]
     GemmGroups groups;
@@ -170,10 +179,7 @@ class GroupedLinearFunction : public torch::autograd::Function<GroupedLinearFunc
       start += rows;
     }
     groups.run(x);
-    std::vector<at::Tensor> saved{x};
-    saved.insert(saved.end(), weights.begin(), weights.end());
-    ctx->save_for_backward(saved);
-    ctx->saved_data["group_rows"] = group_rows;
+    save_inputs(ctx, x, weights, group_rows);
     return y;
   }
 
