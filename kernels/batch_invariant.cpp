@@ -174,6 +174,8 @@ bool invariant_rows(const float* x, int64_t n, int64_t in, const float* weight, 
   return true;
 }
 
+bool invariant_rows_available() { return blas_sgemm() != nullptr; }
+
 void serial_gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                  const float* b, int64_t ldb, float* c, int64_t ldc) {
   const SerialBlas serial;

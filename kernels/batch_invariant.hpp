@@ -25,6 +25,8 @@ at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const
 // the rows' bits of invariant_linear (without bias), with no ATen operator around the products.
 // Returns false, writing nothing, when the BLAS has no sgemm to call.
 bool invariant_rows(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out);
+// Whether invariant_rows has a BLAS sgemm to call.
+bool invariant_rows_available();
 
 // c [m, n] = op(a) op(b) in row-major float32 memory (op transposes when asked; a is [m, k] or,
 // transposed, stored [k, m]; likewise b), one serial product on the calling thread.

@@ -27,9 +27,10 @@ constexpr int64_t kRowsPerTask = 64;
 
 // ---- RMSNorm ----
 
-// y [rows, d] = w * (x * r) with r = 1 / sqrt(sum(x^2) / d + eps) per row, kept in inv_rms [rows].
+// y [rows, d] = w * (x * r) with r = 1 / sqrt(sum(x^2) / d + eps) per row, kept in inv_rms [rows]
+// unless it is null.
 // The squares add up in eight lanes (element t into lane t % 8), then the lanes, then the tail.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void rms_norm_rows(const float* x, const float* w,
+__attribute__((target_clones("avx512f", "avx2", "default"))) void rms_norm_span(const float* x, const float* w,
                                                                               float* y, float* inv_rms, int64_t first,
                                                                               int64_t end, int64_t d, float eps) {
   for (int64_t r = first; r < end; ++r) {
@@ -44,7 +45,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void rms_norm_rows(
     float total = lanes::sum(squares);
     for (; t < d; ++t) total += xr[t] * xr[t];
     const float rr = 1.0f / std::sqrt(total / static_cast<float>(d) + eps);
-    inv_rms[r] = rr;
+    if (inv_rms) inv_rms[r] = rr;
     for (t = 0; t + 8 <= d; t += 8) store(yr + t, load(w + t) * (load(xr + t) * splat(rr)));
     for (; t < d; ++t) yr[t] = w[t] * (xr[t] * rr);
   }
@@ -78,7 +79,7 @@ class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
     const float *xp = x.const_data_ptr<float>(), *wp = w.const_data_ptr<float>();
     float *yp = y.data_ptr<float>(), *ip = inv_rms.data_ptr<float>();
     at::parallel_for(0, rows, kRowsPerTask, [&](int64_t begin, int64_t end) {
-      rms_norm_rows(xp, wp, yp, ip, begin, end, d, static_cast<float>(eps));
+      rms_norm_span(xp, wp, yp, ip, begin, end, d, static_cast<float>(eps));
     });
     if (ctx) ctx->save_for_backward({x, w, inv_rms});
     return y;
@@ -291,5 +292,17 @@ at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up) {
   if (!fused(gate) || up.scalar_type() != at::kFloat) return at::silu(gate) * up;
   return tracked(gate, up) ? SiluMulFunction::apply(gate, up) : SiluMulFunction::forward(nullptr, gate, up);
 }
+
+void rms_norm_rows(const float* x, const float* weight, int64_t rows, int64_t d, double eps, float* y) {
+  rms_norm_span(x, weight, y, nullptr, 0, rows, d, static_cast<float>(eps));
+}
+
+void rotate_half_rows(const float* x, const float* cos, const float* sin, int64_t rows, int64_t heads, int64_t d,
+                      float* out) {
+  const RotaryProblem p{rows, heads, 1, d, {heads * d, d, d}, x, cos, sin};
+  rotate_rows(p, out, 0, rows * heads);
+}
+
+void silu_mul_rows(const float* gate, const float* up, int64_t n, float* out) { silu_mul_span(gate, up, out, n); }
 
 }  // namespace aha::kernels

@@ -18,4 +18,12 @@ at::Tensor rotate_half_embedding(const at::Tensor& x, const at::Tensor& cos, con
 // silu(gate) * up = gate * sigmoid(gate) * up, elementwise; gate and up of one shape.
 at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up);
 
+// The same three on float32 memory, on the calling thread, with the same bits per element:
+// y [rows, d] = rms_norm(x [rows, d]); out [rows, heads, d] = x [rows, heads, d] rotated by cos,
+// sin [rows, d] (out apart from x); out [n] = silu(gate [n]) * up [n].
+void rms_norm_rows(const float* x, const float* weight, int64_t rows, int64_t d, double eps, float* y);
+void rotate_half_rows(const float* x, const float* cos, const float* sin, int64_t rows, int64_t heads, int64_t d,
+                      float* out);
+void silu_mul_rows(const float* gate, const float* up, int64_t n, float* out);
+
 }  // namespace aha::kernels

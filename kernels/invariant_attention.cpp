@@ -245,6 +245,22 @@ class InvariantAttentionFunction : public torch::autograd::Function<InvariantAtt
 
 }  // namespace
 
+void attend_cached(const float* q, int64_t rows, int64_t heads, int64_t kv_heads, int64_t dim, int64_t value_dim,
+                   const float* keys, const float* values, int64_t slots, const int64_t* cache_rows,
+                   const int64_t* positions, double scale, float* out) {
+  std::vector<float> scores;
+  for (int64_t r = 0; r < rows; ++r) {
+    // The row alone as a batch of one query over its own keys.
+    const int64_t length = positions[r] + 1;
+    const int64_t key_row = cache_rows[r] * kv_heads * slots;
+    const Problem p{1, heads, kv_heads, 1, length, dim, value_dim, static_cast<float>(scale), q + r * heads * dim,
+                    keys + key_row * dim, values + key_row * value_dim, positions + r, &length,
+                    {kv_heads * slots * dim, slots * dim, dim}, {kv_heads * slots * value_dim, slots * value_dim, value_dim}};
+    scores.resize(static_cast<std::size_t>(length + 8));
+    for (int64_t h = 0; h < heads; ++h) attend_row(p, h, scores.data(), out + (r * heads + h) * value_dim);
+  }
+}
+
 at::Tensor invariant_attention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
                                const at::Tensor& query_positions, const at::Tensor& key_lengths, double scale) {
   return InvariantAttentionFunction::apply(q, keys, values, query_positions, key_lengths, scale);

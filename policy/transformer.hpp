@@ -61,6 +61,7 @@ class CausalLMImpl : public torch::nn::Module {
   const at::Tensor& lm_head_weight() const;
 
   const ModelConfig& config() const { return config_; }
+  const Rotary& rotary() const { return rotary_; }
   int num_moe_layers() const;
 
   // Runs forward()'s matrix products in `dtype` (bf16) under ATen's autocast, parameters staying

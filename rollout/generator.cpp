@@ -1,5 +1,5 @@
 // generate(): prefill once per prompt, repeat the cache per completion, decode step by step,
-// dropping finished rows from the batch and the cache.
+// dropping finished rows from the batch (and from the cache, unless the CPU decoder runs the steps).
 #include "rollout/generator.hpp"
 
 #include <ATen/ATen.h>
@@ -7,9 +7,11 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "core/error.hpp"
 #include "kernels/selective_log_softmax.hpp"
+#include "policy/cpu_decoder.hpp"
 
 namespace aha::rollout {
 
@@ -47,33 +49,48 @@ bool ends_with_stop(const Completion& c, const GenerationSettings& s, const Deto
 }
 
 // The experts of every MoE layer for the tokens of one forward pass: [layers, tokens, k] int16 on the CPU.
-at::Tensor stacked_experts(const std::vector<policy::RouterTrace>& routers) {
+at::Tensor stacked_experts(const std::vector<at::Tensor>& experts) {
   std::vector<at::Tensor> layers;
-  for (const auto& r : routers) layers.push_back(r.experts.to(at::kShort));
-  return at::stack(layers).to(at::kCPU);
+  for (const auto& e : experts) layers.push_back(e.to(at::kShort));
+  return at::stack(layers).to(at::kCPU).contiguous();
 }
 
-// Routing of each row, step by step: the prompt's, then one [layers, 1, k] slice per decoded token.
+std::vector<at::Tensor> experts_of(const std::vector<policy::RouterTrace>& routers) {
+  std::vector<at::Tensor> out;
+  for (const auto& r : routers) out.push_back(r.experts);
+  return out;
+}
+
+// Routing of each row, step by step: the prompt's, then each decoded token's.
 struct RoutingRecorder {
+  int64_t layers = 0, k = 0;
   std::vector<at::Tensor> prompt;               // per prompt [layers, prompt tokens, k]
-  std::vector<std::vector<at::Tensor>> decoded;  // per row, per decode step [layers, k]
+  std::vector<std::vector<int16_t>> decoded;  // per row [steps, layers, k]
 
   void record_prompts(const std::vector<policy::RouterTrace>& routers, const std::vector<std::vector<int64_t>>& prompts,
                       int64_t longest) {
-    const at::Tensor all = stacked_experts(routers);  // [layers, prompts * longest, k]
+    const at::Tensor all = stacked_experts(experts_of(routers));  // [layers, prompts * longest, k]
+    layers = all.size(0), k = all.size(2);
     for (std::size_t p = 0; p < prompts.size(); ++p) {
       const auto length = static_cast<int64_t>(prompts[p].size());
       prompt.push_back(all.narrow(1, static_cast<int64_t>(p) * longest + longest - length, length));
     }
   }
-  void record_step(const std::vector<policy::RouterTrace>& routers, const std::vector<int64_t>& rows) {
-    const at::Tensor all = stacked_experts(routers);  // [layers, alive, k]
-    for (std::size_t i = 0; i < rows.size(); ++i) decoded[rows[i]].push_back(all.select(1, static_cast<int64_t>(i)));
+  // experts: per MoE layer [alive, k] for the rows `rows`.
+  void record_step(const std::vector<at::Tensor>& experts, const std::vector<int64_t>& rows) {
+    const at::Tensor all = stacked_experts(experts);  // [layers, alive, k]
+    const int16_t* e = all.const_data_ptr<int16_t>();
+    const auto alive = static_cast<int64_t>(rows.size());
+    for (int64_t i = 0; i < alive; ++i) {
+      auto& into = decoded[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])];
+      for (int64_t l = 0; l < layers; ++l) into.insert(into.end(), e + (l * alive + i) * k, e + (l * alive + i + 1) * k);
+    }
   }
-  at::Tensor of_row(int64_t row, int group_size) const {
-    std::vector<at::Tensor> parts{prompt[row / group_size]};
-    for (const auto& step : decoded[row]) parts.push_back(step.unsqueeze(1));
-    return at::cat(parts, 1);
+  at::Tensor of_row(int64_t row, int group_size) {
+    auto& steps = decoded[static_cast<std::size_t>(row)];
+    const auto count = static_cast<int64_t>(steps.size()) / std::max<int64_t>(layers * k, 1);
+    const at::Tensor own = at::from_blob(steps.data(), {count, layers, k}, at::kShort).permute({1, 0, 2});
+    return at::cat({prompt[static_cast<std::size_t>(row / group_size)], own}, 1);
   }
 };
 
@@ -101,6 +118,9 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
     routing.record_prompts(prefill.routers, prompts, ids.size(1));
     routing.decoded.resize(rows);
   }
+  // On the CPU the decode steps skip ATen's per-operator work; the cache rows stay where they are.
+  std::optional<policy::CpuDecoder> decoder;
+  if (policy::CpuDecoder::supports(model)) decoder.emplace(model, std::move(cache));
   std::vector<Completion> completions(rows);
   std::vector<int64_t> alive(rows);  // the completion of each row still in the batch
   for (int64_t r = 0; r < rows; ++r) alive[r] = r;
@@ -127,6 +147,15 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
       }
     }
     if (still.empty() || step + 1 == s.max_new_tokens) break;
+    if (decoder) {
+      std::vector<int64_t> next;
+      for (const int64_t i : keep) next.push_back(token[i]);
+      alive = std::move(still);
+      policy::DecodeStep out = decoder->step(alive, next);
+      if (record) routing.record_step(out.experts, alive);
+      hidden = std::move(out.hidden);
+      continue;
+    }
     at::Tensor next = tokens.unsqueeze(1);  // [alive, 1]
     if (still.size() != alive.size()) {
       const at::Tensor index = at::tensor(keep, at::kLong).to(device);
@@ -135,7 +164,7 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
     }
     alive = std::move(still);
     const policy::ForwardOutput out = model.forward(next, at::ones_like(next), &cache);
-    if (record) routing.record_step(out.routers, alive);
+    if (record) routing.record_step(experts_of(out.routers), alive);
     hidden = out.hidden.select(1, 0);
   }
   if (record)
