@@ -11,13 +11,14 @@
 #include <vector>
 
 #include "kernels/cpu_threads.hpp"
+#include "kernels/invariant_gemm.hpp"
 
 namespace aha::kernels {
 
 namespace {
 
-// Rows of one block of a batch-invariant linear layer. A decoding step of a rollout worker has a
-// few dozen rows, padded up to the block: 64 doubled its products; 16 slowed training by a tenth.
+// Rows of one block of a batch-invariant linear layer in a dtype other than float32 (ATen's
+// product then picks one kernel for every block).
 constexpr int64_t kBlockRows = 32;
 // The fewest rows a batch-invariant attention product runs with (MKL takes another path below).
 constexpr int64_t kMinProductRows = 16;
@@ -54,34 +55,7 @@ class SerialBlas {
   int previous_ = 0;
 };
 
-// out [count, out_features] = x [count, in] @ weight [out_features, in]^T through one
-// [kBlockRows, in] sgemm; a short last block is padded with zero rows in a scratch buffer.
-void block_product(Sgemm sgemm, const float* x, const float* weight, float* out, int64_t count, int64_t in,
-                   int64_t out_features) {
-  // Column-major: out^T [out, block] = (weight stored as [in, out])^T @ x^T [in, block].
-  const int m = static_cast<int>(out_features), n = static_cast<int>(kBlockRows), k = static_cast<int>(in);
-  const float one = 1.0f, zero = 0.0f;
-  if (count == kBlockRows) {
-    sgemm("T", "N", &m, &n, &k, &one, weight, &k, x, &k, &zero, out, &m);
-    return;
-  }
-  std::vector<float> rows(static_cast<std::size_t>(kBlockRows * in), 0.0f);
-  std::vector<float> result(static_cast<std::size_t>(kBlockRows * out_features));
-  std::copy_n(x, count * in, rows.begin());
-  sgemm("T", "N", &m, &n, &k, &one, weight, &k, rows.data(), &k, &zero, result.data(), &m);
-  std::copy_n(result.begin(), count * out_features, out);
-}
-
-// out [n, out_features] = x [n, in] @ weight^T, block after block on the calling thread.
-void product_rows(Sgemm sgemm, const float* x, const float* weight, float* out, int64_t n, int64_t in,
-                  int64_t out_features) {
-  const SerialBlas serial;
-  for (int64_t first = 0; first < n; first += kBlockRows)
-    block_product(sgemm, x + first * in, weight, out + first * out_features, std::min(kBlockRows, n - first), in,
-                  out_features);
-}
-
-// The same blocks through ATen, for other dtypes or a BLAS without a Fortran sgemm.
+// Blocks of kBlockRows rows through ATen's products, for dtypes other than float32.
 at::Tensor aten_blocks(const at::Tensor& x, const at::Tensor& weight) {
   const int64_t n = x.size(0), blocks = (n + kBlockRows - 1) / kBlockRows;
   const at::Tensor rows = at::cat({x, at::zeros({blocks * kBlockRows - n, x.size(1)}, x.options())});
@@ -93,34 +67,24 @@ at::Tensor aten_blocks(const at::Tensor& x, const at::Tensor& weight) {
   return out.narrow(0, 0, n);
 }
 
-// x [n, in] @ weight [out, in]^T -> [n, out]: one serial [kBlockRows, in] product per block of
-// rows (the last padded), blocks spread over threads when there is enough work. Every row goes
-// through the same kernel with the same operand shapes, whatever the rows around it.
+// x [n, in] @ weight [out, in]^T -> [n, out]: invariant_gemm, the rows split over threads when
+// there is enough work (a row's bits do not depend on which thread or split it lands in).
 at::Tensor invariant_product(const at::Tensor& x, const at::Tensor& weight) {
-  const Sgemm sgemm = blas_sgemm();
-  if (!sgemm || x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat) {
+  if (x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat) {
     const SerialBlas serial;
     return aten_blocks(x.contiguous(), weight);
   }
   const int64_t n = x.size(0), in = x.size(1), out_features = weight.size(0);
-  const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
   const at::Tensor rows = x.contiguous(), w = weight.contiguous();
   at::Tensor out = at::empty({n, out_features}, x.options());
-  const float *x_data = rows.data_ptr<float>(), *w_data = w.data_ptr<float>();
+  const float *x_data = rows.const_data_ptr<float>(), *w_data = w.const_data_ptr<float>();
   float* out_data = out.data_ptr<float>();
-  const auto run = [&](int64_t first_block, int64_t end_block) {
-    const int64_t first = first_block * kBlockRows, rows = std::min(n, end_block * kBlockRows) - first;
-    product_rows(sgemm, x_data + first * in, w_data, out_data + first * out_features, rows, in, out_features);
-  };
-  const int64_t work = blocks * kBlockRows * in * out_features;  // multiply-adds
-  const int64_t threads = work < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), blocks);
-  if (threads == 1) {
-    run(0, blocks);
-  } else {
-    at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
-      run(blocks * begin / threads, blocks * end / threads);
-    });
-  }
+  const int64_t work = n * in * out_features;  // multiply-adds
+  const int64_t threads = work < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), n);
+  at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+    const int64_t first = n * begin / threads, last = n * end / threads;
+    invariant_gemm(x_data + first * in, last - first, in, w_data, out_features, out_data + first * out_features);
+  });
   return out;
 }
 
@@ -166,15 +130,6 @@ at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const
   const at::Tensor out = tracked ? InvariantLinear::apply(x, weight) : invariant_product_of(x, weight);
   return bias.defined() ? out + bias : out;
 }
-
-bool invariant_rows(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out) {
-  const Sgemm sgemm = blas_sgemm();
-  if (!sgemm) return false;
-  product_rows(sgemm, x, weight, out, n, in, out_features);
-  return true;
-}
-
-bool invariant_rows_available() { return blas_sgemm() != nullptr; }
 
 void serial_gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                  const float* b, int64_t ldb, float* c, int64_t ldc) {

@@ -1,7 +1,7 @@
 // Batch-invariant numerics on the CPU: operations whose result for one row does not depend on
 // which or how many other rows go through with it. Sampling computes one token per row, the
 // trainer whole sequences; with these operations both give bit-identical log-probs for the same
-// weights and tokens. A linear layer runs one serial product per fixed-size block of rows (MKL
+// weights and tokens. A linear layer runs invariant_gemm (one multiply-add chain per output; MKL
 // picks other kernels for other row counts, and splits the reduction across threads), attention
 // products get at least 16 rows, and the elementwise functions are built from operations whose
 // vectorised and scalar paths agree.
@@ -20,13 +20,6 @@ void set_batch_invariant(bool enabled);
 
 // x [..., in] -> x weight^T + bias [..., out]; weight [out, in], bias [out] or undefined.
 at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
-
-// out [n, out_features] = x [n, in] weight^T in row-major float32 memory, on the calling thread:
-// the rows' bits of invariant_linear (without bias), with no ATen operator around the products.
-// Returns false, writing nothing, when the BLAS has no sgemm to call.
-bool invariant_rows(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out);
-// Whether invariant_rows has a BLAS sgemm to call.
-bool invariant_rows_available();
 
 // c [m, n] = op(a) op(b) in row-major float32 memory (op transposes when asked; a is [m, k] or,
 // transposed, stored [k, m]; likewise b), one serial product on the calling thread.

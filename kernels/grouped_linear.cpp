@@ -6,10 +6,10 @@
 #include <torch/autograd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <numeric>
 
 #include "kernels/batch_invariant.hpp"
+#include "kernels/invariant_gemm.hpp"
 
 #ifdef AHA_WITH_CUDA
 #include <ATen/autocast_mode.h>
@@ -46,7 +46,7 @@ std::vector<int64_t> group_starts(const std::vector<int64_t>& group_rows) {
 }
 
 // y [rows, out] = each group's rows times its weight^T, written straight into one output with no
-// operator per group; batch-invariant blocks when that is on (the rows' bits of invariant_linear).
+// operator per group; invariant_gemm when batch invariance is on (the rows' bits of invariant_linear).
 at::Tensor grouped_product(const at::Tensor& x, const std::vector<int64_t>& group_rows,
                            const std::vector<at::Tensor>& weights) {
   const std::vector<int64_t> starts = group_starts(group_rows);
@@ -54,18 +54,17 @@ at::Tensor grouped_product(const at::Tensor& x, const std::vector<int64_t>& grou
   at::Tensor y = at::empty({x.size(0), out}, x.options());
   const bool raw = batch_invariant(x) && x.scalar_type() == at::kFloat &&
                    std::all_of(weights.begin(), weights.end(), [](const at::Tensor& w) { return w.scalar_type() == at::kFloat; });
-  std::atomic<bool> raw_done{raw};
+  if (!raw) {
+    for (int64_t g = 0; g < groups; ++g)
+      if (group_rows[g] > 0)
+        y.narrow(0, starts[g], group_rows[g]).copy_(invariant_linear(x.narrow(0, starts[g], group_rows[g]), weights[g]));
+    return y;
+  }
   at::parallel_for(0, groups, 1, [&](int64_t begin, int64_t end) {  // the groups over the threads
-    for (int64_t g = begin; g < end && raw; ++g)
-      if (group_rows[g] > 0 && !invariant_rows(x.const_data_ptr<float>() + starts[g] * in, group_rows[g], in,
-                                               weights[g].const_data_ptr<float>(), out,
-                                               y.data_ptr<float>() + starts[g] * out))
-        raw_done = false;
+    for (int64_t g = begin; g < end; ++g)
+      invariant_gemm(x.const_data_ptr<float>() + starts[g] * in, group_rows[g], in, weights[g].const_data_ptr<float>(),
+                     out, y.data_ptr<float>() + starts[g] * out);
   });
-  if (raw_done) return y;
-  for (int64_t g = 0; g < groups; ++g)
-    if (group_rows[g] > 0)
-      y.narrow(0, starts[g], group_rows[g]).copy_(invariant_linear(x.narrow(0, starts[g], group_rows[g]), weights[g]));
   return y;
 }
 

@@ -12,6 +12,7 @@
 #include "kernels/batch_invariant.hpp"
 #include "kernels/fused_elementwise.hpp"
 #include "kernels/invariant_attention.hpp"
+#include "kernels/invariant_gemm.hpp"
 
 namespace aha::policy {
 
@@ -42,9 +43,7 @@ at::Tensor view_of(float* data, int64_t rows, int64_t cols) { return at::from_bl
 bool CpuDecoder::supports(CausalLMImpl& model) {
   const ModelConfig& c = model.config();
   const at::Tensor& head = model.lm_head_weight();
-  if (c.uses_mla() || c.rope_interleaved || model.autocast() || !kernels::batch_invariant(head) ||
-      !kernels::invariant_rows_available())
-    return false;
+  if (c.uses_mla() || c.rope_interleaved || model.autocast() || !kernels::batch_invariant(head)) return false;
   for (const auto& p : model.parameters())
     if (!p.device().is_cpu() || p.scalar_type() != at::kFloat || !p.is_contiguous()) return false;
   return true;
@@ -66,7 +65,7 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache)
   const auto data = [&](const std::string& name) { return data_of(parameters, name); };
   const auto projection = [&](const std::string& name) {
     const at::Tensor& weight = parameters.at(name + ".weight");
-    Projection p{data(name + ".weight"), nullptr, weight.size(1), weight.size(0)};
+    Projection p{kernels::PackedWeight(data(name + ".weight"), weight.size(0), weight.size(1)), nullptr};
     if (parameters.count(name + ".bias")) p.bias = data(name + ".bias");
     return p;
   };
@@ -104,17 +103,19 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache)
 }
 
 void CpuDecoder::project(const Projection& p, const float* x, int64_t n, float* out) const {
-  kernels::invariant_rows(x, n, p.in, p.weight, p.out, out);
+  const int64_t width = p.weight.out_features();
+  kernels::invariant_gemm(x, n, p.weight, out);
   if (p.bias)
-    for (int64_t r = 0; r < n; ++r) add_into(out + r * p.out, p.bias, p.out);
+    for (int64_t r = 0; r < n; ++r) add_into(out + r * width, p.bias, width);
 }
 
 void CpuDecoder::feed_forward(const SwiGLUWeights& w, const float* x, int64_t n, float* out) {
-  const auto size = static_cast<std::size_t>(n * w.gate.out);
+  const int64_t inner = w.gate.weight.out_features();
+  const auto size = static_cast<std::size_t>(n * inner);
   gate_.resize(size), up_.resize(size), act_.resize(size);
   project(w.gate, x, n, gate_.data());
   project(w.up, x, n, up_.data());
-  kernels::silu_mul_rows(gate_.data(), up_.data(), n * w.gate.out, act_.data());
+  kernels::silu_mul_rows(gate_.data(), up_.data(), n * inner, act_.data());
   project(w.down, act_.data(), n, out);
 }
 
@@ -147,7 +148,7 @@ void CpuDecoder::attention(const Layer& layer, LayerCache& cache, const float* x
 
 void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* out, at::Tensor& chosen) {
   const int64_t k = experts_per_token_, experts = static_cast<int64_t>(layer.experts.size());
-  const int64_t inner = layer.experts.front().gate.out;
+  const int64_t inner = layer.experts.front().gate.weight.out_features();
   // The router as RouterImpl decides: softmax, the top k, their probabilities.
   std::vector<float> logits(static_cast<std::size_t>(n * experts));
   project(layer.router, x, n, logits.data());
@@ -197,7 +198,7 @@ void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* o
   if (!layer.shared) return;
   shared_out_.resize(static_cast<std::size_t>(n * hidden_));
   feed_forward(layer.mlp, x, n, shared_out_.data());
-  if (!layer.shared_gate.weight) {
+  if (layer.shared_gate.weight.out_features() == 0) {
     add_into(out, shared_out_.data(), n * hidden_);
     return;
   }

@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "kernels/invariant_gemm.hpp"
 #include "policy/transformer.hpp"
 
 namespace aha::policy {
@@ -32,9 +33,8 @@ class CpuDecoder {
 
  private:
   struct Projection {
-    const float* weight = nullptr;  // [out, in]
-    const float* bias = nullptr;    // [out] or null
-    int64_t in = 0, out = 0;
+    kernels::PackedWeight weight;  // [out, in]
+    const float* bias = nullptr;   // [out] or null
   };
   struct SwiGLUWeights {
     Projection gate, up, down;
@@ -44,7 +44,7 @@ class CpuDecoder {
     Projection q, k, v, o;
     SwiGLUWeights mlp;                 // a dense layer's feed-forward, or the MoE's shared expert
     bool moe = false, shared = false;  // whether the MoE has a shared expert (mlp)
-    Projection router, shared_gate;    // shared_gate: out 1, or weight null
+    Projection router, shared_gate;    // shared_gate: out 1, or none (0 outputs)
     std::vector<SwiGLUWeights> experts;
   };
 
