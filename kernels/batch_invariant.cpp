@@ -132,14 +132,14 @@ at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const
 }
 
 void serial_gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                 const float* b, int64_t ldb, float* c, int64_t ldc) {
+                 const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   const SerialBlas serial;
   if (const Sgemm sgemm = blas_sgemm()) {
     // Column-major, C^T [n, m] = op(B)^T op(A)^T, and a row-major operand read column-major is its transpose.
     const int m_ = static_cast<int>(m), n_ = static_cast<int>(n), k_ = static_cast<int>(k);
     const int lda_ = static_cast<int>(lda), ldb_ = static_cast<int>(ldb), ldc_ = static_cast<int>(ldc);
-    const float one = 1.0f, zero = 0.0f;
-    sgemm(transpose_b ? "T" : "N", transpose_a ? "T" : "N", &n_, &m_, &k_, &one, b, &ldb_, a, &lda_, &zero, c, &ldc_);
+    const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    sgemm(transpose_b ? "T" : "N", transpose_a ? "T" : "N", &n_, &m_, &k_, &one, b, &ldb_, a, &lda_, &beta, c, &ldc_);
     return;
   }
   const auto matrix = [](const float* data, int64_t rows, int64_t cols, int64_t ld, bool transpose) {
@@ -148,7 +148,8 @@ void serial_gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
     return transpose ? stored.t() : stored;
   };
   at::Tensor out = at::from_blob(c, {m, n}, {ldc, 1}, at::kFloat);
-  at::mm_out(out, matrix(a, m, k, lda, transpose_a), matrix(b, k, n, ldb, transpose_b));
+  if (accumulate) out.addmm_(matrix(a, m, k, lda, transpose_a), matrix(b, k, n, ldb, transpose_b));
+  else at::mm_out(out, matrix(a, m, k, lda, transpose_a), matrix(b, k, n, ldb, transpose_b));
 }
 
 at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b) {

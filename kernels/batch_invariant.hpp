@@ -22,9 +22,10 @@ void set_batch_invariant(bool enabled);
 at::Tensor invariant_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
 // c [m, n] = op(a) op(b) in row-major float32 memory (op transposes when asked; a is [m, k] or,
-// transposed, stored [k, m]; likewise b), one serial product on the calling thread.
+// transposed, stored [k, m]; likewise b), one serial product on the calling thread; with
+// `accumulate`, c += op(a) op(b).
 void serial_gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                 const float* b, int64_t ldb, float* c, int64_t ldc);
+                 const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate = false);
 
 // a [batch, m, k] @ b [batch, k, n] -> [batch, m, n] for small k and n (attention's head and
 // chunk sizes): each row's values do not depend on m.

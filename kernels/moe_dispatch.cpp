@@ -10,7 +10,26 @@
 
 namespace aha::kernels {
 
+void combine_rows(const float* rows, const int64_t* row_of_slot, const float* weights, int64_t tokens, int64_t k,
+                  int64_t width, float* out) {
+  for (int64_t t = 0; t < tokens; ++t) {
+    float* o = out + t * width;
+    std::fill_n(o, width, 0.0f);
+    for (int64_t s = 0; s < k; ++s) {
+      const float* row = rows + row_of_slot[t * k + s] * width;
+      if (!weights) {
+        for (int64_t c = 0; c < width; ++c) o[c] = o[c] + row[c];
+        continue;
+      }
+      const float w = weights[t * k + s];
+      for (int64_t c = 0; c < width; ++c) o[c] = o[c] + row[c] * w;
+    }
+  }
+}
+
 namespace {
+
+bool float_cpu(const at::Tensor& x) { return x.is_cpu() && x.scalar_type() == at::kFloat; }
 
 // out[i] = row_scale[i] * in[index[i]] (row_scale [rows] float32, or undefined for 1).
 at::Tensor gather_rows(const at::Tensor& in, const at::Tensor& index, const at::Tensor& row_scale) {
@@ -24,6 +43,21 @@ at::Tensor gather_rows(const at::Tensor& in, const at::Tensor& index, const at::
     return out;
   }
 #endif
+  if (float_cpu(in)) {
+    const at::Tensor src = in.contiguous(), idx = index.contiguous();
+    const int64_t rows = idx.size(0), width = src.size(1);
+    at::Tensor out = at::empty({rows, width}, src.options());
+    const float *from = src.const_data_ptr<float>(), *scale = row_scale.defined() ? row_scale.const_data_ptr<float>() : nullptr;
+    const int64_t* at_row = idx.const_data_ptr<int64_t>();
+    float* to = out.data_ptr<float>();
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* row = from + at_row[i] * width;
+      float* o = to + i * width;
+      if (scale) for (int64_t c = 0; c < width; ++c) o[c] = row[c] * scale[i];
+      else std::copy_n(row, width, o);
+    }
+    return out;
+  }
   const at::Tensor rows = in.index_select(0, index);  // [index, width]
   return row_scale.defined() ? (rows.to(at::kFloat) * row_scale.unsqueeze(1)).to(in.scalar_type()) : rows;
 }
@@ -42,6 +76,13 @@ at::Tensor sum_over_slots(const at::Tensor& rows, const at::Tensor& row_of_slot,
     return out;
   }
 #endif
+  if (float_cpu(rows)) {
+    const at::Tensor src = rows.contiguous(), slots = row_of_slot.contiguous();
+    at::Tensor out = at::empty({tokens, src.size(1)}, src.options());
+    combine_rows(src.const_data_ptr<float>(), slots.const_data_ptr<int64_t>(),
+                 weights.defined() ? weights.const_data_ptr<float>() : nullptr, tokens, k, src.size(1), out.data_ptr<float>());
+    return out;
+  }
   at::Tensor sum = at::zeros({tokens, rows.size(1)}, rows.options().dtype(at::kFloat));  // [n, width]
   for (int64_t s = 0; s < k; ++s) {
     const at::Tensor slot_rows = rows.index_select(0, row_of_slot.select(1, s)).to(at::kFloat);  // [n, width]
@@ -64,6 +105,32 @@ class PermuteFunction : public torch::autograd::Function<PermuteFunction> {
   }
 };
 
+// d rows and d weights of combine on float32 CPU memory, in one pass over the (token, slot) pairs.
+torch::autograd::variable_list backward_cpu(const at::Tensor& rows_in, const at::Tensor& weights_in,
+                                            const at::Tensor& row_of_slot_in, const at::Tensor& grad) {
+  const at::Tensor rows = rows_in.contiguous(), weights = weights_in.contiguous(), slots = row_of_slot_in.contiguous();
+  const int64_t tokens = slots.size(0), k = slots.size(1), width = rows.size(1);
+  at::Tensor grad_rows = at::empty_like(rows), grad_weights = at::empty({tokens, k}, weights.options());
+  const float *r = rows.const_data_ptr<float>(), *w = weights.const_data_ptr<float>(), *g = grad.const_data_ptr<float>();
+  const int64_t* slot = slots.const_data_ptr<int64_t>();
+  float *d_rows = grad_rows.data_ptr<float>(), *d_weights = grad_weights.data_ptr<float>();
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* gt = g + t * width;
+    for (int64_t s = 0; s < k; ++s) {
+      const int64_t row = slot[t * k + s];
+      const float ws = w[t * k + s], *rr = r + row * width;
+      float* dr = d_rows + row * width;
+      float dot = 0.0f;
+      for (int64_t c = 0; c < width; ++c) {
+        dr[c] = ws * gt[c];
+        dot += gt[c] * rr[c];
+      }
+      d_weights[t * k + s] = dot;
+    }
+  }
+  return {grad_rows, grad_weights, at::Tensor(), at::Tensor(), at::Tensor()};
+}
+
 class CombineFunction : public torch::autograd::Function<CombineFunction> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& rows, const at::Tensor& weights,
@@ -81,6 +148,7 @@ class CombineFunction : public torch::autograd::Function<CombineFunction> {
                      &row_of_slot = saved[4];
     const at::Tensor grad = grads[0].contiguous();  // [n, hidden]
     const int64_t tokens = row_of_slot.size(0), k = row_of_slot.size(1);
+    if (float_cpu(rows) && weights.scalar_type() == at::kFloat) return backward_cpu(rows, weights, row_of_slot, grad);
     const at::Tensor row_weights = weights.reshape({-1}).index_select(0, slot_of_row).to(at::kFloat).contiguous();
     const at::Tensor grad_rows = gather_rows(grad, token_of_row, row_weights);  // [n * k, hidden]
     const at::Tensor slot_rows = rows.index_select(0, row_of_slot.reshape({-1})).view({tokens, k, -1});

@@ -2,8 +2,8 @@
 // expert's rows are contiguous (permute), and the experts' output rows summed back into tokens
 // with the routing weights (combine). Both are gathers through an index and its inverse, so
 // neither direction needs atomics and the sums keep a fixed order (deterministic on GPUs too).
-// CUDA kernels on GPUs, ATen's gathers on the CPU; kernels/reference.hpp holds a dense one-hot
-// formula they are tested against.
+// CUDA kernels on GPUs, loops over float32 rows on the CPU (ATen's gathers for other dtypes);
+// kernels/reference.hpp holds a dense one-hot formula they are tested against.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -28,5 +28,11 @@ at::Tensor permute_tokens(const at::Tensor& x, const ExpertRouting& routing);
 // rows [n * k, hidden], weights [n, k] -> [n, hidden], token t = sum_s weights[t, s] * rows[row_of_slot[t, s]];
 // differentiable with respect to rows and weights.
 at::Tensor combine_tokens(const at::Tensor& rows, const at::Tensor& weights, const ExpertRouting& routing);
+
+// The CPU's combine on float32 memory, on the calling thread: out [tokens, width], token t =
+// ((0 + w[t, 0] * rows[row_of_slot[t, 0]]) + w[t, 1] * rows[row_of_slot[t, 1]]) + ..., each product
+// rounded before its sum (weights null: every w is 1). combine_tokens's bits.
+void combine_rows(const float* rows, const int64_t* row_of_slot, const float* weights, int64_t tokens, int64_t k,
+                  int64_t width, float* out);
 
 }  // namespace aha::kernels

@@ -8,6 +8,7 @@
 
 #include "kernels/batch_invariant.hpp"
 #include "kernels/invariant_attention.hpp"
+#include "kernels/packed_attention.hpp"
 
 namespace aha::policy {
 
@@ -92,6 +93,7 @@ GroupedQueryAttentionImpl::GroupedQueryAttentionImpl(const ModelConfig& c)
 }
 
 at::Tensor GroupedQueryAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache) {
+  if (in.blocks.defined()) return forward_packed(x, in);
   at::Tensor q = split_heads(padded(project(q_proj_, x), in), heads_);     // [b, h, s, d]
   at::Tensor k = split_heads(padded(project(k_proj_, x), in), kv_heads_);  // [b, kv, s, d]
   at::Tensor v = split_heads(padded(project(v_proj_, x), in), kv_heads_);  // [b, kv, s, d]
@@ -103,6 +105,23 @@ at::Tensor GroupedQueryAttentionImpl::forward(const at::Tensor& x, const Attenti
   k = in.rotary->apply(k, in.cos, in.sin);
   const auto [keys, values] = cache.store(k, v, in);  // [b, kv, span, d]
   return project(o_proj_, packed(merge_heads(attend(q, keys, values, in, scale_)), in));
+}
+
+at::Tensor GroupedQueryAttentionImpl::forward_packed(const at::Tensor& x, const AttentionInputs& in) {
+  const int64_t n = x.size(0);
+  // One token per row, laid out [n, heads, 1, d] for the rotary kernel's [b, heads, s, d].
+  at::Tensor q = project(q_proj_, x).view({n, heads_, 1, head_dim_});
+  at::Tensor k = project(k_proj_, x).view({n, kv_heads_, 1, head_dim_});
+  const at::Tensor v = project(v_proj_, x).view({n, kv_heads_, head_dim_});
+  if (q_norm_) {
+    q = q_norm_(q);
+    k = k_norm_(k);
+  }
+  q = in.rotary->apply(q, in.cos, in.sin);
+  k = in.rotary->apply(k, in.cos, in.sin);
+  const at::Tensor out = kernels::packed_attention(q.view({n, heads_, head_dim_}), k.view({n, kv_heads_, head_dim_}), v,
+                                                   in.blocks, scale_);  // [n, heads, d]
+  return project(o_proj_, out.view({n, heads_ * head_dim_}));
 }
 
 LatentAttentionImpl::LatentAttentionImpl(const ModelConfig& c)
@@ -131,6 +150,7 @@ LatentAttentionImpl::LatentAttentionImpl(const ModelConfig& c)
 }
 
 at::Tensor LatentAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache) {
+  TORCH_CHECK(!in.blocks.defined(), "latent attention has no packed pass: use CausalLM::forward");
   const at::Tensor q_flat =
       padded(q_proj_ ? project(q_proj_, x) : project(q_b_proj_, q_a_layernorm_(project(q_a_proj_, x))), in);
   const int64_t b = q_flat.size(0), s = q_flat.size(1);

@@ -26,6 +26,9 @@ struct AttentionInputs {
   // Undefined: x is [batch, seq, hidden], padding included.
   at::Tensor packed;
   int64_t batch = 0, seq = 0;
+  // A pass over packed sequences (CausalLM::forward_packed): x is [n, hidden], one row per token,
+  // and attention runs kernels::packed_attention over these blocks [m, 4]; no cache is written.
+  at::Tensor blocks;
 };
 
 // x [n, c] of a padding-free pass -> [batch, seq, c] with zero rows at the padding; x itself otherwise.
@@ -57,6 +60,7 @@ class GroupedQueryAttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache);  // [b, s, hidden]
 
  private:
+  at::Tensor forward_packed(const at::Tensor& x, const AttentionInputs& in);  // x [n, hidden]
   int64_t heads_, kv_heads_, head_dim_;
   double scale_;
   torch::nn::Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};

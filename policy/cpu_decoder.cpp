@@ -13,6 +13,7 @@
 #include "kernels/fused_elementwise.hpp"
 #include "kernels/invariant_attention.hpp"
 #include "kernels/invariant_gemm.hpp"
+#include "kernels/moe_dispatch.hpp"
 
 namespace aha::policy {
 
@@ -186,15 +187,7 @@ void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* o
   each_group([&](const SwiGLUWeights& w, int64_t first, int64_t count) {
     project(w.down, act_.data() + first * inner, count, rows_out_.data() + first * hidden_);
   });
-  // out[t] = sum over slots s, in order, of weight[t, s] * expert row; each product rounded, then added.
-  std::fill_n(out, n * hidden_, 0.0f);
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t s = 0; s < k; ++s) {
-      const float w = weight[t * k + s];
-      const float* y = rows_out_.data() + row_of_slot[t * k + s] * hidden_;
-      float* o = out + t * hidden_;
-      for (int64_t c = 0; c < hidden_; ++c) o[c] = o[c] + y[c] * w;
-    }
+  kernels::combine_rows(rows_out_.data(), row_of_slot.data(), weight, n, k, hidden_, out);
   if (!layer.shared) return;
   shared_out_.resize(static_cast<std::size_t>(n * hidden_));
   feed_forward(layer.mlp, x, n, shared_out_.data());

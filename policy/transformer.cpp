@@ -126,4 +126,37 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
   return out;
 }
 
+bool CausalLMImpl::packs_sequences() const {
+  const at::Tensor& head = lm_head_weight();
+  return !config_.uses_mla() && !autocast_ && kernels::batch_invariant(head) && head.scalar_type() == at::kFloat;
+}
+
+ForwardOutput CausalLMImpl::forward_packed(const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& blocks,
+                                           const std::vector<at::Tensor>& replay) {
+  TORCH_CHECK(packs_sequences(), "forward_packed: this model runs its passes through forward()");
+  TORCH_CHECK(ids.dim() == 1 && positions.sizes() == ids.sizes(), "forward_packed: ids and positions must be [n], got ",
+              ids.sizes(), " and ", positions.sizes());
+  AttentionInputs in;
+  in.blocks = blocks;
+  std::tie(in.cos, in.sin) = rotary_.tables(positions.view({-1, 1}), at::kFloat);  // [n, 1, rotary_dim]
+  in.rotary = &rotary_;
+  at::Tensor x = embed_tokens_(ids);  // [n, hidden]
+  ForwardOutput out;
+  LayerCache unused;
+  std::size_t moe_index = 0;
+  for (std::size_t i = 0; i < layers_->size(); ++i) {
+    auto* layer = layers_[i]->as<DecoderLayer>();
+    RouterTrace* trace = nullptr;
+    at::Tensor forced;
+    if (layer->is_moe()) {
+      trace = &out.routers.emplace_back();
+      if (moe_index < replay.size()) forced = replay[moe_index];
+      ++moe_index;
+    }
+    x = layer->forward(x, in, unused, trace, forced);
+  }
+  out.hidden = norm_(x);
+  return out;
+}
+
 }  // namespace aha::policy

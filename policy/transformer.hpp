@@ -56,6 +56,14 @@ class CausalLMImpl : public torch::nn::Module {
   // experts chosen in an earlier pass.
   ForwardOutput forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache = nullptr,
                         const std::vector<at::Tensor>& replay = {});
+  // One pass over packed sequences with no padding and no cache, shared prompts stored once (see
+  // kernels/packed_attention.hpp): ids and positions [n] int64, blocks [m, 4]; replay per MoE
+  // layer [n, k]. -> hidden [n, hidden], routers over the n tokens. Each token gets the bits
+  // forward() gives it. Only where packs_sequences() holds.
+  ForwardOutput forward_packed(const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& blocks,
+                               const std::vector<at::Tensor>& replay = {});
+  // Grouped-query attention on the CPU with the batch-invariant kernels, no autocast.
+  bool packs_sequences() const;
   // hidden [..., hidden] -> logits [..., vocab]
   at::Tensor logits(const at::Tensor& hidden);
   const at::Tensor& lm_head_weight() const;

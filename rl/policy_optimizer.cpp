@@ -88,10 +88,84 @@ PredictingStates shared_prefix_rows(policy::CausalLMImpl& model, const PrefixLay
   return states;
 }
 
+// A shared-prefix layout as packed sequences: each prefix's real tokens once, then each row's
+// suffix as a block whose prefix is its row's, with no padding anywhere.
+struct PackedRows {
+  at::Tensor ids, positions, blocks;  // [n], [n], [m, 4]
+  at::Tensor prefix_slots, suffix_slots;  // the real tokens' flat indices into the layout's prefix and suffix grids
+  at::Tensor hidden_index;                // the layout's hidden_index, into the n packed tokens
+};
+
+PackedRows packed_rows(const PrefixLayout& layout) {
+  const at::Tensor prefix_ids = layout.prefix_ids.cpu(), prefix_mask = layout.prefix_mask.cpu();
+  const at::Tensor suffix_ids = layout.suffix_ids.cpu(), suffix_mask = layout.suffix_mask.cpu();
+  const at::Tensor prefix_of_row = layout.prefix_of_row.cpu();
+  const int64_t prefixes = prefix_ids.size(0), prefix_width = prefix_ids.size(1);
+  const int64_t rows = suffix_ids.size(0), suffix_width = suffix_ids.size(1);
+  const auto pid = prefix_ids.accessor<int64_t, 2>(), pmask = prefix_mask.accessor<int64_t, 2>();
+  const auto sid = suffix_ids.accessor<int64_t, 2>(), smask = suffix_mask.accessor<int64_t, 2>();
+  const auto prefix_of = prefix_of_row.accessor<int64_t, 1>();
+  std::vector<int64_t> ids, positions, blocks, prefix_slots, suffix_slots, start(prefixes), length(prefixes);
+  std::vector<int64_t> bank_to_packed(static_cast<std::size_t>(rows + rows * suffix_width), 0);
+  for (int64_t p = 0; p < prefixes; ++p) {
+    start[p] = static_cast<int64_t>(ids.size());
+    for (int64_t c = 0; c < prefix_width; ++c)
+      if (pmask[p][c]) {
+        positions.push_back(static_cast<int64_t>(ids.size()) - start[p]);
+        ids.push_back(pid[p][c]);
+        prefix_slots.push_back(p * prefix_width + c);
+      }
+    length[p] = static_cast<int64_t>(ids.size()) - start[p];
+    if (length[p] > 0) blocks.insert(blocks.end(), {start[p], length[p], 0, 0});
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t u = prefix_of[r], first = static_cast<int64_t>(ids.size());
+    bank_to_packed[static_cast<std::size_t>(r)] = start[u] + length[u] - 1;  // the prefix's last state
+    for (int64_t c = 0; c < suffix_width; ++c)
+      if (smask[r][c]) {
+        bank_to_packed[static_cast<std::size_t>(rows + r * suffix_width + c)] = static_cast<int64_t>(ids.size());
+        positions.push_back(length[u] + static_cast<int64_t>(ids.size()) - first);
+        ids.push_back(sid[r][c]);
+        suffix_slots.push_back(r * suffix_width + c);
+      }
+    const int64_t own = static_cast<int64_t>(ids.size()) - first;
+    if (own > 0) blocks.insert(blocks.end(), {first, own, start[u], length[u]});
+  }
+  const auto longs = [](const std::vector<int64_t>& v) { return at::tensor(v, at::kLong); };
+  return {longs(ids), longs(positions), longs(blocks).view({-1, 4}), longs(prefix_slots), longs(suffix_slots),
+          longs(bank_to_packed).index_select(0, layout.hidden_index.cpu())};
+}
+
+// The shared-prefix layout in one padding-free pass: every prefix token once, every suffix token
+// once, and no copies of the prefixes' keys and values (CausalLM::forward_packed).
+PredictingStates packed_prefix_rows(policy::CausalLMImpl& model, const PrefixLayout& layout, bool routing_replay) {
+  const PackedRows packed = packed_rows(layout);
+  // Per-layer recordings of the layout's grids, in packed order.
+  const auto in_packed_order = [&](const at::Tensor& prefix, const at::Tensor& suffix) {
+    return at::cat({prefix.index_select(0, packed.prefix_slots), suffix.index_select(0, packed.suffix_slots)});
+  };
+  std::vector<at::Tensor> sampled;
+  for (std::size_t l = 0; l < layout.prefix_replay.size(); ++l)
+    sampled.push_back(in_packed_order(layout.prefix_replay[l], layout.suffix_replay[l]));
+  static const std::vector<at::Tensor> none;
+  const policy::ForwardOutput out =
+      model.forward_packed(packed.ids, packed.positions, packed.blocks, routing_replay ? sampled : none);
+  PredictingStates states;
+  states.hidden = out.hidden.index_select(0, packed.hidden_index);
+  if (!sampled.empty())
+    std::tie(states.routing_differs, states.routing_pairs) = routing_difference(
+        out.routers, sampled, in_packed_order(layout.prefix_known, layout.suffix_known));
+  const at::Tensor weight = at::cat({layout.prefix_weight.index_select(0, packed.prefix_slots),
+                                     at::ones({packed.suffix_slots.size(0)}, layout.prefix_weight.options())});
+  states.passes.emplace_back(out.routers, weight);
+  return states;
+}
+
 // The forward over the micro-batch's rows, sharing prefixes when the layout has them.
 PredictingStates predicting_states(policy::CausalLMImpl& model, const MicroBatch& mb, bool routing_replay) {
-  return mb.shared.prefix_ids.defined() ? shared_prefix_rows(model, mb.shared, routing_replay)
-                                        : full_rows(model, mb, routing_replay);
+  if (!mb.shared.prefix_ids.defined()) return full_rows(model, mb, routing_replay);
+  return model.packs_sequences() ? packed_prefix_rows(model, mb.shared, routing_replay)
+                                 : shared_prefix_rows(model, mb.shared, routing_replay);
 }
 
 // `shares`: the routing shares of the whole step when the router loss is on, else null. A shared
