@@ -20,17 +20,26 @@ using lanes::Lanes;
 using lanes::load;
 using lanes::splat;
 
-// The partial sums of q . k_j for eight keys k_j of n floats: lane l of part[j] adds the
-// products at l, l + 8, ..., then the leftover products in order into lanes 0, 1, ...
-inline __attribute__((always_inline)) void dot_lanes8(const float* q, const float* const (&k)[8], int64_t n, Lanes (&part)[8]) {
-  for (auto& p : part) p = splat(0.0f);
+// The partial sums of q_i . k_j for Q queries and eight keys k_j of n floats, each key row read
+// once for all the queries: lane l of part[i][j] adds the products at l, l + 8, ..., then the
+// leftover products in order into lanes 0, 1, ... (the same sums for any Q).
+template <int Q>
+inline __attribute__((always_inline)) void dot_lanes8(const float* const (&q)[Q], const float* const (&k)[8], int64_t n,
+                                                      Lanes (&part)[Q][8]) {
+  for (auto& row : part)
+    for (auto& p : row) p = splat(0.0f);
   int64_t t = 0;
   for (; t + 8 <= n; t += 8) {
-    const Lanes qt = load(q + t);
-    for (int j = 0; j < 8; ++j) part[j] += qt * load(k[j] + t);
+    Lanes qt[Q];
+    for (int i = 0; i < Q; ++i) qt[i] = load(q[i] + t);
+    for (int j = 0; j < 8; ++j) {
+      const Lanes kt = load(k[j] + t);
+      for (int i = 0; i < Q; ++i) part[i][j] += qt[i] * kt;
+    }
   }
   for (int l = 0; t < n; ++t, ++l)
-    for (int j = 0; j < 8; ++j) part[j][l] += q[t] * k[j][t];
+    for (int j = 0; j < 8; ++j)
+      for (int i = 0; i < Q; ++i) part[i][j][l] += q[i][t] * k[j][t];
 }
 
 // Neighbouring lanes of x and y added within each half of eight lanes:
@@ -51,65 +60,133 @@ inline __attribute__((always_inline)) Lanes reduce8(const Lanes (&s)[8]) {
   return __builtin_shuffle(first, second, low) + __builtin_shuffle(first, second, high);
 }
 
-// The unnormalised softmax weights w_j = exp(s_j - max s), s_j = q . key_at(j) * scale, of keys
-// 0 .. keys - 1, into `weights` (keys + 8 floats; lanes past the last key hold 0); returns their
-// sum. Keys go eight at a time.
-template <class KeyAt>
-inline __attribute__((always_inline)) float softmax_weights(const float* q, const KeyAt& key_at, int64_t keys,
-                                                            int64_t dim, float scale, float* weights) {
+// The unnormalised softmax weights w_j = exp(s_j - max s), s_j = q_i . key_at(j) * scale, of keys
+// 0 .. keys - 1 for Q queries that read the same keys, into weights[i] (keys + 8 floats each;
+// lanes past the last key hold 0), and their sums into totals[i]. Keys go eight at a time; each
+// query's arithmetic is the same whatever Q is.
+template <int Q, class KeyAt>
+inline __attribute__((always_inline)) void softmax_weights(const float* const (&q)[Q], const KeyAt& key_at,
+                                                           int64_t keys, int64_t dim, float scale,
+                                                           float* const (&weights)[Q], float (&totals)[Q]) {
   const float minus_inf = -std::numeric_limits<float>::infinity();
-  Lanes max = splat(minus_inf);
+  Lanes max[Q];
+  for (auto& m : max) m = splat(minus_inf);
   for (int64_t j0 = 0; j0 < keys; j0 += 8) {
     const float* k[8];  // past the last key, the last key again: its lanes are masked below
     for (int64_t j = 0; j < 8; ++j) k[j] = key_at(std::min(j0 + j, keys - 1));
-    Lanes partial[8];
-    dot_lanes8(q, k, dim, partial);
-    Lanes s = reduce8(partial) * splat(scale);
+    Lanes partial[Q][8];
+    dot_lanes8<Q>(q, k, dim, partial);
     const Ints index = Ints{0, 1, 2, 3, 4, 5, 6, 7} + static_cast<int32_t>(j0);
-    s = index < static_cast<int32_t>(keys) ? s : splat(minus_inf);  // past the last key: weight 0
-    std::memcpy(weights + j0, &s, sizeof s);
-    max = s > max ? s : max;
+    for (int i = 0; i < Q; ++i) {
+      Lanes s = reduce8(partial[i]) * splat(scale);
+      s = index < static_cast<int32_t>(keys) ? s : splat(minus_inf);  // past the last key: weight 0
+      std::memcpy(weights[i] + j0, &s, sizeof s);
+      max[i] = s > max[i] ? s : max[i];
+    }
   }
-  const float top = std::max(std::max(std::max(max[0], max[1]), std::max(max[2], max[3])),
-                             std::max(std::max(max[4], max[5]), std::max(max[6], max[7])));
-  Lanes sums = splat(0.0f);
-  for (int64_t j0 = 0; j0 < keys; j0 += 8) {
-    const Lanes w = lanes::exp_nonpositive(load(weights + j0) - splat(top));
-    std::memcpy(weights + j0, &w, sizeof w);
-    sums += w;
+  for (int i = 0; i < Q; ++i) {
+    const Lanes m = max[i];
+    const float top = std::max(std::max(std::max(m[0], m[1]), std::max(m[2], m[3])),
+                               std::max(std::max(m[4], m[5]), std::max(m[6], m[7])));
+    Lanes sums = splat(0.0f);
+    for (int64_t j0 = 0; j0 < keys; j0 += 8) {
+      const Lanes w = lanes::exp_nonpositive(load(weights[i] + j0) - splat(top));
+      std::memcpy(weights[i] + j0, &w, sizeof w);
+      sums += w;
+    }
+    totals[i] = ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]));
   }
-  return ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]));
 }
 
-// out [value_dim] = sum_j weights[j] value_at(j) / total over keys 0 .. keys - 1, added in key
-// order, 32 columns at a time in four registers.
-template <class ValueAt>
-inline __attribute__((always_inline)) void weighted_values(const float* weights, float total_sum, const ValueAt& value_at,
-                                                           int64_t keys, int64_t value_dim, float* out) {
-  const Lanes total = splat(total_sum);
+// One query's weights: softmax_weights for Q = 1; returns the sum.
+template <class KeyAt>
+inline __attribute__((always_inline)) float softmax_weights(const float* q, const KeyAt& key_at, int64_t keys,
+                                                            int64_t dim, float scale, float* weights) {
+  const float* const queries[1] = {q};
+  float* const into[1] = {weights};
+  float total[1];
+  softmax_weights<1>(queries, key_at, keys, dim, scale, into, total);
+  return total[0];
+}
+
+// out[i] [value_dim] = sum_j weights[i][j] value_at(j) / totals[i] over keys 0 .. keys - 1 for Q
+// queries, each value row read once for all of them, added in key order, 32 columns at a time in
+// two sixteen-float registers per query (each column's sum is its own: no width or Q changes a bit).
+template <int Q, class ValueAt>
+inline __attribute__((always_inline)) void weighted_values(const float* const (&weights)[Q], const float (&totals)[Q],
+                                                           const ValueAt& value_at, int64_t keys, int64_t value_dim,
+                                                           float* const (&out)[Q]) {
+  typedef float Wide __attribute__((vector_size(64)));
   int64_t t0 = 0;
   for (; t0 + 32 <= value_dim; t0 += 32) {
-    Lanes acc[4] = {splat(0.0f), splat(0.0f), splat(0.0f), splat(0.0f)};
+    Wide acc[Q][2];
+    for (auto& a : acc) a[0] = a[1] = Wide{};
     for (int64_t j = 0; j < keys; ++j) {
-      const float w = weights[j];  // a scalar times a vector is one broadcast, not eight inserts
-      const float* v = value_at(j) + t0;
-      for (int c = 0; c < 4; ++c) acc[c] += w * load(v + 8 * c);
+      Wide part[2];
+      std::memcpy(part, value_at(j) + t0, sizeof part);
+      for (int i = 0; i < Q; ++i) {
+        const float w = weights[i][j];  // a scalar times a vector is one broadcast, not sixteen inserts
+        for (int c = 0; c < 2; ++c) acc[i][c] += w * part[c];
+      }
     }
-    for (int c = 0; c < 4; ++c) {
-      const Lanes o = acc[c] / total;
-      std::memcpy(out + t0 + 8 * c, &o, sizeof o);
+    for (int i = 0; i < Q; ++i) {
+      const float t = totals[i];
+      const Wide total = {t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t};
+      for (int c = 0; c < 2; ++c) {
+        const Wide o = acc[i][c] / total;
+        std::memcpy(out[i] + t0 + 16 * c, &o, sizeof o);
+      }
     }
   }
   for (; t0 + 8 <= value_dim; t0 += 8) {
-    Lanes acc = splat(0.0f);
-    for (int64_t j = 0; j < keys; ++j) acc += weights[j] * load(value_at(j) + t0);
-    const Lanes o = acc / total;
-    std::memcpy(out + t0, &o, sizeof o);
+    Lanes acc[Q];
+    for (auto& a : acc) a = splat(0.0f);
+    for (int64_t j = 0; j < keys; ++j) {
+      const Lanes v = load(value_at(j) + t0);
+      for (int i = 0; i < Q; ++i) acc[i] += weights[i][j] * v;
+    }
+    for (int i = 0; i < Q; ++i) {
+      const Lanes o = acc[i] / splat(totals[i]);
+      std::memcpy(out[i] + t0, &o, sizeof o);
+    }
   }
-  for (; t0 < value_dim; ++t0) {
-    float acc = 0.0f;
-    for (int64_t j = 0; j < keys; ++j) acc += weights[j] * value_at(j)[t0];
-    out[t0] = acc / total[0];
+  for (; t0 < value_dim; ++t0)
+    for (int i = 0; i < Q; ++i) {
+      float acc = 0.0f;
+      for (int64_t j = 0; j < keys; ++j) acc += weights[i][j] * value_at(j)[t0];
+      out[i][t0] = acc / totals[i];
+    }
+}
+
+// One query's weighted values: weighted_values for Q = 1.
+template <class ValueAt>
+inline __attribute__((always_inline)) void weighted_values(const float* weights, float total, const ValueAt& value_at,
+                                                           int64_t keys, int64_t value_dim, float* out) {
+  const float* const w[1] = {weights};
+  const float totals[1] = {total};
+  float* const into[1] = {out};
+  weighted_values<1>(w, totals, value_at, keys, value_dim, into);
+}
+
+// Heads 0 .. count - 1 of one query position, which read the same keys and values, two at a time:
+// out_at(h) = attention of query_at(h). `scores` holds 2 (keys + 8) floats.
+template <class QueryAt, class OutAt, class KeyAt, class ValueAt>
+inline __attribute__((always_inline)) void attend_heads(int64_t count, const QueryAt& query_at, const OutAt& out_at,
+                                                        const KeyAt& key_at, const ValueAt& value_at, int64_t keys,
+                                                        int64_t dim, int64_t value_dim, float scale, float* scores) {
+  int64_t h = 0;
+  for (; h + 2 <= count; h += 2) {
+    const float* const q[2] = {query_at(h), query_at(h + 1)};
+    float* const w[2] = {scores, scores + keys + 8};
+    float totals[2];
+    softmax_weights<2>(q, key_at, keys, dim, scale, w, totals);
+    const float* const weights[2] = {w[0], w[1]};
+    float* const out[2] = {out_at(h), out_at(h + 1)};
+    weighted_values<2>(weights, totals, value_at, keys, value_dim, out);
+  }
+  if (h < count) {
+    const float total = softmax_weights(query_at(h), key_at, keys, dim, scale, scores);
+    weighted_values(scores, total, value_at, keys, value_dim, out_at(h));
   }
 }
 

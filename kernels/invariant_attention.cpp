@@ -158,6 +158,20 @@ class InvariantAttentionFunction : public torch::autograd::Function<InvariantAtt
   }
 };
 
+// Query position i of batch row b: the heads of each key head together (see attend_heads),
+// into out [heads, dv] of that position; `scores` holds 2 (span + 8) floats.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_position(const Problem& p, int64_t b,
+                                                                                int64_t i, float* scores, float* out) {
+  const int64_t keys = p.last_key(b, i) + 1;
+  for (int64_t g = 0; g < p.kv_heads; ++g) {
+    const int64_t first = g * p.group();
+    attend_heads(
+        p.group(), [&](int64_t h) { return p.q_row(b, first + h, i); },
+        [&](int64_t h) { return out + (first + h) * p.value_dim; }, [&](int64_t j) { return p.key(b, g, j); },
+        [&](int64_t j) { return p.value(b, g, j); }, keys, p.dim, p.value_dim, p.scale, scores);
+  }
+}
+
 }  // namespace
 
 void attend_cached(const float* q, int64_t rows, int64_t heads, int64_t kv_heads, int64_t dim, int64_t value_dim,
@@ -171,8 +185,8 @@ void attend_cached(const float* q, int64_t rows, int64_t heads, int64_t kv_heads
     const Problem p{1, heads, kv_heads, 1, length, dim, value_dim, static_cast<float>(scale), q + r * heads * dim,
                     keys + key_row * dim, values + key_row * value_dim, positions + r, &length,
                     {kv_heads * slots * dim, slots * dim, dim}, {kv_heads * slots * value_dim, slots * value_dim, value_dim}};
-    scores.resize(static_cast<std::size_t>(length + 8));
-    for (int64_t h = 0; h < heads; ++h) attend_row(p, h, scores.data(), out + (r * heads + h) * value_dim);
+    scores.resize(static_cast<std::size_t>(2 * (length + 8)));
+    attend_position(p, 0, 0, scores.data(), out + r * heads * value_dim);
   }
 }
 

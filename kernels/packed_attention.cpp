@@ -71,18 +71,19 @@ void check(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values
               "packed_attention: the blocks do not cover all ", n, " tokens");
 }
 
-// Every query of block b, every head, into out [n, heads, dv]; `scores` holds the block's width + 8.
+// Every query of block b, every head, into out [n, heads, dv]; `scores` holds 2 (the block's width + 8).
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block(const Packed& p, int64_t b,
                                                                              float* scores, float* out) {
   const Block block(p, b);
   for (int64_t i = 0; i < block.length; ++i) {
     const int64_t token = block.start + i, keys = block.prefix_length + i + 1;
-    for (int64_t h = 0; h < p.heads; ++h) {
-      const int64_t g = h / p.group();
-      const float total = softmax_weights(
-          p.query(token, h), [&](int64_t j) { return p.key(block.token_of_key(j), g); }, keys, p.dim, p.scale, scores);
-      weighted_values(scores, total, [&](int64_t j) { return p.value(block.token_of_key(j), g); }, keys, p.value_dim,
-                      out + (token * p.heads + h) * p.value_dim);
+    for (int64_t g = 0; g < p.kv_heads; ++g) {
+      const int64_t first = g * p.group();
+      attend_heads(
+          p.group(), [&](int64_t h) { return p.query(token, first + h); },
+          [&](int64_t h) { return out + (token * p.heads + first + h) * p.value_dim; },
+          [&](int64_t j) { return p.key(block.token_of_key(j), g); },
+          [&](int64_t j) { return p.value(block.token_of_key(j), g); }, keys, p.dim, p.value_dim, p.scale, scores);
     }
   }
 }
@@ -154,7 +155,7 @@ class PackedAttentionFunction : public torch::autograd::Function<PackedAttention
     at::parallel_for(0, p.blocks, 1, [&](int64_t begin, int64_t end) {
       std::vector<float> scores;
       for (int64_t b = begin; b < end; ++b) {
-        scores.resize(static_cast<std::size_t>(Block(p, b).width() + 8));
+        scores.resize(static_cast<std::size_t>(2 * (Block(p, b).width() + 8)));
         attend_block(p, b, scores.data(), o);
       }
     });

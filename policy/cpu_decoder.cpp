@@ -74,6 +74,8 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache)
     return SwiGLUWeights{projection(name + ".gate_proj"), projection(name + ".up_proj"), projection(name + ".down_proj")};
   };
   embedding_ = data("model.embed_tokens.weight");
+  const at::Tensor& head = model.lm_head_weight();
+  lm_head_ = kernels::PackedWeight(head.const_data_ptr<float>(), head.size(0), head.size(1));
   final_norm_ = data("model.norm.weight");
   for (int i = 0; i < c.num_layers; ++i) {
     const std::string at = fmt::format("model.layers.{}.", i);
@@ -201,6 +203,13 @@ void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* o
   const float* g = gate.const_data_ptr<float>();
   for (int64_t t = 0; t < n; ++t)
     for (int64_t c = 0; c < hidden_; ++c) out[t * hidden_ + c] = out[t * hidden_ + c] + g[t] * shared_out_[t * hidden_ + c];
+}
+
+at::Tensor CpuDecoder::logits(const at::Tensor& hidden) const {
+  const at::Tensor rows = hidden.contiguous();
+  at::Tensor out = at::empty({rows.size(0), lm_head_.out_features()}, at::kFloat);
+  kernels::invariant_gemm(rows.const_data_ptr<float>(), rows.size(0), lm_head_, out.data_ptr<float>());
+  return out;
 }
 
 DecodeStep CpuDecoder::step(const std::vector<int64_t>& rows, const std::vector<int64_t>& tokens) {

@@ -30,6 +30,8 @@ class CpuDecoder {
 
   // One token for each of `rows` (rows of the cache's batch), at the next position of each.
   DecodeStep step(const std::vector<int64_t>& rows, const std::vector<int64_t>& tokens);
+  // hidden [rows, hidden] -> logits [rows, vocab], CausalLM::logits's bits from a weight packed once.
+  at::Tensor logits(const at::Tensor& hidden) const;
 
  private:
   struct Projection {
@@ -62,6 +64,7 @@ class CpuDecoder {
   KvCache cache_;
   std::vector<int64_t> lengths_;  // tokens cached per cache row
   std::vector<Layer> layers_;
+  kernels::PackedWeight lm_head_;
   const float *embedding_ = nullptr, *final_norm_ = nullptr;
   int64_t hidden_, heads_, kv_heads_, head_dim_, experts_per_token_;
   double eps_, scale_;

@@ -127,7 +127,7 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
   for (int step = 0; step < s.max_new_tokens && !alive.empty(); ++step) {
     // The logits once, for the draw and the log-probs: the same bits per row as the trainer's
     // chunked policy::token_logprobs, whose products and kernel these are.
-    const at::Tensor logits = model.logits(hidden);                        // [alive, vocab]
+    const at::Tensor logits = decoder ? decoder->logits(hidden) : model.logits(hidden);  // [alive, vocab]
     const at::Tensor tokens = sample(logits, s.sampling, generator);       // [alive]
     const at::Tensor logprobs =
         kernels::selective_log_softmax(logits, tokens, 1.0 / s.sampling.temperature).logprobs.to(at::kCPU);

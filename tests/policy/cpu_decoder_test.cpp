@@ -55,6 +55,7 @@ TEST_CASE("the CPU decoder gives CausalLM::forward's hidden states and experts, 
       const ForwardOutput expected = model->forward(next, at::ones_like(next), &reference);
       const DecodeStep got = decoder.step(rows, tokens);
       CHECK(at::equal(got.hidden, expected.hidden.select(1, 0)));
+      CHECK(at::equal(decoder.logits(got.hidden), model->logits(got.hidden)));
       REQUIRE(got.experts.size() == expected.routers.size());
       for (std::size_t l = 0; l < got.experts.size(); ++l) CHECK(at::equal(got.experts[l], expected.routers[l].own));
     }
