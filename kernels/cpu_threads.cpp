@@ -28,4 +28,8 @@ void set_threads_of_this_thread(int threads) {
   set_mkl_threads_of_this_thread(n);
 }
 
+ScopedThreads::ScopedThreads(int threads) : previous_(at::get_num_threads()) { set_threads_of_this_thread(threads); }
+
+ScopedThreads::~ScopedThreads() { set_threads_of_this_thread(previous_); }
+
 }  // namespace aha::kernels

@@ -9,6 +9,18 @@ namespace aha::kernels {
 // the trainer's among them, keep theirs. A no-op for a runtime that lacks either setting.
 void set_threads_of_this_thread(int threads);
 
+// The calling thread's thread counts set to `threads` for the guard's life, then back.
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int threads);
+  ~ScopedThreads();
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
 // Sets the calling thread's own MKL thread count (0: back to MKL's process-wide one) and returns
 // the previous own count; returns 0 and does nothing without MKL.
 int set_mkl_threads_of_this_thread(int threads);

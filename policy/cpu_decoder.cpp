@@ -2,6 +2,7 @@
 #include "policy/cpu_decoder.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -106,8 +107,13 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache)
 }
 
 void CpuDecoder::project(const Projection& p, const float* x, int64_t n, float* out) const {
-  const int64_t width = p.weight.out_features();
-  kernels::invariant_gemm(x, n, p.weight, out);
+  const int64_t width = p.weight.out_features(), in = p.weight.in();
+  // The rows over this thread's threads when there is enough work (a row's bits do not depend on it).
+  const int64_t threads = n * in * width < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), n);
+  at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+    const int64_t first = n * begin / threads, last = n * end / threads;
+    kernels::invariant_gemm(x + first * in, last - first, p.weight, out + first * width);
+  });
   if (p.bias)
     for (int64_t r = 0; r < n; ++r) add_into(out + r * width, p.bias, width);
 }
@@ -144,8 +150,11 @@ void CpuDecoder::attention(const Layer& layer, LayerCache& cache, const float* x
       std::copy_n(v_.data() + (r * kv_heads_ + g) * d, d, values + slot);
     }
   kernels::rotate_half_rows(q_.data(), cos, sin, n, heads_, d, rotated_.data());
-  kernels::attend_cached(rotated_.data(), n, heads_, kv_heads_, d, d, keys, values, slots, rows.data(),
-                         positions.data(), scale_, heads_out_.data());
+  at::parallel_for(0, n, 4, [&](int64_t begin, int64_t end) {
+    kernels::attend_cached(rotated_.data() + begin * heads_ * d, end - begin, heads_, kv_heads_, d, d, keys, values,
+                           slots, rows.data() + begin, positions.data() + begin, scale_,
+                           heads_out_.data() + begin * heads_ * d);
+  });
   project(layer.o, heads_out_.data(), n, out);
 }
 

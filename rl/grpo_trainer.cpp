@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "kernels/cpu_threads.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
 #include "rewards/reward_json.hpp"
@@ -90,6 +91,7 @@ class Trainer {
   std::unique_ptr<PolicyOptimizer> optimizer_;
   at::Generator rng_;
   int64_t start_step_ = 0;
+  int threads_ = 1;  // the run's CPU threads (this thread keeps one of them between phases)
   std::unique_ptr<rollout::RolloutBackend> pool_;
   DataParallel* dp_;
 };
@@ -181,6 +183,11 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
     remote.scratch = out_ / fmt::format("published-weights-{}", dp_ ? dp_->rank() : 0);
     pool_ = std::make_unique<rollout::RemotePool>(remote, *policy_, start_step_);
   }
+  // On the CPU the rollout workers and the micro-batch threads keep every core busy, each on its
+  // own thread count; this thread's few operations between them (the optimizer step, the sums)
+  // run on it alone, so OpenMP's pool never wakes to spin on a core they need (a tenth of a step).
+  threads_ = at::get_num_threads();
+  if (device_.is_cpu() && c_.rollout.endpoints.empty()) kernels::set_threads_of_this_thread(1);
 }
 
 StepRollouts Trainer::sample_step(int64_t step) {
@@ -329,6 +336,7 @@ void Trainer::evaluate_into(const std::string& file, StepMetrics* metrics) {
   stops.stop = c_.rollout.stop;
   const EvalSettings settings = eval_settings(c_.eval, c_.rollout.max_new_tokens, stops, c_.data.prompt_template,
                                               static_cast<uint64_t>(c_.train.seed) + 1);
+  const kernels::ScopedThreads all_threads(threads_);  // evaluation decodes on this thread
   const nlohmann::json json = evaluate_and_report(*policy_, tokenizer_, eval_problems_, settings, phrases_,
                                                   c_.log.progress);
   if (!file.empty()) std::ofstream(out_ / file) << json.dump(1) << "\n";

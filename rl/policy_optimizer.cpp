@@ -293,6 +293,7 @@ std::vector<PolicyOptimizer::MicroBatchStats> PolicyOptimizer::run_micro_batches
     if (owned(m)) mine.push_back(m);
   const int threads = threads_for(mine.size());
   if (threads <= 1) {
+    const kernels::ScopedThreads all_threads(std::max(micro_batch_threads_, at::get_num_threads()));  // the one micro-batch thread is this one
     for (const std::size_t m : mine) stats[m] = work(*policy_, m);
     return stats;
   }
@@ -353,8 +354,10 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
   const double tokens = static_cast<double>(std::max<int64_t>(counts.tokens, 1));
   for (int iteration = 0; iteration < grpo_.iterations; ++iteration) {
     optimizer_->zero_grad();
-    const auto shares =
-        step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, grpo_.routing_replay, data_parallel_);
+    const auto shares = [&] {
+      const kernels::ScopedThreads all_threads(std::max(micro_batch_threads_, at::get_num_threads()));
+      return step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, grpo_.routing_replay, data_parallel_);
+    }();
     const auto parts = run_micro_batches(micro_batches.size(), [&](policy::CausalLMImpl& model, std::size_t m) {
       const MicroBatch& mb = micro_batches[m];
       const PolicyPass pass = run_policy(model, mb, temperature_, true, grpo_.routing_replay, shares ? &*shares : nullptr);
@@ -426,7 +429,10 @@ StepStats PolicyOptimizer::sft_step(const std::vector<TrainingSequence>& batch) 
   StepStats stats;
   stats.tokens = tokens;
   optimizer_->zero_grad();
-  const auto shares = step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, false, data_parallel_);
+  const auto shares = [&] {
+    const kernels::ScopedThreads all_threads(std::max(micro_batch_threads_, at::get_num_threads()));
+    return step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, false, data_parallel_);
+  }();
   const auto parts = run_micro_batches(micro_batches.size(), [&](policy::CausalLMImpl& model, std::size_t m) {
     const MicroBatch& mb = micro_batches[m];
     const PolicyPass pass = run_policy(model, mb, 1.0, true, false, shares ? &*shares : nullptr);
