@@ -106,7 +106,19 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
   in.rotary = &rotary_;
   kv.layers.resize(layers_->size());
   kv.lengths = in.key_lengths;
+  std::vector<at::Tensor> forced = replay;
+  if (in.packed.defined())
+    for (auto& experts : forced) experts = experts.index_select(0, in.packed);
   ForwardOutput out;
+  x = decoder_layers(x, in, kv.layers, forced, out);
+  out.hidden = padded(norm_(x), in);
+  if (in.packed.defined())
+    for (auto& trace : out.routers) trace = unpacked(trace, in);
+  return out;
+}
+
+at::Tensor CausalLMImpl::decoder_layers(at::Tensor x, const AttentionInputs& in, std::vector<LayerCache>& caches,
+                                        const std::vector<at::Tensor>& replay, ForwardOutput& out) {
   std::size_t moe_index = 0;
   for (std::size_t i = 0; i < layers_->size(); ++i) {
     auto* layer = layers_[i]->as<DecoderLayer>();
@@ -114,16 +126,12 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
     at::Tensor forced;
     if (layer->is_moe()) {
       trace = &out.routers.emplace_back();
-      if (moe_index < replay.size())
-        forced = in.packed.defined() ? replay[moe_index].index_select(0, in.packed) : replay[moe_index];
+      if (moe_index < replay.size()) forced = replay[moe_index];
       ++moe_index;
     }
-    x = layer->forward(x, in, kv.layers[i], trace, forced);
+    x = layer->forward(x, in, caches[i], trace, forced);
   }
-  out.hidden = padded(norm_(x), in);
-  if (in.packed.defined())
-    for (auto& trace : out.routers) trace = unpacked(trace, in);
-  return out;
+  return x;
 }
 
 bool CausalLMImpl::packs_sequences() const {
@@ -142,20 +150,8 @@ ForwardOutput CausalLMImpl::forward_packed(const at::Tensor& ids, const at::Tens
   in.rotary = &rotary_;
   at::Tensor x = embed_tokens_(ids);  // [n, hidden]
   ForwardOutput out;
-  LayerCache unused;
-  std::size_t moe_index = 0;
-  for (std::size_t i = 0; i < layers_->size(); ++i) {
-    auto* layer = layers_[i]->as<DecoderLayer>();
-    RouterTrace* trace = nullptr;
-    at::Tensor forced;
-    if (layer->is_moe()) {
-      trace = &out.routers.emplace_back();
-      if (moe_index < replay.size()) forced = replay[moe_index];
-      ++moe_index;
-    }
-    x = layer->forward(x, in, unused, trace, forced);
-  }
-  out.hidden = norm_(x);
+  std::vector<LayerCache> unused(layers_->size());
+  out.hidden = norm_(decoder_layers(x, in, unused, replay, out));
   return out;
 }
 

@@ -78,6 +78,11 @@ class CausalLMImpl : public torch::nn::Module {
   std::optional<at::ScalarType> autocast() const { return autocast_; }
 
  private:
+  // x through every layer, the MoE layers' traces appended to out.routers; replay[m] forced on
+  // the m-th MoE layer.
+  at::Tensor decoder_layers(at::Tensor x, const AttentionInputs& in, std::vector<LayerCache>& caches,
+                            const std::vector<at::Tensor>& replay, ForwardOutput& out);
+
   ModelConfig config_;
   std::shared_ptr<torch::nn::Module> body_;
   torch::nn::Embedding embed_tokens_{nullptr};
