@@ -66,8 +66,9 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache)
   const auto parameters = parameters_of(model);
   const auto data = [&](const std::string& name) { return data_of(parameters, name); };
   const auto projection = [&](const std::string& name) {
-    const at::Tensor& weight = parameters.at(name + ".weight");
-    Projection p{kernels::PackedWeight(data(name + ".weight"), weight.size(0), weight.size(1)), nullptr};
+    const float* weight = data(name + ".weight");  // names a missing weight before its shape is read
+    const at::Tensor& shape = parameters.at(name + ".weight");
+    Projection p{kernels::PackedWeight(weight, shape.size(0), shape.size(1)), nullptr};
     if (parameters.count(name + ".bias")) p.bias = data(name + ".bias");
     return p;
   };
@@ -162,9 +163,9 @@ void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* o
   const int64_t k = experts_per_token_, experts = static_cast<int64_t>(layer.experts.size());
   const int64_t inner = layer.experts.front().gate.weight.out_features();
   // The router as RouterImpl decides: softmax, the top k, their probabilities.
-  std::vector<float> logits(static_cast<std::size_t>(n * experts));
-  project(layer.router, x, n, logits.data());
-  const at::Tensor probs = at::softmax(view_of(logits.data(), n, experts), -1);
+  router_logits_.resize(static_cast<std::size_t>(n * experts));
+  project(layer.router, x, n, router_logits_.data());
+  const at::Tensor probs = at::softmax(view_of(router_logits_.data(), n, experts), -1);
   chosen = std::get<1>(probs.topk(k, -1)).contiguous();  // [n, k]
   at::Tensor weights = probs.gather(1, chosen);
   if (norm_topk_prob_) weights = weights / weights.sum(-1, true);
@@ -173,7 +174,9 @@ void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* o
   const float* weight = weights.const_data_ptr<float>();
 
   // The (token, slot) pairs grouped by expert, in pair order within each group (a stable sort).
-  std::vector<int64_t> row_of_slot(static_cast<std::size_t>(n * k)), group_rows(static_cast<std::size_t>(experts), 0);
+  row_of_slot_.resize(static_cast<std::size_t>(n * k));
+  group_rows_.assign(static_cast<std::size_t>(experts), 0);
+  auto &row_of_slot = row_of_slot_, &group_rows = group_rows_;
   rows_in_.resize(static_cast<std::size_t>(n * k * hidden_));
   int64_t row = 0;
   for (int64_t e = 0; e < experts; ++e)
@@ -206,9 +209,9 @@ void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* o
     add_into(out, shared_out_.data(), n * hidden_);
     return;
   }
-  std::vector<float> gate_logit(static_cast<std::size_t>(n));
-  project(layer.shared_gate, x, n, gate_logit.data());
-  const at::Tensor gate = kernels::invariant_sigmoid(view_of(gate_logit.data(), n, 1)).contiguous();
+  router_logits_.resize(static_cast<std::size_t>(n));  // free again: the router's are read
+  project(layer.shared_gate, x, n, router_logits_.data());
+  const at::Tensor gate = kernels::invariant_sigmoid(view_of(router_logits_.data(), n, 1)).contiguous();
   const float* g = gate.const_data_ptr<float>();
   for (int64_t t = 0; t < n; ++t)
     for (int64_t c = 0; c < hidden_; ++c) out[t * hidden_ + c] = out[t * hidden_ + c] + g[t] * shared_out_[t * hidden_ + c];

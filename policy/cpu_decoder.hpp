@@ -72,6 +72,8 @@ class CpuDecoder {
   std::vector<float> x_, normed_, mixed_, ffn_out_, shared_out_;  // [rows, hidden] each
   std::vector<float> gate_, up_, act_, rows_in_, rows_out_;      // feed-forward and expert scratch
   std::vector<float> q_, k_, v_, rotated_, heads_out_;            // attention scratch
+  std::vector<float> router_logits_;                              // [rows, experts], then the shared gate's [rows]
+  std::vector<int64_t> row_of_slot_, group_rows_;                 // the step's expert-sorted rows
 };
 
 }  // namespace aha::policy
