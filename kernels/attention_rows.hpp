@@ -60,6 +60,19 @@ inline __attribute__((always_inline)) Lanes reduce8(const Lanes (&s)[8]) {
   return __builtin_shuffle(first, second, low) + __builtin_shuffle(first, second, high);
 }
 
+// w_j = exp(w_j - top) in place over the chunks of eight that hold keys 0 .. keys - 1 (lanes past
+// the last key hold -inf and become 0); returns their sum, added lane by lane in key order and then
+// as ((0+1)+(2+3))+((4+5)+(6+7)).
+inline __attribute__((always_inline)) float exp_and_sum(float* w, int64_t keys, float top) {
+  Lanes sums = splat(0.0f);
+  for (int64_t j0 = 0; j0 < keys; j0 += 8) {
+    const Lanes e = lanes::exp_nonpositive(load(w + j0) - splat(top));
+    std::memcpy(w + j0, &e, sizeof e);
+    sums += e;
+  }
+  return lanes::sum(sums);
+}
+
 // The unnormalised softmax weights w_j = exp(s_j - max s), s_j = q_i . key_at(j) * scale, of keys
 // 0 .. keys - 1 for Q queries that read the same keys, into weights[i] (keys + 8 floats each;
 // lanes past the last key hold 0), and their sums into totals[i]. Keys go eight at a time; each
@@ -88,13 +101,7 @@ inline __attribute__((always_inline)) void softmax_weights(const float* const (&
     const Lanes m = max[i];
     const float top = std::max(std::max(std::max(m[0], m[1]), std::max(m[2], m[3])),
                                std::max(std::max(m[4], m[5]), std::max(m[6], m[7])));
-    Lanes sums = splat(0.0f);
-    for (int64_t j0 = 0; j0 < keys; j0 += 8) {
-      const Lanes w = lanes::exp_nonpositive(load(weights[i] + j0) - splat(top));
-      std::memcpy(weights[i] + j0, &w, sizeof w);
-      sums += w;
-    }
-    totals[i] = ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]));
+    totals[i] = exp_and_sum(weights[i], keys, top);
   }
 }
 

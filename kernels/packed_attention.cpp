@@ -1,4 +1,5 @@
-// packed_attention: the forward per block and token, the backward per key head, the autograd function.
+// packed_attention: the forward per block in the tiles of attention_tiles.hpp at the widest vectors
+// the CPU has, the backward per key head (blocks in order), and the autograd function.
 #include "kernels/packed_attention.hpp"
 
 #include <ATen/ATen.h>
@@ -7,7 +8,7 @@
 
 #include <vector>
 
-#include "kernels/attention_rows.hpp"
+#include "kernels/attention_tiles.hpp"
 #include "kernels/batch_invariant.hpp"
 
 namespace aha::kernels {
@@ -71,21 +72,90 @@ void check(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values
               "packed_attention: the blocks do not cover all ", n, " tokens");
 }
 
-// Every query of block b, every head, into out [n, heads, dv]; `scores` holds 2 (the block's width + 8).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block(const Packed& p, int64_t b,
-                                                                             float* scores, float* out) {
-  const Block block(p, b);
-  for (int64_t i = 0; i < block.length; ++i) {
-    const int64_t token = block.start + i, keys = block.prefix_length + i + 1;
-    for (int64_t g = 0; g < p.kv_heads; ++g) {
-      const int64_t first = g * p.group();
-      attend_heads(
-          p.group(), [&](int64_t h) { return p.query(token, first + h); },
-          [&](int64_t h) { return out + (token * p.heads + first + h) * p.value_dim; },
-          [&](int64_t j) { return p.key(block.token_of_key(j), g); },
-          [&](int64_t j) { return p.value(block.token_of_key(j), g); }, keys, p.dim, p.value_dim, p.scale, scores);
+constexpr int kTileRows = 4;  // queries per tile
+
+#define AHA_INLINE inline __attribute__((always_inline))
+
+// One block's keys (by dimension) and values for one key head, gathered, and a tile's weights.
+struct Scratch {
+  std::vector<float> keys_by_dim, values, weights;
+};
+
+// Key j of the block (prefix, then its own tokens) for one key head: keys by dimension [dim, ld], key j's
+// element t at t * ld + j, with zeros in columns width .. ld - 1.
+AHA_INLINE void gather_by_dim(const Block& block, const float* base, int64_t token_stride, int64_t dim, int64_t ld,
+                              std::vector<float>& into) {
+  into.assign(static_cast<std::size_t>(dim * ld), 0.0f);
+  for (int64_t j = 0; j < block.width(); ++j) {
+    const float* row = base + block.token_of_key(j) * token_stride;
+    for (int64_t t = 0; t < dim; ++t) into[static_cast<std::size_t>(t * ld + j)] = row[t];
+  }
+}
+
+// Value j of the block for one key head: rows [width, dim].
+AHA_INLINE void gather_rows(const Block& block, const float* base, int64_t token_stride, int64_t dim,
+                            std::vector<float>& into) {
+  into.resize(static_cast<std::size_t>(block.width() * dim));
+  for (int64_t j = 0; j < block.width(); ++j)
+    std::copy_n(base + block.token_of_key(j) * token_stride, dim, into.data() + j * dim);
+}
+
+// Queries i0 .. i0 + rows - 1 of the block, query head h: their softmax weights into w (row r at
+// w + r * ld, zeros up to the tile's last key rounded up to N) and their sums into totals, with the bits
+// attend_heads gives them.
+template <int N>
+AHA_INLINE void tile_weights(const Packed& p, const Block& block, int64_t h, int64_t i0, int rows,
+                             const float* keys_by_dim, int64_t ld, float* w, float* totals) {
+  const int64_t width = tiles::round_up(block.prefix_length + i0 + rows, N);  // the tile's last query's keys
+  for (int r0 = 0; r0 < rows; r0 += 2) {
+    const int r1 = std::min(r0 + 1, rows - 1);
+    const float* const q[2] = {p.query(block.start + i0 + r0, h), p.query(block.start + i0 + r1, h)};
+    for (int64_t j0 = 0; j0 < width; j0 += N) {
+      tiles::Vec<N> s[2];
+      tiles::score_tile<N, 2>(q, keys_by_dim + j0, ld, p.dim, p.scale, s);
+      tiles::store<N>(w + r0 * ld + j0, s[0]);
+      tiles::store<N>(w + r1 * ld + j0, s[1]);
     }
   }
+  for (int r = 0; r < rows; ++r)
+    totals[r] = tiles::softmax_row(w + r * ld, block.prefix_length + i0 + r + 1, width);
+}
+
+// Every query of block b, every head, into out [n, heads, dv].
+template <int N>
+AHA_INLINE void attend_block(const Packed& p, int64_t b, Scratch& s, float* out) {
+  const Block block(p, b);
+  const int64_t ld = tiles::round_up(block.width(), N), out_ld = p.heads * p.value_dim;
+  s.weights.resize(static_cast<std::size_t>(kTileRows * ld));
+  for (int64_t g = 0; g < p.kv_heads; ++g) {
+    gather_by_dim(block, p.key(0, g), p.kv_heads * p.dim, p.dim, ld, s.keys_by_dim);
+    gather_rows(block, p.value(0, g), p.kv_heads * p.value_dim, p.value_dim, s.values);
+    for (int64_t h = g * p.group(); h < (g + 1) * p.group(); ++h)
+      for (int64_t i0 = 0; i0 < block.length; i0 += kTileRows) {
+        const int rows = static_cast<int>(std::min<int64_t>(kTileRows, block.length - i0));
+        float totals[kTileRows];
+        tile_weights<N>(p, block, h, i0, rows, s.keys_by_dim.data(), ld, s.weights.data(), totals);
+        float* o = out + ((block.start + i0) * p.heads + h) * p.value_dim;
+        tiles::product_rows<N, kTileRows>(rows, s.weights.data(), ld, s.values.data(), p.value_dim,
+                                          block.prefix_length + i0 + rows, p.value_dim, o, out_ld);
+        for (int r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < p.value_dim; ++c) o[r * out_ld + c] /= totals[r];
+      }
+  }
+}
+
+// The kernels at sixteen lanes where the CPU has AVX-512, eight elsewhere (the same bits either way).
+__attribute__((target("avx512f"))) void attend_blocks_avx512(const Packed& p, int64_t begin, int64_t end, float* out) {
+  Scratch s;
+  for (int64_t b = begin; b < end; ++b) attend_block<16>(p, b, s, out);
+}
+__attribute__((target("avx2"))) void attend_blocks_avx2(const Packed& p, int64_t begin, int64_t end, float* out) {
+  Scratch s;
+  for (int64_t b = begin; b < end; ++b) attend_block<8>(p, b, s, out);
+}
+void attend_blocks_plain(const Packed& p, int64_t begin, int64_t end, float* out) {
+  Scratch s;
+  for (int64_t b = begin; b < end; ++b) attend_block<8>(p, b, s, out);
 }
 
 // The gradients that flow through key head g, block after block. For one head h of the group and
@@ -142,6 +212,15 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block_b
   }
 }
 
+enum class Isa { avx512, avx2, plain };
+
+Isa isa() {
+  static const Isa found = __builtin_cpu_supports("avx512f") ? Isa::avx512
+                           : __builtin_cpu_supports("avx2")  ? Isa::avx2
+                                                             : Isa::plain;
+  return found;
+}
+
 class PackedAttentionFunction : public torch::autograd::Function<PackedAttentionFunction> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q_in, const at::Tensor& keys_in,
@@ -153,10 +232,10 @@ class PackedAttentionFunction : public torch::autograd::Function<PackedAttention
     at::Tensor out = at::empty({p.tokens, p.heads, p.value_dim}, q.options());
     float* o = out.data_ptr<float>();
     at::parallel_for(0, p.blocks, 1, [&](int64_t begin, int64_t end) {
-      std::vector<float> scores;
-      for (int64_t b = begin; b < end; ++b) {
-        scores.resize(static_cast<std::size_t>(2 * (Block(p, b).width() + 8)));
-        attend_block(p, b, scores.data(), o);
+      switch (isa()) {
+        case Isa::avx512: return attend_blocks_avx512(p, begin, end, o);
+        case Isa::avx2: return attend_blocks_avx2(p, begin, end, o);
+        case Isa::plain: return attend_blocks_plain(p, begin, end, o);
       }
     });
     ctx->save_for_backward({q, keys, values, blocks, out});

@@ -6,8 +6,11 @@
 #include <torch/nn/utils/clip_grad.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
+#include <mutex>
 #include <thread>
+#include <utility>
 
 #include "kernels/cpu_threads.hpp"
 #include "policy/replica.hpp"
@@ -19,6 +22,10 @@
 namespace aha::rl {
 
 namespace {
+
+// With several micro-batch threads, a step's batch is cut into this many parts per thread, so
+// that threads running at different speeds still finish together.
+constexpr int kMicroBatchesPerThread = 4;
 
 // What the policy's forward over one micro-batch gives the loss.
 struct PolicyPass {
@@ -279,7 +286,8 @@ int PolicyOptimizer::threads_for(std::size_t owned_micro_batches) const {
 std::vector<MicroBatch> PolicyOptimizer::micro_batches(const std::vector<TrainingSequence>& batch) const {
   std::vector<MicroBatch> out;
   const at::Device device = policy_->lm_head_weight().device();
-  const int parts = threads_for(batch.size()) * (data_parallel_ ? data_parallel_->world() : 1);
+  const int threads = threads_for(batch.size());
+  const int parts = (threads > 1 ? threads * kMicroBatchesPerThread : 1) * (data_parallel_ ? data_parallel_->world() : 1);
   for (const auto& mb : pack_micro_batches(batch, micro_batch_tokens_, 0, min_shared_prefix_, parts))
     out.push_back(to_device(mb, device));
   return out;
@@ -310,6 +318,28 @@ std::vector<PolicyOptimizer::MicroBatchStats> PolicyOptimizer::run_micro_batches
     for (auto& p : replica_trainable_[r]) p.mutable_grad() = at::Tensor();
   }
   const int threads_each = std::max(1, at::get_num_threads() / threads);
+  // Each thread takes the next micro-batch when it is free, so a slow core holds up the step by one
+  // micro-batch at most. A micro-batch's gradient leaves the model that computed it and joins the
+  // total in micro-batch order: the sum is the same whichever thread ran what.
+  std::atomic<std::size_t> next{0};
+  std::mutex folding;
+  std::vector<std::vector<at::Tensor>> finished(mine.size());  // gradients waiting for earlier ones
+  std::vector<char> done(mine.size(), 0);
+  std::size_t folded = 0;
+  std::vector<at::Tensor> total(trainable_.size());
+  const auto fold = [&](std::size_t i, std::vector<at::Tensor> grads) {
+    const std::lock_guard lock(folding);
+    finished[i] = std::move(grads);
+    done[i] = 1;
+    torch::NoGradGuard no_grad;
+    for (; folded < mine.size() && done[folded]; ++folded) {
+      for (std::size_t p = 0; p < total.size(); ++p) {
+        const at::Tensor& part = finished[folded][p];
+        if (part.defined()) total[p] = total[p].defined() ? total[p].add_(part) : part;
+      }
+      finished[folded].clear();
+    }
+  };
   std::vector<std::exception_ptr> failures(threads);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
@@ -317,23 +347,22 @@ std::vector<PolicyOptimizer::MicroBatchStats> PolicyOptimizer::run_micro_batches
       try {
         kernels::set_threads_of_this_thread(threads_each);
         policy::CausalLMImpl& model = t == 0 ? *policy_ : *replicas_[t - 1];
-        for (std::size_t i = mine.size() * t / threads; i < mine.size() * (t + 1) / threads; ++i)
+        std::vector<at::Tensor>& params = t == 0 ? trainable_ : replica_trainable_[t - 1];
+        for (std::size_t i = next++; i < mine.size(); i = next++) {
           stats[mine[i]] = work(model, mine[i]);
+          std::vector<at::Tensor> grads;
+          for (auto& param : params) grads.push_back(std::exchange(param.mutable_grad(), at::Tensor()));
+          fold(i, std::move(grads));
+        }
       } catch (...) {
         failures[t] = std::current_exception();
+        next = mine.size();  // the others stop after their current micro-batch
       }
     });
   for (auto& thread : pool) thread.join();
   for (const auto& failure : failures)
     if (failure) std::rethrow_exception(failure);
-  torch::NoGradGuard no_grad;
-  for (std::size_t i = 0; i < trainable_.size(); ++i)
-    for (int r = 0; r + 1 < threads; ++r) {
-      const at::Tensor& part = replica_trainable_[r][i].grad();
-      if (!part.defined()) continue;
-      at::Tensor& total = trainable_[i].mutable_grad();
-      total = total.defined() ? total.add_(part) : part.clone();
-    }
+  for (std::size_t p = 0; p < trainable_.size(); ++p) trainable_[p].mutable_grad() = total[p];
   return stats;
 }
 

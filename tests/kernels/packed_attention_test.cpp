@@ -13,7 +13,8 @@ using namespace aha::kernels;
 
 namespace {
 
-// Two prompts (5 and 3 tokens) followed by three and two completions, and one block on its own.
+// Two prompts (5 and 3 tokens) followed by three and two completions, one block on its own, and a
+// 37-token prompt followed by two completions.
 struct Layout {
   std::vector<std::array<int64_t, 4>> blocks;
   int64_t tokens = 0;
@@ -30,6 +31,9 @@ Layout shared_prompts() {
   for (const int64_t length : {4, 1, 6}) add(length, 0, 5);
   for (const int64_t length : {2, 7}) add(length, 5, 3);
   add(4, 0, 0);
+  const int64_t long_prompt = l.tokens;  // past a tile of 16 keys and 4 queries, with ragged ends
+  add(37, 0, 0);
+  for (const int64_t length : {23, 50}) add(length, long_prompt, 37);
   return l;
 }
 
