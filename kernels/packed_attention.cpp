@@ -45,6 +45,17 @@ Packed packed_of(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& 
           blocks.const_data_ptr<int64_t>()};
 }
 
+// Where each block's softmax weights go when the forward keeps them for the backward: block b's
+// weights for query head h and query i are the `width` floats from offsets[b] + (h * length + i) * width.
+std::vector<int64_t> weight_offsets(const Packed& p) {
+  std::vector<int64_t> offsets{0};
+  for (int64_t b = 0; b < p.blocks; ++b) {
+    const Block block(p, b);
+    offsets.push_back(offsets.back() + p.heads * block.length * block.width());
+  }
+  return offsets;
+}
+
 void check(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values, const at::Tensor& blocks) {
   TORCH_CHECK(q.is_cpu() && q.scalar_type() == at::kFloat && keys.scalar_type() == at::kFloat &&
                   values.scalar_type() == at::kFloat,
@@ -121,9 +132,10 @@ AHA_INLINE void tile_weights(const Packed& p, const Block& block, int64_t h, int
     totals[r] = tiles::softmax_row(w + r * ld, block.prefix_length + i0 + r + 1, width);
 }
 
-// Every query of block b, every head, into out [n, heads, dv].
+// Every query of block b, every head, into out [n, heads, dv]; and, when `kept` is given, each
+// query's normalised weights at the place weight_offsets gives.
 template <int N>
-AHA_INLINE void attend_block(const Packed& p, int64_t b, Scratch& s, float* out) {
+AHA_INLINE void attend_block(const Packed& p, int64_t b, Scratch& s, float* out, float* kept, const int64_t* offsets) {
   const Block block(p, b);
   const int64_t ld = tiles::round_up(block.width(), N), out_ld = p.heads * p.value_dim;
   s.weights.resize(static_cast<std::size_t>(kTileRows * ld));
@@ -140,32 +152,43 @@ AHA_INLINE void attend_block(const Packed& p, int64_t b, Scratch& s, float* out)
                                           block.prefix_length + i0 + rows, p.value_dim, o, out_ld);
         for (int r = 0; r < rows; ++r)
           for (int64_t c = 0; c < p.value_dim; ++c) o[r * out_ld + c] /= totals[r];
+        if (kept)
+          for (int r = 0; r < rows; ++r) {
+            const int64_t keys = block.prefix_length + i0 + r + 1;
+            float* row = kept + offsets[b] + (h * block.length + i0 + r) * block.width();
+            for (int64_t j = 0; j < keys; ++j) row[j] = s.weights[static_cast<std::size_t>(r * ld + j)] / totals[r];
+            std::fill(row + keys, row + block.width(), 0.0f);
+          }
       }
   }
 }
 
 // The kernels at sixteen lanes where the CPU has AVX-512, eight elsewhere (the same bits either way).
-__attribute__((target("avx512f"))) void attend_blocks_avx512(const Packed& p, int64_t begin, int64_t end, float* out) {
+__attribute__((target("avx512f"))) void attend_blocks_avx512(const Packed& p, int64_t begin, int64_t end, float* out,
+                                                             float* kept, const int64_t* offsets) {
   Scratch s;
-  for (int64_t b = begin; b < end; ++b) attend_block<16>(p, b, s, out);
+  for (int64_t b = begin; b < end; ++b) attend_block<16>(p, b, s, out, kept, offsets);
 }
-__attribute__((target("avx2"))) void attend_blocks_avx2(const Packed& p, int64_t begin, int64_t end, float* out) {
+__attribute__((target("avx2"))) void attend_blocks_avx2(const Packed& p, int64_t begin, int64_t end, float* out,
+                                                        float* kept, const int64_t* offsets) {
   Scratch s;
-  for (int64_t b = begin; b < end; ++b) attend_block<8>(p, b, s, out);
+  for (int64_t b = begin; b < end; ++b) attend_block<8>(p, b, s, out, kept, offsets);
 }
-void attend_blocks_plain(const Packed& p, int64_t begin, int64_t end, float* out) {
+void attend_blocks_plain(const Packed& p, int64_t begin, int64_t end, float* out, float* kept,
+                         const int64_t* offsets) {
   Scratch s;
-  for (int64_t b = begin; b < end; ++b) attend_block<8>(p, b, s, out);
+  for (int64_t b = begin; b < end; ++b) attend_block<8>(p, b, s, out, kept, offsets);
 }
 
 // The gradients that flow through key head g, block after block. For one head h of the group and
 // block b (L queries over W = prefix + L keys): P [L, W] the softmax weights as the forward
 // computes them, dS = P * (dO V^T - rowsum(dO * O)) * scale, then dQ = dS K, dK += dS^T Q and
 // dV += P^T dO, each a serial product against the prefix's rows and one against the block's own.
-// `scratch` grows to 2 L W floats and `weights` to W + 8.
+// P is the forward's where it kept them (`kept`, at `offsets`). `scratch` grows to 2 L W floats and
+// `weights` to W + 8.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block_backward(
-    const Packed& p, int64_t g, const float* out, const float* grad_out, float* grad_q, float* grad_k, float* grad_v,
-    std::vector<float>& scratch, std::vector<float>& weights) {
+    const Packed& p, int64_t g, const float* out, const float* grad_out, const float* kept, const int64_t* offsets,
+    float* grad_q, float* grad_k, float* grad_v, std::vector<float>& scratch, std::vector<float>& weights) {
   const int64_t q_ld = p.heads * p.dim, o_ld = p.heads * p.value_dim;
   const int64_t k_ld = p.kv_heads * p.dim, v_ld = p.kv_heads * p.value_dim;
   for (int64_t b = 0; b < p.blocks; ++b) {
@@ -173,19 +196,20 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block_b
     const int64_t rows = block.length, width = block.width(), prefix = block.prefix_length;
     scratch.resize(static_cast<std::size_t>(2 * rows * width));
     weights.resize(static_cast<std::size_t>(width + 8));
-    float *prob = scratch.data(), *d_s = scratch.data() + rows * width;
+    float* d_s = scratch.data() + rows * width;
     const float *k_prefix = p.key(block.prefix_start, g), *k_own = p.key(block.start, g);
     const float *v_prefix = p.value(block.prefix_start, g), *v_own = p.value(block.start, g);
     float *dk_prefix = grad_k + (block.prefix_start * p.kv_heads + g) * p.dim, *dk_own = grad_k + (block.start * p.kv_heads + g) * p.dim;
     float *dv_prefix = grad_v + (block.prefix_start * p.kv_heads + g) * p.value_dim,
           *dv_own = grad_v + (block.start * p.kv_heads + g) * p.value_dim;
     for (int64_t h = g * p.group(); h < (g + 1) * p.group(); ++h) {
-      for (int64_t i = 0; i < rows; ++i) {
+      const float* prob = kept ? kept + offsets[b] + h * rows * width : scratch.data();
+      for (int64_t i = 0; i < rows && !kept; ++i) {
         const int64_t keys = prefix + i + 1;
         const float total = softmax_weights(
             p.query(block.start + i, h), [&](int64_t j) { return p.key(block.token_of_key(j), g); }, keys, p.dim,
             p.scale, weights.data());
-        float* prob_row = prob + i * width;
+        float* prob_row = scratch.data() + i * width;
         for (int64_t j = 0; j < keys; ++j) prob_row[j] = weights[j] / total;
         std::fill(prob_row + keys, prob_row + width, 0.0f);
       }
@@ -224,22 +248,29 @@ Isa isa() {
 class PackedAttentionFunction : public torch::autograd::Function<PackedAttentionFunction> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q_in, const at::Tensor& keys_in,
-                            const at::Tensor& values_in, const at::Tensor& blocks_in, double scale) {
+                            const at::Tensor& values_in, const at::Tensor& blocks_in, double scale,
+                            int64_t kept_weights_bytes) {
     const at::Tensor q = q_in.contiguous(), keys = keys_in.contiguous(), values = values_in.contiguous();
     const at::Tensor blocks = blocks_in.contiguous();
     check(q, keys, values, blocks);
     const Packed p = packed_of(q, keys, values, blocks, scale);
     at::Tensor out = at::empty({p.tokens, p.heads, p.value_dim}, q.options());
     float* o = out.data_ptr<float>();
+    const std::vector<int64_t> offsets = weight_offsets(p);
+    at::Tensor kept;  // the weights, for the backward
+    if (offsets.back() * static_cast<int64_t>(sizeof(float)) <= kept_weights_bytes)
+      kept = at::empty({offsets.back()}, q.options());
+    float* w = kept.defined() ? kept.data_ptr<float>() : nullptr;
     at::parallel_for(0, p.blocks, 1, [&](int64_t begin, int64_t end) {
       switch (isa()) {
-        case Isa::avx512: return attend_blocks_avx512(p, begin, end, o);
-        case Isa::avx2: return attend_blocks_avx2(p, begin, end, o);
-        case Isa::plain: return attend_blocks_plain(p, begin, end, o);
+        case Isa::avx512: return attend_blocks_avx512(p, begin, end, o, w, offsets.data());
+        case Isa::avx2: return attend_blocks_avx2(p, begin, end, o, w, offsets.data());
+        case Isa::plain: return attend_blocks_plain(p, begin, end, o, w, offsets.data());
       }
     });
     ctx->save_for_backward({q, keys, values, blocks, out});
     ctx->saved_data["scale"] = scale;
+    ctx->saved_data["kept"] = kept;
     return out;
   }
 
@@ -250,22 +281,27 @@ class PackedAttentionFunction : public torch::autograd::Function<PackedAttention
     const Packed p = packed_of(q, keys, values, blocks, ctx->saved_data["scale"].toDouble());
     const at::Tensor grad_out = grads[0].contiguous();
     at::Tensor grad_q = at::empty_like(q), grad_k = at::zeros_like(keys), grad_v = at::zeros_like(values);
+    const at::Tensor kept = ctx->saved_data["kept"].toTensor();
+    const std::vector<int64_t> offsets = weight_offsets(p);
     at::parallel_for(0, p.kv_heads, 1, [&](int64_t begin, int64_t end) {
       std::vector<float> scratch, weights;
       for (int64_t g = begin; g < end; ++g)
         attend_block_backward(p, g, out.const_data_ptr<float>(), grad_out.const_data_ptr<float>(),
+                              kept.defined() ? kept.const_data_ptr<float>() : nullptr, offsets.data(),
                               grad_q.data_ptr<float>(), grad_k.data_ptr<float>(), grad_v.data_ptr<float>(), scratch,
                               weights);
     });
-    return {grad_q, grad_k, grad_v, at::Tensor(), at::Tensor()};
+    return {grad_q, grad_k, grad_v, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
 at::Tensor packed_attention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
-                            const at::Tensor& blocks, double scale) {
-  return PackedAttentionFunction::apply(q, keys, values, blocks, scale);
+                            const at::Tensor& blocks, double scale, int64_t kept_weights_bytes) {
+  const bool backward_follows =
+      at::GradMode::is_enabled() && (q.requires_grad() || keys.requires_grad() || values.requires_grad());
+  return PackedAttentionFunction::apply(q, keys, values, blocks, scale, backward_follows ? kept_weights_bytes : -1);
 }
 
 }  // namespace aha::kernels

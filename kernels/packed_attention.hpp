@@ -8,6 +8,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+
 namespace aha::kernels {
 
 // q [n, heads, d], keys [n, kv_heads, d], values [n, kv_heads, dv] float32 (contiguous), and
@@ -15,8 +17,10 @@ namespace aha::kernels {
 // token start + i attends to the prefix's tokens prefix_start .. prefix_start + prefix_length - 1,
 // then to start .. start + i. A prompt shared by G completions is a block of its own (prefix
 // length 0) and the prefix of each of their G blocks. Query head h uses key head h / (heads / kv_heads).
-// -> [n, heads, dv], differentiable with respect to q, keys and values.
+// -> [n, heads, dv], differentiable with respect to q, keys and values. The backward reuses the
+// forward's softmax weights while they take at most kept_weights_bytes, and computes them again
+// past that (the same bits either way).
 at::Tensor packed_attention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
-                            const at::Tensor& blocks, double scale);
+                            const at::Tensor& blocks, double scale, int64_t kept_weights_bytes = int64_t{64} << 20);
 
 }  // namespace aha::kernels

@@ -1,5 +1,6 @@
 // Packed attention with shared prompts: each query's bits equal the padded fused attention's over
-// its whole sequence, gradients equal masked softmax attention's, and bad blocks are named.
+// its whole sequence, gradients equal masked softmax attention's (the same bits whether the
+// backward keeps the forward's weights or not), and bad blocks are named.
 #include <ATen/ATen.h>
 
 #include <catch2/catch.hpp>
@@ -105,6 +106,14 @@ TEST_CASE("packed attention gives each query the padded fused attention's bits, 
     CHECK(at::allclose(q.grad(), rq.grad(), 1e-4, 1e-5));
     CHECK(at::allclose(k.grad(), rk.grad(), 1e-4, 1e-5));
     CHECK(at::allclose(v.grad(), rv.grad(), 1e-4, 1e-5));
+
+    // With no room to keep the forward's weights the backward computes them again: the same bits.
+    const at::Tensor again_q = q.detach().clone().requires_grad_(), again_k = k.detach().clone().requires_grad_();
+    const at::Tensor again_v = v.detach().clone().requires_grad_();
+    (packed_attention(again_q, again_k, again_v, blocks, scale, /*kept_weights_bytes=*/0) * probe).sum().backward();
+    CHECK(at::equal(again_q.grad(), q.grad()));
+    CHECK(at::equal(again_k.grad(), k.grad()));
+    CHECK(at::equal(again_v.grad(), v.grad()));
   }
 }
 
