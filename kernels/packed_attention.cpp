@@ -184,8 +184,8 @@ void attend_blocks_plain(const Packed& p, int64_t begin, int64_t end, float* out
 // block b (L queries over W = prefix + L keys): P [L, W] the softmax weights as the forward
 // computes them, dS = P * (dO V^T - rowsum(dO * O)) * scale, then dQ = dS K, dK += dS^T Q and
 // dV += P^T dO, each a serial product against the prefix's rows and one against the block's own.
-// P is the forward's where it kept them (`kept`, at `offsets`). `scratch` grows to 2 L W floats and
-// `weights` to W + 8.
+// P is the forward's where it kept them (`kept`, at `offsets`). `scratch` grows to L W floats for dS
+// (and L W more for P when it was not kept) and `weights` to W + 8.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block_backward(
     const Packed& p, int64_t g, const float* out, const float* grad_out, const float* kept, const int64_t* offsets,
     float* grad_q, float* grad_k, float* grad_v, std::vector<float>& scratch, std::vector<float>& weights) {
@@ -194,22 +194,22 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block_b
   for (int64_t b = 0; b < p.blocks; ++b) {
     const Block block(p, b);
     const int64_t rows = block.length, width = block.width(), prefix = block.prefix_length;
-    scratch.resize(static_cast<std::size_t>(2 * rows * width));
+    scratch.resize(static_cast<std::size_t>((kept ? 1 : 2) * rows * width));
     weights.resize(static_cast<std::size_t>(width + 8));
-    float* d_s = scratch.data() + rows * width;
+    float* d_s = scratch.data();  // then P, when the forward did not keep it
     const float *k_prefix = p.key(block.prefix_start, g), *k_own = p.key(block.start, g);
     const float *v_prefix = p.value(block.prefix_start, g), *v_own = p.value(block.start, g);
     float *dk_prefix = grad_k + (block.prefix_start * p.kv_heads + g) * p.dim, *dk_own = grad_k + (block.start * p.kv_heads + g) * p.dim;
     float *dv_prefix = grad_v + (block.prefix_start * p.kv_heads + g) * p.value_dim,
           *dv_own = grad_v + (block.start * p.kv_heads + g) * p.value_dim;
     for (int64_t h = g * p.group(); h < (g + 1) * p.group(); ++h) {
-      const float* prob = kept ? kept + offsets[b] + h * rows * width : scratch.data();
+      const float* prob = kept ? kept + offsets[b] + h * rows * width : scratch.data() + rows * width;
       for (int64_t i = 0; i < rows && !kept; ++i) {
         const int64_t keys = prefix + i + 1;
         const float total = softmax_weights(
             p.query(block.start + i, h), [&](int64_t j) { return p.key(block.token_of_key(j), g); }, keys, p.dim,
             p.scale, weights.data());
-        float* prob_row = scratch.data() + i * width;
+        float* prob_row = scratch.data() + (rows + i) * width;
         for (int64_t j = 0; j < keys; ++j) prob_row[j] = weights[j] / total;
         std::fill(prob_row + keys, prob_row + width, 0.0f);
       }
