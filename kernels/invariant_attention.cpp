@@ -158,17 +158,21 @@ class InvariantAttentionFunction : public torch::autograd::Function<InvariantAtt
   }
 };
 
-// Query position i of batch row b: the heads of each key head together (see attend_heads),
-// into out [heads, dv] of that position; `scores` holds 2 (span + 8) floats.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_position(const Problem& p, int64_t b,
-                                                                                int64_t i, float* scores, float* out) {
-  const int64_t keys = p.last_key(b, i) + 1;
-  for (int64_t g = 0; g < p.kv_heads; ++g) {
-    const int64_t first = g * p.group();
+// One decoding query: keys j < prefix_length from cache row `prefix` (its prompt's, shared with the
+// other completions of that prompt, so they are read from one place while cached), the rest from
+// the query's own row, in key order; `scores` holds 2 (keys + 8) floats.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_cached_row(
+    const float* q, int64_t heads, int64_t kv_heads, int64_t dim, int64_t value_dim, const float* keys,
+    const float* values, int64_t slots, int64_t own, int64_t prefix, int64_t prefix_length, int64_t position,
+    float scale, float* scores, float* out) {
+  const int64_t group = heads / kv_heads, keys_seen = position + 1;
+  for (int64_t g = 0; g < kv_heads; ++g) {
+    const int64_t own_slot = (own * kv_heads + g) * slots, prefix_slot = (prefix * kv_heads + g) * slots;
+    const auto slot = [&](int64_t j) { return j < prefix_length ? prefix_slot + j : own_slot + j; };
     attend_heads(
-        p.group(), [&](int64_t h) { return p.q_row(b, first + h, i); },
-        [&](int64_t h) { return out + (first + h) * p.value_dim; }, [&](int64_t j) { return p.key(b, g, j); },
-        [&](int64_t j) { return p.value(b, g, j); }, keys, p.dim, p.value_dim, p.scale, scores);
+        group, [&](int64_t h) { return q + (g * group + h) * dim; },
+        [&](int64_t h) { return out + (g * group + h) * value_dim; }, [&](int64_t j) { return keys + slot(j) * dim; },
+        [&](int64_t j) { return values + slot(j) * value_dim; }, keys_seen, dim, value_dim, scale, scores);
   }
 }
 
@@ -176,17 +180,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_positio
 
 void attend_cached(const float* q, int64_t rows, int64_t heads, int64_t kv_heads, int64_t dim, int64_t value_dim,
                    const float* keys, const float* values, int64_t slots, const int64_t* cache_rows,
-                   const int64_t* positions, double scale, float* out) {
+                   const int64_t* positions, const int64_t* prefix_rows, const int64_t* prefix_lengths, double scale,
+                   float* out) {
   std::vector<float> scores;
   for (int64_t r = 0; r < rows; ++r) {
-    // The row alone as a batch of one query over its own keys.
-    const int64_t length = positions[r] + 1;
-    const int64_t key_row = cache_rows[r] * kv_heads * slots;
-    const Problem p{1, heads, kv_heads, 1, length, dim, value_dim, static_cast<float>(scale), q + r * heads * dim,
-                    keys + key_row * dim, values + key_row * value_dim, positions + r, &length,
-                    {kv_heads * slots * dim, slots * dim, dim}, {kv_heads * slots * value_dim, slots * value_dim, value_dim}};
-    scores.resize(static_cast<std::size_t>(2 * (length + 8)));
-    attend_position(p, 0, 0, scores.data(), out + r * heads * value_dim);
+    scores.resize(static_cast<std::size_t>(2 * (positions[r] + 1 + 8)));
+    attend_cached_row(q + r * heads * dim, heads, kv_heads, dim, value_dim, keys, values, slots, cache_rows[r],
+                      prefix_rows[r], prefix_lengths[r], positions[r], static_cast<float>(scale), scores.data(),
+                      out + r * heads * value_dim);
   }
 }
 

@@ -19,11 +19,14 @@ at::Tensor invariant_attention(const at::Tensor& q, const at::Tensor& keys, cons
                                const at::Tensor& query_positions, const at::Tensor& key_lengths, double scale);
 
 // Decoding on float32 memory, on the calling thread: query row r, q [rows, heads, d], sits at
-// positions[r] of cache row cache_rows[r] and attends to that row's keys 0 .. positions[r] in
-// keys [cache rows, kv_heads, slots, d] and values [cache rows, kv_heads, slots, dv] (contiguous)
-// -> out [rows, heads, dv], with the bits invariant_attention gives the same query.
+// positions[r] of cache row cache_rows[r] and attends to keys 0 .. positions[r] in keys
+// [cache rows, kv_heads, slots, d] and values [cache rows, kv_heads, slots, dv] (contiguous): keys
+// j < prefix_lengths[r] of cache row prefix_rows[r] (a prompt that several rows share, read from
+// one place), the rest of its own row -> out [rows, heads, dv], with the bits invariant_attention
+// gives the same query over the same keys.
 void attend_cached(const float* q, int64_t rows, int64_t heads, int64_t kv_heads, int64_t dim, int64_t value_dim,
                    const float* keys, const float* values, int64_t slots, const int64_t* cache_rows,
-                   const int64_t* positions, double scale, float* out);
+                   const int64_t* positions, const int64_t* prefix_rows, const int64_t* prefix_lengths, double scale,
+                   float* out);
 
 }  // namespace aha::kernels

@@ -51,7 +51,7 @@ bool CpuDecoder::supports(CausalLMImpl& model) {
   return true;
 }
 
-CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache)
+CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache, int64_t rows_per_prompt)
     : model_(model),
       cache_(std::move(cache)),
       hidden_(model.config().hidden_size),
@@ -101,6 +101,12 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache)
   }
   const at::Tensor lengths = cache_.lengths.to(at::kCPU).contiguous();
   lengths_.assign(lengths.const_data_ptr<int64_t>(), lengths.const_data_ptr<int64_t>() + lengths.numel());
+  if (rows_per_prompt < 1) throw Error(fmt::format("CpuDecoder: {} rows per prompt", rows_per_prompt));
+  for (std::size_t r = 0; r < lengths_.size(); ++r) {
+    const std::size_t first = r / static_cast<std::size_t>(rows_per_prompt) * static_cast<std::size_t>(rows_per_prompt);
+    prompt_row_.push_back(static_cast<int64_t>(first));
+    prompt_length_.push_back(std::min(lengths_[first], lengths_[r]));
+  }
   for (auto& layer : cache_.layers) {
     layer.keys = layer.keys.contiguous();
     layer.values = layer.values.contiguous();
@@ -153,8 +159,8 @@ void CpuDecoder::attention(const Layer& layer, LayerCache& cache, const float* x
   kernels::rotate_half_rows(q_.data(), cos, sin, n, heads_, d, rotated_.data());
   at::parallel_for(0, n, 4, [&](int64_t begin, int64_t end) {
     kernels::attend_cached(rotated_.data() + begin * heads_ * d, end - begin, heads_, kv_heads_, d, d, keys, values,
-                           slots, rows.data() + begin, positions.data() + begin, scale_,
-                           heads_out_.data() + begin * heads_ * d);
+                           slots, rows.data() + begin, positions.data() + begin, step_prompt_rows_.data() + begin,
+                           step_prompt_lengths_.data() + begin, scale_, heads_out_.data() + begin * heads_ * d);
   });
   project(layer.o, heads_out_.data(), n, out);
 }
@@ -234,6 +240,11 @@ DecodeStep CpuDecoder::step(const std::vector<int64_t>& rows, const std::vector<
       throw Error(fmt::format("CpuDecoder: cache row {} is full ({} positions)", rows[r], slots - 1));
     if (tokens[r] < 0 || tokens[r] >= vocab)
       throw Error(fmt::format("CpuDecoder: token {} is outside the vocabulary of {}", tokens[r], vocab));
+  }
+  step_prompt_rows_.clear(), step_prompt_lengths_.clear();
+  for (const int64_t r : rows) {
+    step_prompt_rows_.push_back(prompt_row_[static_cast<std::size_t>(r)]);
+    step_prompt_lengths_.push_back(prompt_length_[static_cast<std::size_t>(r)]);
   }
   const auto size = static_cast<std::size_t>(n * hidden_);
   x_.resize(size), normed_.resize(size), mixed_.resize(size), ffn_out_.resize(size);

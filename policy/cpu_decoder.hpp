@@ -26,7 +26,10 @@ class CpuDecoder {
   static bool supports(CausalLMImpl& model);
 
   // Decodes on from a prefill's cache (its batch rows, their lengths, room for every token to come).
-  CpuDecoder(CausalLMImpl& model, KvCache cache);
+  // Each run of rows_per_prompt consecutive rows holds one prompt's completions: attention reads
+  // the prompt's keys and values (as far as the run's first row holds them now) from that first row
+  // for all of them, so the others' copies are never read.
+  CpuDecoder(CausalLMImpl& model, KvCache cache, int64_t rows_per_prompt = 1);
 
   // One token for each of `rows` (rows of the cache's batch), at the next position of each.
   DecodeStep step(const std::vector<int64_t>& rows, const std::vector<int64_t>& tokens);
@@ -62,7 +65,9 @@ class CpuDecoder {
 
   CausalLMImpl& model_;
   KvCache cache_;
-  std::vector<int64_t> lengths_;  // tokens cached per cache row
+  std::vector<int64_t> lengths_;                          // tokens cached per cache row
+  std::vector<int64_t> prompt_row_, prompt_length_;        // per cache row: where its prompt's keys are, how many
+  std::vector<int64_t> step_prompt_rows_, step_prompt_lengths_;  // the same for a step's rows
   std::vector<Layer> layers_;
   kernels::PackedWeight lm_head_;
   const float *embedding_ = nullptr, *final_norm_ = nullptr;

@@ -120,7 +120,7 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
   }
   // On the CPU the decode steps skip ATen's per-operator work; the cache rows stay where they are.
   std::optional<policy::CpuDecoder> decoder;
-  if (policy::CpuDecoder::supports(model)) decoder.emplace(model, std::move(cache));
+  if (policy::CpuDecoder::supports(model)) decoder.emplace(model, std::move(cache), group_size);
   std::vector<Completion> completions(rows);
   std::vector<int64_t> alive(rows);  // the completion of each row still in the batch
   for (int64_t r = 0; r < rows; ++r) alive[r] = r;

@@ -1,5 +1,6 @@
 // The CPU decoder against CausalLM::forward: the same hidden states and experts, bit for bit, on
-// every fixture architecture it takes, while rows leave the batch; and what it refuses.
+// every fixture architecture it takes, while rows leave the batch and with each prompt's keys read
+// from its first row; and what it refuses.
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
@@ -29,16 +30,28 @@ KvCache prefill(CausalLMImpl& model, int64_t room) {
   return cache;
 }
 
+// The same cache with the second copy of each prompt overwritten by NaN: a decoder that reads each
+// prompt from its first row alone never sees them.
+KvCache prefill_shared(CausalLMImpl& model, int64_t room) {
+  KvCache cache = prefill(model, room);
+  for (auto& layer : cache.layers)
+    for (const int64_t copy : {1, 3}) {
+      layer.keys[copy].narrow(1, 0, 6).fill_(NAN);  // [kv_heads, slots, d]: the prompt's slots
+      layer.values[copy].narrow(1, 0, 6).fill_(NAN);
+    }
+  return cache;
+}
+
 }  // namespace
 
-TEST_CASE("the CPU decoder gives CausalLM::forward's hidden states and experts, bit for bit") {
+TEST_CASE("the CPU decoder gives CausalLM::forward's hidden states and experts, bit for bit, reading each prompt once") {
   for (const char* name : {"qwen3_moe", "qwen2_moe", "qwen2", "qwen3", "llama"}) {
     INFO(name);
     auto model = fixture(name);
     REQUIRE(CpuDecoder::supports(*model));
     const c10::InferenceMode inference;
     KvCache reference = prefill(*model, 8);
-    CpuDecoder decoder(*model, prefill(*model, 8));
+    CpuDecoder decoder(*model, prefill_shared(*model, 8), /*rows_per_prompt=*/2);
     // Rows leave as decoding goes on: the reference cache drops them, the decoder's keeps them.
     const std::vector<std::vector<int64_t>> alive{{0, 1, 2, 3}, {0, 1, 2, 3}, {0, 2, 3}, {2, 3}, {3}};
     for (std::size_t step = 0; step < alive.size(); ++step) {
@@ -74,6 +87,7 @@ TEST_CASE("the CPU decoder refuses what it does not decode, and says why a step 
   model->set_autocast(std::nullopt);
 
   const c10::InferenceMode inference;
+  CHECK_THROWS_WITH(CpuDecoder(*model, prefill(*model, 1), 0), Catch::Contains("0 rows per prompt"));
   CpuDecoder decoder(*model, prefill(*model, 1));
   const int64_t vocab = model->config().vocab_size;
   CHECK_THROWS_WITH(decoder.step({0}, {vocab}), Catch::Contains("outside the vocabulary"));
