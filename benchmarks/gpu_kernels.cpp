@@ -147,7 +147,7 @@ void model_figures() {
   const double train_s = time_on_device(3, [&] {
     optimizer.zero_grad();
     const at::Tensor hidden = model->forward(input, mask).hidden.narrow(1, 0, seq - 1).reshape({-1, 1024});
-    const at::Tensor logp = aha::policy::token_logprobs(hidden, model->lm_head_weight(),
+    const at::Tensor logp = aha::policy::token_logprobs(hidden, model->output_head(),
                                                         input.narrow(1, 1, seq - 1).reshape({-1}), 1.0, 4096);
     logp.mean().backward();
     optimizer.step();

@@ -2,12 +2,13 @@
     python benchmarks/peer_trl_grpo.py --model DIR --data TRAIN.jsonl [--group-size 8] [--prompts-per-step 8]
         [--max-new-tokens 96] [--steps 6] [--warmup 1] [--threads 2] [--temperature 1.0] [--lr 3e-4] [--seed 0]
 Each timed step samples P*G fresh completions, scores them and takes one optimizer step (beta 0, no reference
-model, DAPO loss, epsilon_high 0.28, float32). Prints one JSON line with the median step seconds."""
+model, DAPO loss, epsilon_high 0.28, float32). Prints one JSON line with the median step seconds and the peak RSS."""
 import argparse
 import functools
 import json
 import os
 import re
+import resource
 import statistics
 import sys
 import tempfile
@@ -180,6 +181,7 @@ def main():
         "mean_completion_tokens": round(statistics.mean(tokens) / batch, 2),
         "completion_tokens_per_step": round(statistics.mean(tokens), 1),
         "step_s": [round(s, 3) for s in seconds], "step_completion_tokens": tokens, "steps_timed": len(seconds),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9, 2),
     }))
 
 

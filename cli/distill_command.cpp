@@ -148,6 +148,7 @@ int run_distill(const DistillOptions& o) {
 
   auto teacher = policy::load_causal_lm(o.teacher);
   teacher->eval();
+  teacher->limit_vocabulary(tokenizer.vocab_size());
   rl::DistillSettings settings;
   settings.samples = o.samples;
   settings.generation.sampling = {o.temperature, 0, o.top_p, 0.0};

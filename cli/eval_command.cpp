@@ -37,6 +37,7 @@ int run_eval(const EvalCommandOptions& o) {
   if (!tokenizer.eos_id()) throw Error(fmt::format("{}: tokenizer_config.json names no eos_token", o.model));
   auto model = policy::load_causal_lm(o.model);
   model->eval();
+  model->limit_vocabulary(tokenizer.vocab_size());
 
   rl::EvalSettings settings;
   settings.samples = o.samples;

@@ -26,6 +26,7 @@ struct LogprobsOptions {
 int run_logprobs(const LogprobsOptions& o) {
   const auto tokenizer = policy::Tokenizer::from_file(o.model);
   auto model = policy::load_causal_lm(o.model);
+  model->limit_vocabulary(tokenizer.vocab_size());
   const std::vector<int64_t> ids = tokenizer.encode(o.text);
   if (ids.size() < 2) throw Error(fmt::format("logprobs: the text has {} token(s); it needs at least 2", ids.size()));
   torch::NoGradGuard no_grad;
@@ -33,7 +34,7 @@ int run_logprobs(const LogprobsOptions& o) {
   const at::Tensor hidden = model->forward(input, at::ones_like(input)).hidden[0];  // [tokens, hidden]
   const auto n = static_cast<int64_t>(ids.size());
   const at::Tensor logprobs =
-      policy::token_logprobs(hidden.narrow(0, 0, n - 1), model->lm_head_weight(), input[0].narrow(0, 1, n - 1), o.temperature);
+      policy::token_logprobs(hidden.narrow(0, 0, n - 1), model->output_head(), input[0].narrow(0, 1, n - 1), o.temperature);
   const at::Tensor values = logprobs.to(at::kDouble).contiguous();
   std::vector<double> out(values.data_ptr<double>(), values.data_ptr<double>() + values.numel());
   std::cout << nlohmann::json{{"ids", ids}, {"logprobs", out}}.dump() << "\n";

@@ -12,7 +12,7 @@ namespace {
 
 typedef float Wide __attribute__((vector_size(64)));  // sixteen floats: one AVX-512 register
 
-constexpr int64_t kColumns = 32;  // output columns per packed panel: two Wide
+constexpr int64_t kColumns = kPanelColumns;  // output columns per packed panel: two Wide
 constexpr int64_t kRows = 6;      // rows per register tile: 12 accumulators
 
 inline __attribute__((always_inline)) Wide load(const float* p) {
@@ -61,26 +61,29 @@ inline __attribute__((always_inline)) void tile(const float* x, int64_t in, cons
   }
 }
 
+// out [n, columns] with row stride ld = x [n, in] times one packed panel of columns <= 32.
 // Compiled for AVX-512, AVX2 with FMA and plain x86-64, picked when the library loads: one
 // machine always runs the same variant, so sampling and training agree bit for bit.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void product(
-    const float* x, int64_t n, int64_t in, const float* packed, int64_t out_features, float* out) {
-  for (int64_t c = 0; c < out_features; c += kColumns) {
-    const float* panel = packed + (c / kColumns) * in * kColumns;
-    const int64_t columns = std::min(kColumns, out_features - c);
-    int64_t r = 0;
-    for (; r + kRows <= n; r += kRows) tile<kRows>(x + r * in, in, panel, out + r * out_features + c, out_features, columns);
-    const float* xr = x + r * in;
-    float* o = out + r * out_features + c;
-    switch (n - r) {
-      case 5: tile<5>(xr, in, panel, o, out_features, columns); break;
-      case 4: tile<4>(xr, in, panel, o, out_features, columns); break;
-      case 3: tile<3>(xr, in, panel, o, out_features, columns); break;
-      case 2: tile<2>(xr, in, panel, o, out_features, columns); break;
-      case 1: tile<1>(xr, in, panel, o, out_features, columns); break;
-      default: break;
-    }
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void product_columns(
+    const float* x, int64_t n, int64_t in, const float* panel, int64_t columns, float* out, int64_t ld) {
+  int64_t r = 0;
+  for (; r + kRows <= n; r += kRows) tile<kRows>(x + r * in, in, panel, out + r * ld, ld, columns);
+  const float* xr = x + r * in;
+  float* o = out + r * ld;
+  switch (n - r) {
+    case 5: tile<5>(xr, in, panel, o, ld, columns); break;
+    case 4: tile<4>(xr, in, panel, o, ld, columns); break;
+    case 3: tile<3>(xr, in, panel, o, ld, columns); break;
+    case 2: tile<2>(xr, in, panel, o, ld, columns); break;
+    case 1: tile<1>(xr, in, panel, o, ld, columns); break;
+    default: break;
   }
+}
+
+void product(const float* x, int64_t n, int64_t in, const float* packed, int64_t out_features, float* out) {
+  for (int64_t c = 0; c < out_features; c += kColumns)
+    product_columns(x, n, in, packed + (c / kColumns) * in * kColumns, std::min(kColumns, out_features - c), out + c,
+                    out_features);
 }
 
 }  // namespace
@@ -95,13 +98,25 @@ void invariant_gemm(const float* x, int64_t n, const PackedWeight& w, float* out
   if (n > 0 && w.out_features() > 0) product(x, n, w.in(), w.data(), w.out_features(), out);
 }
 
+void invariant_gemm_columns(const float* x, int64_t n, const PackedWeight& w, int64_t first, int64_t count, float* out) {
+  if (n <= 0) return;
+  const int64_t last = std::min(first + count, w.out_features());
+  for (int64_t c = first; c < last; c += kColumns)
+    product_columns(x, n, w.in(), w.data() + (c / kColumns) * w.in() * kColumns, std::min(kColumns, last - c), out + c,
+                    w.out_features());
+}
+
 void invariant_gemm(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out) {
   if (n <= 0 || out_features <= 0) return;
-  thread_local std::vector<float> packed;
-  const int64_t panels = (out_features + kColumns - 1) / kColumns;
-  packed.resize(static_cast<std::size_t>(panels * in * kColumns));
-  pack(weight, in, out_features, packed.data());
-  product(x, n, in, packed.data(), out_features, out);
+  // One panel of columns packed at a time, so the scratch is in x 32 floats whatever the weight
+  // (an LM head of 151,936 x 896 would need 545 MB at once); each column's arithmetic is the same.
+  thread_local std::vector<float> panel;
+  panel.resize(static_cast<std::size_t>(in * kColumns));
+  for (int64_t c = 0; c < out_features; c += kColumns) {
+    const int64_t columns = std::min(kColumns, out_features - c);
+    pack(weight + c * in, in, columns, panel.data());
+    product_columns(x, n, in, panel.data(), columns, out + c, out_features);
+  }
 }
 
 }  // namespace aha::kernels

@@ -28,5 +28,10 @@ class PackedWeight {
 void invariant_gemm(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out);
 // The same with a packed weight: out [n, w.out_features()] = x [n, w.in()] weight^T.
 void invariant_gemm(const float* x, int64_t n, const PackedWeight& w, float* out);
+// Output columns [first, first + count) of that product (first a multiple of kPanelColumns), into
+// the same out [n, w.out_features()]: threads that split a product by columns each read only
+// their part of the weight, which is what decoding a few rows, bound by memory, needs.
+inline constexpr int64_t kPanelColumns = 32;
+void invariant_gemm_columns(const float* x, int64_t n, const PackedWeight& w, int64_t first, int64_t count, float* out);
 
 }  // namespace aha::kernels

@@ -40,6 +40,20 @@ void add_into(float* x, const float* y, int64_t n) {
 
 at::Tensor view_of(float* data, int64_t rows, int64_t cols) { return at::from_blob(data, {rows, cols}, at::kFloat); }
 
+// out [n, w.out_features()] = x [n, w.in()] w^T, the output columns split over this thread's
+// threads when there is enough work: each thread reads its share of the weight once, and a
+// column's bits do not depend on the split.
+void split_product(const kernels::PackedWeight& w, const float* x, int64_t n, float* out) {
+  const int64_t panels = (w.out_features() + kernels::kPanelColumns - 1) / kernels::kPanelColumns;
+  const int64_t threads =
+      n * w.in() * w.out_features() < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), panels);
+  at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+    const int64_t first = panels * begin / threads * kernels::kPanelColumns;
+    const int64_t last = panels * end / threads * kernels::kPanelColumns;
+    kernels::invariant_gemm_columns(x, n, w, first, last - first, out);
+  });
+}
+
 }  // namespace
 
 bool CpuDecoder::supports(CausalLMImpl& model) {
@@ -76,7 +90,7 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache, int64_t rows_per_prom
     return SwiGLUWeights{projection(name + ".gate_proj"), projection(name + ".up_proj"), projection(name + ".down_proj")};
   };
   embedding_ = data("model.embed_tokens.weight");
-  const at::Tensor& head = model.lm_head_weight();
+  const at::Tensor head = model.output_head();  // the rows of the tokenizer's ids only
   lm_head_ = kernels::PackedWeight(head.const_data_ptr<float>(), head.size(0), head.size(1));
   final_norm_ = data("model.norm.weight");
   for (int i = 0; i < c.num_layers; ++i) {
@@ -114,13 +128,8 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache, int64_t rows_per_prom
 }
 
 void CpuDecoder::project(const Projection& p, const float* x, int64_t n, float* out) const {
-  const int64_t width = p.weight.out_features(), in = p.weight.in();
-  // The rows over this thread's threads when there is enough work (a row's bits do not depend on it).
-  const int64_t threads = n * in * width < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), n);
-  at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
-    const int64_t first = n * begin / threads, last = n * end / threads;
-    kernels::invariant_gemm(x + first * in, last - first, p.weight, out + first * width);
-  });
+  const int64_t width = p.weight.out_features();
+  split_product(p.weight, x, n, out);
   if (p.bias)
     for (int64_t r = 0; r < n; ++r) add_into(out + r * width, p.bias, width);
 }
@@ -226,7 +235,7 @@ void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* o
 at::Tensor CpuDecoder::logits(const at::Tensor& hidden) const {
   const at::Tensor rows = hidden.contiguous();
   at::Tensor out = at::empty({rows.size(0), lm_head_.out_features()}, at::kFloat);
-  kernels::invariant_gemm(rows.const_data_ptr<float>(), rows.size(0), lm_head_, out.data_ptr<float>());
+  split_product(lm_head_, rows.const_data_ptr<float>(), rows.size(0), out.data_ptr<float>());
   return out;
 }
 

@@ -4,12 +4,21 @@
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
 
+#include <algorithm>
+
 #include "kernels/batch_invariant.hpp"
 #include "kernels/selective_log_softmax.hpp"
 
 namespace aha::policy {
 
 namespace {
+
+// The rows of a chunk: `asked`, or for 0 up to 1024 rows whose float logits fit in 128 MiB.
+int64_t rows_per_chunk(int64_t asked, int64_t vocab) {
+  if (asked > 0) return asked;
+  constexpr int64_t kChunkBytes = int64_t{128} << 20, kMostRows = 1024;
+  return std::clamp<int64_t>(kChunkBytes / (std::max<int64_t>(vocab, 1) * 4), 1, kMostRows);
+}
 
 // logits of rows [begin, begin + rows): [rows, vocab]
 at::Tensor chunk_logits(const at::Tensor& hidden, const at::Tensor& lm_head, int64_t begin, int64_t rows) {
@@ -70,13 +79,15 @@ class ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpro
 
 at::Tensor token_logprobs(const at::Tensor& hidden, const at::Tensor& lm_head, const at::Tensor& targets,
                           double temperature, int64_t chunk_rows) {
-  return ChunkedTokenLogprobs::apply(hidden, lm_head, targets, temperature, chunk_rows, false)[0];
+  return ChunkedTokenLogprobs::apply(hidden, lm_head, targets, temperature, rows_per_chunk(chunk_rows, lm_head.size(0)),
+                                     false)[0];
 }
 
 std::pair<at::Tensor, at::Tensor> token_logprobs_and_entropy(const at::Tensor& hidden, const at::Tensor& lm_head,
                                                              const at::Tensor& targets, double temperature,
                                                              int64_t chunk_rows) {
-  const auto out = ChunkedTokenLogprobs::apply(hidden, lm_head, targets, temperature, chunk_rows, true);
+  const auto out = ChunkedTokenLogprobs::apply(hidden, lm_head, targets, temperature,
+                                               rows_per_chunk(chunk_rows, lm_head.size(0)), true);
   return {out[0], out[1]};
 }
 

@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "policy/autocast.hpp"
 #include "kernels/batch_invariant.hpp"
 
@@ -56,6 +58,7 @@ CausalLMImpl::CausalLMImpl(ModelConfig config) : config_(std::move(config)) {
   if (!c.tie_word_embeddings)
     lm_head_ = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, c.vocab_size).bias(false)));
   rotary_ = Rotary::from_config(c, c.uses_mla() ? c.qk_rope_head_dim : c.head_dim);
+  vocabulary_ = c.vocab_size;
 }
 
 int CausalLMImpl::num_moe_layers() const {
@@ -68,7 +71,14 @@ const at::Tensor& CausalLMImpl::lm_head_weight() const {
   return lm_head_ ? lm_head_->weight : embed_tokens_->weight;
 }
 
-at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) { return kernels::invariant_linear(hidden, lm_head_weight()); }
+void CausalLMImpl::limit_vocabulary(int64_t ids) {
+  TORCH_CHECK(ids >= 1, "limit_vocabulary: a tokenizer needs at least one id, got ", ids);
+  vocabulary_ = std::min<int64_t>(ids, config_.vocab_size);
+}
+
+at::Tensor CausalLMImpl::output_head() const { return lm_head_weight().narrow(0, 0, vocabulary_); }
+
+at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) { return kernels::invariant_linear(hidden, output_head()); }
 
 ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache,
                                     const std::vector<at::Tensor>& replay) {

@@ -64,9 +64,15 @@ class CausalLMImpl : public torch::nn::Module {
                                const std::vector<at::Tensor>& replay = {});
   // Grouped-query attention on the CPU with the batch-invariant kernels, no autocast.
   bool packs_sequences() const;
-  // hidden [..., hidden] -> logits [..., vocab]
+  // hidden [..., hidden] -> logits [..., vocabulary()]
   at::Tensor logits(const at::Tensor& hidden);
-  const at::Tensor& lm_head_weight() const;
+  const at::Tensor& lm_head_weight() const;  // [vocab_size, hidden], every row of the checkpoint
+  // Checkpoints pad their embedding past the tokenizer (Qwen2.5: 151,936 rows for 151,665 ids).
+  // The ids a tokenizer can produce are the first vocabulary() rows; the rest are never sampled
+  // and never enter a softmax, in sampling and training alike. Default: every row.
+  int64_t vocabulary() const { return vocabulary_; }
+  void limit_vocabulary(int64_t ids);  // to min(ids, vocab_size); ids >= 1
+  at::Tensor output_head() const;      // [vocabulary(), hidden]: the LM head's rows that produce logits
 
   const ModelConfig& config() const { return config_; }
   const Rotary& rotary() const { return rotary_; }
@@ -91,6 +97,7 @@ class CausalLMImpl : public torch::nn::Module {
   torch::nn::Linear lm_head_{nullptr};
   Rotary rotary_;
   std::optional<at::ScalarType> autocast_;
+  int64_t vocabulary_ = 0;
 };
 TORCH_MODULE(CausalLM);
 

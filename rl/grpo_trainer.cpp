@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "core/process_memory.hpp"
 #include "kernels/cpu_threads.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
@@ -21,6 +22,7 @@
 #include "rl/curve_plot.hpp"
 #include "rl/data_parallel.hpp"
 #include "rl/evaluation.hpp"
+#include "rl/memory_plan.hpp"
 #include "rl/metrics_log.hpp"
 #include "rl/model_loading.hpp"
 #include "rl/policy_optimizer.hpp"
@@ -124,14 +126,27 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
   }
 
   const auto latest = checkpoint_to_resume(out_, options.resume, "train.output_dir");
+  int micro_batch_threads = c_.train.micro_batch_threads;
+  if (device_.is_cpu()) {  // ranks on one machine share its memory
+    RunShape shape = run_shape(c_, tokenizer_.vocab_size(), at::get_num_threads());
+    const int64_t available = available_memory_bytes() / (dp_ ? dp_->world() : 1);
+    micro_batch_threads = plan_micro_batch_threads(shape, micro_batch_threads, at::get_num_threads(), available);
+    shape.micro_batch_threads = micro_batch_threads;
+    if (leader())
+      std::cerr << fmt::format("memory: about {} ({} micro-batch thread{})\n", estimate_memory(shape).describe(),
+                               micro_batch_threads, micro_batch_threads == 1 ? "" : "s");
+  }
   policy_ = load_model(c_.model.path, c_.model, device_);
+  policy_->limit_vocabulary(tokenizer_.vocab_size());  // padded embedding rows are never sampled
   std::optional<policy::CausalLM> reference;
-  if (c_.grpo.beta > 0.0)
+  if (c_.grpo.beta > 0.0) {
     reference = load_model(c_.model.reference.empty() ? c_.model.path : c_.model.reference, c_.model, device_);
+    (*reference)->limit_vocabulary(tokenizer_.vocab_size());
+  }
   optimizer_ = std::make_unique<PolicyOptimizer>(policy_, reference, c_.grpo, c_.optim, c_.train.steps,
                                                  c_.rollout.max_new_tokens, c_.rollout.temperature,
                                                  c_.train.micro_batch_tokens, c_.model.freeze);
-  optimizer_->set_micro_batch_threads(c_.train.micro_batch_threads);
+  optimizer_->set_micro_batch_threads(micro_batch_threads);
   if (latest) {
     const TrainerState state = load_run_checkpoint(*latest, *policy_, optimizer_->optimizer(), rng_);
     start_step_ = state.step;
@@ -374,6 +389,7 @@ void Trainer::run() {
     if (!std::isfinite(stats.loss) || !std::isfinite(stats.grad_norm))
       throw Error(fmt::format("step {}: the loss is {} (gradient norm {}): {}", step, stats.loss, stats.grad_norm,
                               recovery_hint(out_, c_.model.path)));
+    optimizer_->optimizer().zero_grad();  // the gradients' memory is free again while the next batch samples
     pool_->publish(*policy_, step);
 
     StepMetrics m;
@@ -400,6 +416,7 @@ void Trainer::run() {
     if (c_.train.eval_every > 0 && step % c_.train.eval_every == 0 && step != steps) evaluate_into("", &m);
     if (step == steps) evaluate_into("eval_final.json", &m);
     m.add("time_step_s", now_seconds() - began);
+    m.add("peak_rss_gb", static_cast<double>(peak_resident_bytes()) / 1e9);
     if (step % c_.log.every == 0 || step == steps) log.write(step, m, now_seconds());
     if (quiet.samples_every > 0 && step % quiet.samples_every == 0) {
       const ScoredCompletion& first = rollouts.all.front();

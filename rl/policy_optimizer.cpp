@@ -2,18 +2,19 @@
 #include "rl/policy_optimizer.hpp"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/nn/utils/clip_grad.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <utility>
 
 #include "kernels/cpu_threads.hpp"
-#include "policy/replica.hpp"
 #include "policy/token_logprobs.hpp"
 #include "rl/data_parallel.hpp"
 #include "rl/grpo_loss.hpp"
@@ -188,8 +189,8 @@ PolicyPass run_policy(policy::CausalLMImpl& model, const MicroBatch& mb, double 
     }
   const at::Tensor& picked = states.hidden;  // [tokens, h]
   at::Tensor flat, entropy;  // [tokens]
-  if (with_extras) std::tie(flat, entropy) = policy::token_logprobs_and_entropy(picked, model.lm_head_weight(), mb.targets, temperature);
-  else flat = policy::token_logprobs(picked, model.lm_head_weight(), mb.targets, temperature);
+  if (with_extras) std::tie(flat, entropy) = policy::token_logprobs_and_entropy(picked, model.output_head(), mb.targets, temperature);
+  else flat = policy::token_logprobs(picked, model.output_head(), mb.targets, temperature);
   pass.logp = at::zeros(mb.mask.sizes(), flat.options()).index_put({mb.row, mb.column}, flat);
   if (!with_extras) return pass;
   pass.routing_differs = states.routing_differs;
@@ -254,7 +255,8 @@ PolicyOptimizer::PolicyOptimizer(policy::CausalLM policy, std::optional<policy::
       max_new_tokens_(max_new_tokens),
       temperature_(temperature),
       micro_batch_tokens_(micro_batch_tokens),
-      min_shared_prefix_(min_shared_prefix) {
+      min_shared_prefix_(min_shared_prefix),
+      cpu_threads_(at::get_num_threads()) {
   for (auto& item : policy_->named_parameters()) {
     const bool frozen = std::any_of(freeze.begin(), freeze.end(),
                                     [&](const std::string& p) { return matches_pattern(item.key(), p); });
@@ -301,28 +303,25 @@ std::vector<PolicyOptimizer::MicroBatchStats> PolicyOptimizer::run_micro_batches
     if (owned(m)) mine.push_back(m);
   const int threads = threads_for(mine.size());
   if (threads <= 1) {
-    const kernels::ScopedThreads all_threads(std::max(micro_batch_threads_, at::get_num_threads()));  // the one micro-batch thread is this one
-    for (const std::size_t m : mine) stats[m] = work(*policy_, m);
+    const kernels::ScopedThreads all_threads(cpu_threads_);  // the one micro-batch thread is this one
+    for (const std::size_t m : mine) {
+      auto [loss, part] = work(m);
+      loss.backward();
+      stats[m] = part;
+    }
     return stats;
   }
-  // Replicas with the policy's current weights and no gradient; the policy itself is thread 0's.
-  while (replicas_.size() + 1 < static_cast<std::size_t>(threads)) {
-    replicas_.push_back(policy::replica_of(*policy_, /*trainable=*/true));
-    std::vector<at::Tensor> trainable;
-    for (const auto& p : replicas_.back()->parameters())
-      if (p.requires_grad()) trainable.push_back(p);
-    replica_trainable_.push_back(std::move(trainable));
-  }
-  for (int r = 0; r + 1 < threads; ++r) {
-    policy::copy_weights(*policy_, *replicas_[r]);
-    for (auto& p : replica_trainable_[r]) p.mutable_grad() = at::Tensor();
-  }
-  const int threads_each = std::max(1, at::get_num_threads() / threads);
-  // Each thread takes the next micro-batch when it is free, so a slow core holds up the step by one
-  // micro-batch at most. A micro-batch's gradient leaves the model that computed it and joins the
-  // total in micro-batch order: the sum is the same whichever thread ran what.
+  const int threads_each = std::max(1, cpu_threads_ / threads);
+  // Every thread reads the policy's weights; autograd hands each micro-batch's gradient to the
+  // thread that ran it instead of adding it to the parameters. Each thread takes the next
+  // micro-batch when it is free, so a slow core holds up the step by one micro-batch at most, and
+  // the gradients join the total in micro-batch order: the sum is the same whichever thread ran what.
+  // A thread starts micro-batch i only once i < folded + threads, so at most `threads` gradients
+  // wait beside the total.
   std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
   std::mutex folding;
+  std::condition_variable folded_more;
   std::vector<std::vector<at::Tensor>> finished(mine.size());  // gradients waiting for earlier ones
   std::vector<char> done(mine.size(), 0);
   std::size_t folded = 0;
@@ -339,6 +338,7 @@ std::vector<PolicyOptimizer::MicroBatchStats> PolicyOptimizer::run_micro_batches
       }
       finished[folded].clear();
     }
+    folded_more.notify_all();
   };
   std::vector<std::exception_ptr> failures(threads);
   std::vector<std::thread> pool;
@@ -346,17 +346,23 @@ std::vector<PolicyOptimizer::MicroBatchStats> PolicyOptimizer::run_micro_batches
     pool.emplace_back([&, t] {
       try {
         kernels::set_threads_of_this_thread(threads_each);
-        policy::CausalLMImpl& model = t == 0 ? *policy_ : *replicas_[t - 1];
-        std::vector<at::Tensor>& params = t == 0 ? trainable_ : replica_trainable_[t - 1];
         for (std::size_t i = next++; i < mine.size(); i = next++) {
-          stats[mine[i]] = work(model, mine[i]);
-          std::vector<at::Tensor> grads;
-          for (auto& param : params) grads.push_back(std::exchange(param.mutable_grad(), at::Tensor()));
-          fold(i, std::move(grads));
+          {
+            std::unique_lock lock(folding);
+            folded_more.wait(lock, [&] { return i < folded + static_cast<std::size_t>(threads) || failed; });
+          }
+          if (failed) break;
+          auto [loss, part] = work(mine[i]);
+          stats[mine[i]] = part;
+          fold(i, torch::autograd::grad({loss}, trainable_, {}, /*retain_graph=*/false, /*create_graph=*/false,
+                                        /*allow_unused=*/true));
         }
       } catch (...) {
         failures[t] = std::current_exception();
         next = mine.size();  // the others stop after their current micro-batch
+        const std::lock_guard lock(folding);
+        failed = true;
+        folded_more.notify_all();
       }
     });
   for (auto& thread : pool) thread.join();
@@ -374,6 +380,7 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
   std::vector<at::Tensor> reference_logp(micro_batches.size());
   if (grpo_.beta != 0.0 && reference_) {
     torch::NoGradGuard no_grad;
+    const kernels::ScopedThreads all_threads(cpu_threads_);
     for (std::size_t m = 0; m < micro_batches.size(); ++m)
       if (owned(m))
         reference_logp[m] = run_policy(**reference_, micro_batches[m], temperature_, false, grpo_.routing_replay).logp;
@@ -384,12 +391,12 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
   for (int iteration = 0; iteration < grpo_.iterations; ++iteration) {
     optimizer_->zero_grad();
     const auto shares = [&] {
-      const kernels::ScopedThreads all_threads(std::max(micro_batch_threads_, at::get_num_threads()));
+      const kernels::ScopedThreads all_threads(cpu_threads_);
       return step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, grpo_.routing_replay, data_parallel_);
     }();
-    const auto parts = run_micro_batches(micro_batches.size(), [&](policy::CausalLMImpl& model, std::size_t m) {
+    const auto parts = run_micro_batches(micro_batches.size(), [&](std::size_t m) {
       const MicroBatch& mb = micro_batches[m];
-      const PolicyPass pass = run_policy(model, mb, temperature_, true, grpo_.routing_replay, shares ? &*shares : nullptr);
+      const PolicyPass pass = run_policy(*policy_, mb, temperature_, true, grpo_.routing_replay, shares ? &*shares : nullptr);
       MicroBatchStats part;
       part.routing_differs = static_cast<double>(pass.routing_differs);
       part.routing_pairs = static_cast<double>(pass.routing_pairs);
@@ -402,13 +409,12 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
       const LossInputs in{logp, old_logp, reference_logp[m], mb.advantages, mb.mask};
       const LossOutput out = grpo_loss(in, grpo_, counts);
       const at::Tensor total = with_aux(out.loss, pass);
-      total.backward();
       part.loss = total.item<double>();
       part.kl = out.kl_sum;
       part.low = out.clipped_low;
       part.high = out.clipped_high;
       part.entropy = pass.entropy_sum.item<double>();
-      return part;
+      return std::pair{total, part};
     });
     double loss = 0.0, kl = 0.0, low = 0.0, high = 0.0, entropy = 0.0, routing_differs = 0.0, routing_pairs = 0.0;
     for (const MicroBatchStats& part : parts) {
@@ -459,17 +465,16 @@ StepStats PolicyOptimizer::sft_step(const std::vector<TrainingSequence>& batch) 
   stats.tokens = tokens;
   optimizer_->zero_grad();
   const auto shares = [&] {
-    const kernels::ScopedThreads all_threads(std::max(micro_batch_threads_, at::get_num_threads()));
+    const kernels::ScopedThreads all_threads(cpu_threads_);
     return step_routing_shares(*policy_, micro_batches, grpo_.router_aux_loss, false, data_parallel_);
   }();
-  const auto parts = run_micro_batches(micro_batches.size(), [&](policy::CausalLMImpl& model, std::size_t m) {
+  const auto parts = run_micro_batches(micro_batches.size(), [&](std::size_t m) {
     const MicroBatch& mb = micro_batches[m];
-    const PolicyPass pass = run_policy(model, mb, 1.0, true, false, shares ? &*shares : nullptr);
+    const PolicyPass pass = run_policy(*policy_, mb, 1.0, true, false, shares ? &*shares : nullptr);
     const at::Tensor loss = with_aux(-(pass.logp * mb.mask).sum() / static_cast<double>(std::max<int64_t>(tokens, 1)), pass);
-    loss.backward();
     MicroBatchStats part;
     part.loss = loss.item<double>();
-    return part;
+    return std::pair{loss, part};
   });
   for (const MicroBatchStats& part : parts) stats.loss += part.loss;
   if (data_parallel_) {

@@ -53,10 +53,10 @@ class PolicyOptimizer {
   // With data parallelism each rank runs every world-th micro-batch of the step (all ranks are
   // given the whole step's batch) and the gradients and statistics are summed over the ranks.
   void set_data_parallel(DataParallel* data_parallel) { data_parallel_ = data_parallel; }
-  // Runs up to `threads` micro-batches at once on the CPU, each on its own thread with a replica
-  // of the policy (the threads share the cores the process has); their gradients are summed in
-  // micro-batch order, so the update depends on the count, never on timing. 1: one at a time;
-  // 0: as many as LibTorch has threads.
+  // Runs up to `threads` micro-batches at once on the CPU, each on its own thread over the
+  // policy's one copy of the weights, each with its own gradient (the threads share the cores the
+  // process has); the gradients are summed in micro-batch order, so the update depends on the
+  // count, never on timing. 1: one at a time; 0: as many as LibTorch has threads.
   void set_micro_batch_threads(int threads);
   int steps_taken() const { return steps_taken_; }
   void set_steps_taken(int steps) { steps_taken_ = steps; }  // when resuming
@@ -73,9 +73,10 @@ class PolicyOptimizer {
     double loss = 0.0, kl = 0.0, low = 0.0, high = 0.0, entropy = 0.0, mismatch = 0.0;
     double routing_differs = 0.0, routing_pairs = 0.0;
   };
-  using MicroBatchWork = std::function<MicroBatchStats(policy::CausalLMImpl& model, std::size_t micro_batch)>;
-  // Runs `work` on each micro-batch this rank owns, on the policy or, with several threads, on
-  // the replicas too, and leaves the summed gradient on the policy. Statistics per micro-batch.
+  // A micro-batch's loss (its backward is the caller's) and its statistics.
+  using MicroBatchWork = std::function<std::pair<at::Tensor, MicroBatchStats>(std::size_t micro_batch)>;
+  // Runs `work` on each micro-batch this rank owns, back-propagates its loss, and leaves the summed
+  // gradient on the policy's parameters. Statistics per micro-batch.
   std::vector<MicroBatchStats> run_micro_batches(std::size_t count, const MicroBatchWork& work);
   int threads_for(std::size_t owned_micro_batches) const;
   policy::CausalLM policy_;
@@ -90,8 +91,7 @@ class PolicyOptimizer {
   int steps_taken_ = 0;
   DataParallel* data_parallel_ = nullptr;
   int micro_batch_threads_ = 1;
-  std::vector<policy::CausalLM> replicas_;                // of the policy, for threads 1, 2, ...
-  std::vector<std::vector<at::Tensor>> replica_trainable_;  // their parameters matching trainable_
+  int cpu_threads_ = 1;  // the run's CPU threads, as LibTorch had them when the optimizer was made
 };
 
 // Whether a parameter name matches a freeze pattern ('*' matches any run of characters).

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "core/error.hpp"
+#include "core/process_memory.hpp"
 #include "policy/checkpoint.hpp"
 #include "rewards/reward_spec.hpp"
 #include "rl/evaluation.hpp"
@@ -80,6 +81,7 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
 
   const auto latest = checkpoint_to_resume(out_, options.resume, "train.output_dir");
   model_ = load_model(c_.model.path, c_.model, device_);
+  model_->limit_vocabulary(tokenizer_.vocab_size());
   GrpoSection no_router_loss;
   optimizer_ = std::make_unique<PolicyOptimizer>(model_, std::nullopt, no_router_loss, c_.optim,
                                                  static_cast<int>(steps_), 0, 1.0, c_.train.micro_batch_tokens,
@@ -154,6 +156,7 @@ void FineTuner::run() {
     if (c_.train.eval_every > 0 && step % c_.train.eval_every == 0 && step != steps_) evaluate_into("", &m);
     if (step == steps_) evaluate_into("eval_final.json", &m);
     m.add("time_step_s", now_seconds() - began);
+    m.add("peak_rss_gb", static_cast<double>(peak_resident_bytes()) / 1e9);
     if (step % c_.log.every == 0 || step == steps_) log.write(step, m, now_seconds());
     if ((c_.train.save_every > 0 && step % c_.train.save_every == 0) || step == steps_) save(step);
     progress.update(step, fmt::format("loss {:.3f} epoch {:.2f}", stats.loss, order_->epochs_done()));

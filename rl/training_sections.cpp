@@ -107,8 +107,10 @@ void bind(Binder& b, TrainSection& s) {
 void bind_cpu_threads(Binder& b, int& threads, int& micro_batch_threads) {
   b.integer({"threads", "CPU threads for LibTorch; 0: all cores"}, threads, 0, {0, 4096});
   b.integer({"micro_batch_threads",
-             "micro-batches trained at once on the CPU, each on its own thread and copy of the policy, their "
-             "gradients summed in a fixed order; 0: one per thread, 1: one at a time on every thread"},
+             "micro-batches trained at once on the CPU, each on its own thread over the policy's one copy of the "
+             "weights with a gradient of its own, the gradients summed in a fixed order; 0: as many as the "
+             "memory estimate leaves room for (half the available memory), up to one per thread; 1: one at a "
+             "time on every thread"},
             micro_batch_threads, 0, {0, 4096});
 }
 

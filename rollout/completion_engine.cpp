@@ -19,6 +19,7 @@ CompletionEngine::CompletionEngine(policy::CausalLM model, policy::Tokenizer tok
       scratch_(std::move(scratch)) {
   if (!tokenizer_.eos_id()) throw Error(fmt::format("{}: tokenizer_config.json names no eos_token", model_name_));
   model_->eval();
+  model_->limit_vocabulary(tokenizer_.vocab_size());  // padded embedding rows are never sampled
 }
 
 CompletionResponse CompletionEngine::complete(const CompletionRequest& request) {

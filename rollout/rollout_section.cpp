@@ -19,8 +19,10 @@ void bind(config::Binder& b, RolloutSection& s) {
            {0.0, 1.0, false, true});
   b.texts({"stop", "strings that end a completion (kept in it); the tokenizer's EOS always does"}, s.stop,
           {"</answer>"});
-  b.integer({"workers", "rollout worker threads on this machine, each with its own copy of the weights; they "
-                        "split train.threads (with as many workers as threads, each samples on one)"},
+  b.integer({"workers", "rollout worker threads on this machine, all reading the policy's one copy of the weights; "
+                        "they split the prompts and train.threads (with as many workers as threads, each samples "
+                        "on one). One worker on every thread reads the weights once per token for all rows: best "
+                        "for large models"},
             s.workers, 1, {1, 256});
   b.integer({"queue_size", "groups buffered between the rollout workers and the trainer"}, s.queue_size, 4,
             {1, 4096});

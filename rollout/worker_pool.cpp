@@ -1,4 +1,4 @@
-// RolloutPool: worker threads over weight replicas, a job queue and a bounded result queue.
+// RolloutPool: worker threads over the policy's weights, a job queue and a bounded result queue.
 #include "rollout/worker_pool.hpp"
 
 #include <ATen/Context.h>
@@ -6,7 +6,6 @@
 #include <chrono>
 
 #include "kernels/cpu_threads.hpp"
-#include "policy/replica.hpp"
 
 namespace aha::rollout {
 
@@ -18,14 +17,13 @@ at::Generator seeded_generator(const at::Device& device, uint64_t seed) {
 
 RolloutPool::RolloutPool(policy::CausalLMImpl& policy, int64_t version, int workers, int queue_size,
                          GenerationSettings settings, Detokenize detokenize, int threads_per_worker)
-    : settings_(std::move(settings)), detokenize_(std::move(detokenize)), queue_size_(std::max(queue_size, 1)) {
-  for (int w = 0; w < std::max(workers, 1); ++w) {
-    auto replica = std::make_unique<Replica>();
-    replica->model = policy::replica_of(policy, /*trainable=*/false);
-    replica->version = version;
-    replicas_.push_back(std::move(replica));
-  }
-  for (auto& replica : replicas_) threads_.emplace_back([this, r = replica.get(), threads_per_worker] { work(*r, threads_per_worker); });
+    : settings_(std::move(settings)),
+      detokenize_(std::move(detokenize)),
+      model_(std::static_pointer_cast<policy::CausalLMImpl>(policy.shared_from_this())),
+      version_(version),
+      queue_size_(std::max(queue_size, 1)) {
+  for (int w = 0; w < std::max(workers, 1); ++w) workers_.push_back(std::make_unique<Worker>());
+  for (auto& worker : workers_) threads_.emplace_back([this, w = worker.get(), threads_per_worker] { work(*w, threads_per_worker); });
 }
 
 RolloutPool::~RolloutPool() {
@@ -38,11 +36,10 @@ RolloutPool::~RolloutPool() {
 }
 
 void RolloutPool::publish(policy::CausalLMImpl& policy, int64_t version) {
-  for (auto& replica : replicas_) {
-    std::lock_guard busy(replica->busy);
-    policy::copy_weights(policy, *replica->model);
-    replica->version = version;
-  }
+  std::vector<std::unique_lock<std::mutex>> idle;
+  for (auto& worker : workers_) idle.emplace_back(worker->busy);
+  model_ = std::static_pointer_cast<policy::CausalLMImpl>(policy.shared_from_this());
+  version_ = version;
 }
 
 void RolloutPool::submit(RolloutJob job) {
@@ -63,7 +60,7 @@ RolloutResult RolloutPool::take() {
   return result;
 }
 
-void RolloutPool::work(Replica& replica, int threads) {
+void RolloutPool::work(Worker& worker, int threads) {
   if (threads > 0) kernels::set_threads_of_this_thread(threads);
   for (;;) {
     RolloutJob job;
@@ -77,11 +74,11 @@ void RolloutPool::work(Replica& replica, int threads) {
     RolloutResult result;
     result.id = job.id;
     try {
-      std::lock_guard busy(replica.busy);
+      std::lock_guard busy(worker.busy);
       const auto began = std::chrono::steady_clock::now();
-      at::Generator generator = seeded_generator(replica.model->lm_head_weight().device(), job.seed);
-      result.completions = generate(*replica.model, job.prompts, job.group_size, settings_, generator, detokenize_);
-      result.weight_version = replica.version;
+      at::Generator generator = seeded_generator(model_->lm_head_weight().device(), job.seed);
+      result.completions = generate(*model_, job.prompts, job.group_size, settings_, generator, detokenize_);
+      result.weight_version = version_;
       result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     } catch (...) {
       std::lock_guard lock(mutex_);

@@ -1,8 +1,8 @@
-// Rollout workers: threads that each hold their own copy of the policy's weights and generate
-// the completions of the jobs the trainer submits; finished jobs wait in a bounded queue until
-// the trainer takes them. Weights carry a version: publish() copies new weights into every
-// replica (waiting for a replica's job in flight to finish), and a result carries the version
-// it was sampled with, so a consumer can refuse stale results.
+// Rollout workers: threads that generate the completions of the jobs the trainer submits, all
+// reading the policy's own weights (no copies: a 0.5B model's weights are 2 GB); finished jobs
+// wait in a bounded queue until the trainer takes them. Weights carry a version: publish() waits
+// for the jobs in flight and tags the weights the workers read from then on, and a result carries
+// the version it was sampled with, so a consumer can refuse stale results.
 #pragma once
 
 #include <condition_variable>
@@ -47,31 +47,32 @@ class RolloutBackend {
 
 class RolloutPool : public RolloutBackend {
  public:
-  // `workers` replicas of `policy` at weight version `version`; at most `queue_size` finished
-  // jobs wait in the queue (a worker blocks while it is full). Each worker's CPU work runs on
-  // `threads_per_worker` threads (0: the runtime's default for a new thread).
+  // `workers` threads sampling from `policy` at weight version `version`; at most `queue_size`
+  // finished jobs wait in the queue (a worker blocks while it is full). Each worker's CPU work
+  // runs on `threads_per_worker` threads (0: the runtime's default for a new thread). The policy
+  // must not change while a job is in flight: change it between take() and publish().
   RolloutPool(policy::CausalLMImpl& policy, int64_t version, int workers, int queue_size, GenerationSettings settings,
               Detokenize detokenize, int threads_per_worker = 0);
   ~RolloutPool() override;
   RolloutPool(const RolloutPool&) = delete;
   RolloutPool& operator=(const RolloutPool&) = delete;
 
-  // Copies `policy`'s weights into every replica and tags them `version`.
+  // From the next job on, workers sample from `policy` and tag their results `version`.
   void publish(policy::CausalLMImpl& policy, int64_t version) override;
   void submit(RolloutJob job) override;
   RolloutResult take() override;
 
  private:
-  struct Replica {
-    policy::CausalLM model{nullptr};
-    int64_t version = 0;
-    std::mutex busy;  // held while the replica generates or is refreshed
+  struct Worker {
+    std::mutex busy;  // held while the worker generates
   };
-  void work(Replica& replica, int threads);
+  void work(Worker& worker, int threads);
 
   GenerationSettings settings_;
   Detokenize detokenize_;
-  std::vector<std::unique_ptr<Replica>> replicas_;
+  std::shared_ptr<policy::CausalLMImpl> model_;  // the weights every worker reads
+  int64_t version_ = 0;                          // changed only while every worker's `busy` is held
+  std::vector<std::unique_ptr<Worker>> workers_;
   std::size_t queue_size_;
   std::mutex mutex_;
   std::condition_variable changed_;

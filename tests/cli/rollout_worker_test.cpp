@@ -78,7 +78,7 @@ std::vector<std::string> train_args(const std::filesystem::path& out, int steps,
           "--set", "log.progress=false", "--set", "log.tensorboard=false"};
 }
 
-// The numbers of every metrics line but the timings.
+// The numbers of every metrics line but the timings and the memory held.
 std::vector<nlohmann::json> training_numbers(const std::filesystem::path& out) {
   std::vector<nlohmann::json> lines;
   std::ifstream in(out / "metrics.jsonl");
@@ -86,7 +86,8 @@ std::vector<nlohmann::json> training_numbers(const std::filesystem::path& out) {
     const auto parsed = nlohmann::json::parse(line);
     nlohmann::json kept;
     for (const auto& [key, value] : parsed.items())
-      if (!key.ends_with("_s") && key != "rollout_tokens_per_s" && key != "train_tokens_per_s") kept[key] = value;
+      if (!key.ends_with("_s") && key != "rollout_tokens_per_s" && key != "train_tokens_per_s" && key != "peak_rss_gb")
+        kept[key] = value;
     lines.push_back(kept);
   }
   return lines;

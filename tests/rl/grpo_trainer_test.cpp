@@ -1,6 +1,7 @@
 // The GRPO loop end to end on a tiny MoE built for the demo tokenizer: every required metric each
 // step, the same seed gives the same metrics.jsonl, a resumed run continues exactly as the
-// uninterrupted one, and an output folder that holds a run is never overwritten.
+// uninterrupted one, an output folder that holds a run is never overwritten, a checkpoint padded
+// past its tokenizer never samples the padding, and a run too large for the machine is refused.
 #include <ATen/ATen.h>
 
 #include <catch2/catch.hpp>
@@ -15,6 +16,8 @@
 #include "rl/experiment_config.hpp"
 #include "rl/grpo_trainer.hpp"
 #include "rl/pretrain_config.hpp"
+#include "rollout/generator.hpp"
+#include "rollout/worker_pool.hpp"
 #include "tests/rl/tiny_models.hpp"
 #include "tests/test_paths.hpp"
 
@@ -77,11 +80,11 @@ std::vector<nlohmann::json> metrics_of(const std::string& run) {
   return lines;
 }
 
-// What a run computes, without the wall-clock timings and the evaluations.
+// What a run computes, without the wall-clock timings, the memory held and the evaluations.
 nlohmann::json training_numbers(nlohmann::json line) {
   nlohmann::json kept;
   for (const auto& [key, value] : line.items())
-    if (!key.ends_with("_s") && !key.starts_with("eval/")) kept[key] = value;
+    if (!key.ends_with("_s") && !key.starts_with("eval/") && key != "peak_rss_gb") kept[key] = value;
   return kept;
 }
 
@@ -97,7 +100,7 @@ TEST_CASE("every step logs the metrics a run is read by") {
                           "clipped_ratio", "reflection_frequency", "reflection_count", "kl", "entropy",
                           "clip_fraction_low", "clip_fraction_high", "grad_norm", "learning_rate", "logprob_mismatch",
                           "routing_mismatch", "rollout_tokens_per_s", "train_tokens_per_s", "time_rollout_s",
-                          "time_reward_s", "time_train_s", "time_step_s"})
+                          "time_reward_s", "time_train_s", "time_step_s", "peak_rss_gb"})
     for (const auto& line : lines) CHECK(line.contains(key));
   CHECK(lines.back().contains("eval/pass@1"));
   for (const char* file : {"eval_base.json", "eval_final.json", "final/config.json", "final/model.safetensors",
@@ -176,4 +179,41 @@ TEST_CASE("settings the trainer cannot honour are refused before any work") {
   no_data.data.train.clear();
   CHECK_THROWS_WITH(train(no_data, {}), Catch::Contains("data.train"));
   CHECK_FALSE(std::filesystem::exists(work / "refused" / "metrics.jsonl"));
+}
+
+TEST_CASE("a checkpoint with more embedding rows than tokenizer ids samples, trains and evaluates only those ids") {
+  make_fixture();
+  const auto padded = work / "padded-model";
+  if (!std::filesystem::exists(padded)) save_tiny_demo_model(padded, BaseArchitecture::qwen2_moe, 3, 64);
+  const int64_t ids = policy::Tokenizer::from_file(padded).vocab_size();
+  auto model = policy::load_causal_lm(padded);
+  REQUIRE(model->config().vocab_size == ids + 64);
+  rollout::GenerationSettings settings;
+  settings.max_new_tokens = 8;
+  const std::vector<std::vector<int64_t>> prompts{{5, 17, 9}, {41, 3}};
+  const auto largest_id = [&] {
+    at::Generator generator = rollout::seeded_generator(at::kCPU, 7);
+    int64_t largest = 0;
+    for (const auto& c : rollout::generate(*model, prompts, 4, settings, generator))
+      for (const int64_t t : c.tokens) largest = std::max(largest, t);
+    return largest;
+  };
+  CHECK(largest_id() >= ids);  // the padded rows' logits win every draw they are allowed
+  model->limit_vocabulary(ids);
+  CHECK(largest_id() < ids);
+
+  std::filesystem::remove_all(work / "padded");
+  train(experiment("padded", {"model.path=\"" + padded.string() + "\""}), {});
+  const auto lines = metrics_of("padded");
+  REQUIRE(lines.size() == 4);
+  for (const auto& line : lines) CHECK(line["logprob_mismatch"].get<double>() == 0.0);
+  CHECK(std::filesystem::exists(work / "padded" / "eval_final.json"));
+  CHECK(policy::CausalLM(policy::load_causal_lm(work / "padded" / "final"))->config().vocab_size == ids + 64);
+}
+
+TEST_CASE("a run whose estimate exceeds the machine's memory is refused before the model loads") {
+  std::filesystem::remove_all(work / "too-large");
+  CHECK_THROWS_WITH(train(experiment("too-large", {"rollout.max_new_tokens=1048576", "train.micro_batch_tokens=2000000000"}), {}),
+                    Catch::Contains("this run needs about") && Catch::Contains("train.micro_batch_tokens"));
+  CHECK_FALSE(std::filesystem::exists(work / "too-large" / "metrics.jsonl"));
 }

@@ -113,7 +113,7 @@ TEST_CASE("recorded log-probs equal the trainer's full-sequence recomputation") 
     const at::Tensor hidden = model->forward(ids, at::ones_like(ids)).hidden[0];  // [length, hidden]
     const at::Tensor predicted = hidden.narrow(0, prompt_length - 1, length - prompt_length);
     const at::Tensor targets = ids[0].narrow(0, prompt_length, length - prompt_length);
-    const at::Tensor recomputed = policy::token_logprobs(predicted, model->lm_head_weight(), targets, 0.9);
+    const at::Tensor recomputed = policy::token_logprobs(predicted, model->output_head(), targets, 0.9);
     const at::Tensor recorded = at::tensor(completions[i].logprobs);
     worst = std::max(worst, (recomputed - recorded).abs().max().item<double>());
   }
