@@ -84,6 +84,7 @@ int run_pretrain(const PretrainOptions& options) {
   balance.router_aux_loss = c.model.architecture == rl::BaseArchitecture::qwen2_moe && c.model.router_aux_loss_coef > 0.0;
   rl::PolicyOptimizer optimizer(model, std::nullopt, balance, c.optim, c.train.steps, 0, 1.0, c.train.micro_batch_tokens, {});
   optimizer.set_micro_batch_threads(c.train.micro_batch_threads);
+  model->set_activation_checkpointing(c.train.activation_checkpointing);
   const auto all = sequences(tokenizer, train, eos);
   std::vector<std::size_t> order(all.size());
   std::iota(order.begin(), order.end(), std::size_t{0});

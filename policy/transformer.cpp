@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "policy/activation_checkpoint.hpp"
 #include "policy/autocast.hpp"
 #include "kernels/batch_invariant.hpp"
 
@@ -120,7 +121,7 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
   if (in.packed.defined())
     for (auto& experts : forced) experts = experts.index_select(0, in.packed);
   ForwardOutput out;
-  x = decoder_layers(x, in, kv.layers, forced, out);
+  x = decoder_layers(x, in, kv.layers, forced, out, cache != nullptr);
   out.hidden = padded(norm_(x), in);
   if (in.packed.defined())
     for (auto& trace : out.routers) trace = unpacked(trace, in);
@@ -128,7 +129,8 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
 }
 
 at::Tensor CausalLMImpl::decoder_layers(at::Tensor x, const AttentionInputs& in, std::vector<LayerCache>& caches,
-                                        const std::vector<at::Tensor>& replay, ForwardOutput& out) {
+                                        const std::vector<at::Tensor>& replay, ForwardOutput& out, bool cached) {
+  const bool recompute = activation_checkpointing_ && !cached && at::GradMode::is_enabled();
   std::size_t moe_index = 0;
   for (std::size_t i = 0; i < layers_->size(); ++i) {
     auto* layer = layers_[i]->as<DecoderLayer>();
@@ -139,7 +141,7 @@ at::Tensor CausalLMImpl::decoder_layers(at::Tensor x, const AttentionInputs& in,
       if (moe_index < replay.size()) forced = replay[moe_index];
       ++moe_index;
     }
-    x = layer->forward(x, in, caches[i], trace, forced);
+    x = recompute ? checkpointed_layer(*layer, x, in, trace, forced) : layer->forward(x, in, caches[i], trace, forced);
   }
   return x;
 }
@@ -161,7 +163,7 @@ ForwardOutput CausalLMImpl::forward_packed(const at::Tensor& ids, const at::Tens
   at::Tensor x = embed_tokens_(ids);  // [n, hidden]
   ForwardOutput out;
   std::vector<LayerCache> unused(layers_->size());
-  out.hidden = norm_(decoder_layers(x, in, unused, replay, out));
+  out.hidden = norm_(decoder_layers(x, in, unused, replay, out, false));
   return out;
 }
 

@@ -78,6 +78,11 @@ class CausalLMImpl : public torch::nn::Module {
   const Rotary& rotary() const { return rotary_; }
   int num_moe_layers() const;
 
+  // Passes that keep no KV cache (forward_packed, and forward without a cache) keep only each
+  // layer's input for the backward and run the layer again there (policy/activation_checkpoint.hpp).
+  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
+  bool activation_checkpointing() const { return activation_checkpointing_; }
+
   // Runs forward()'s matrix products in `dtype` (bf16) under ATen's autocast, parameters staying
   // float32; the router and the LM head stay float32. nullopt: no autocast (the default).
   void set_autocast(std::optional<at::ScalarType> dtype) { autocast_ = dtype; }
@@ -85,9 +90,9 @@ class CausalLMImpl : public torch::nn::Module {
 
  private:
   // x through every layer, the MoE layers' traces appended to out.routers; replay[m] forced on
-  // the m-th MoE layer.
+  // the m-th MoE layer. `cached`: the layers write keys and values the caller reads later.
   at::Tensor decoder_layers(at::Tensor x, const AttentionInputs& in, std::vector<LayerCache>& caches,
-                            const std::vector<at::Tensor>& replay, ForwardOutput& out);
+                            const std::vector<at::Tensor>& replay, ForwardOutput& out, bool cached);
 
   ModelConfig config_;
   std::shared_ptr<torch::nn::Module> body_;
@@ -98,6 +103,7 @@ class CausalLMImpl : public torch::nn::Module {
   Rotary rotary_;
   std::optional<at::ScalarType> autocast_;
   int64_t vocabulary_ = 0;
+  bool activation_checkpointing_ = false;
 };
 TORCH_MODULE(CausalLM);
 

@@ -138,6 +138,7 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
   }
   policy_ = load_model(c_.model.path, c_.model, device_);
   policy_->limit_vocabulary(tokenizer_.vocab_size());  // padded embedding rows are never sampled
+  policy_->set_activation_checkpointing(c_.train.activation_checkpointing);
   std::optional<policy::CausalLM> reference;
   if (c_.grpo.beta > 0.0) {
     reference = load_model(c_.model.reference.empty() ? c_.model.path : c_.model.reference, c_.model, device_);

@@ -99,10 +99,14 @@ MemoryEstimate estimate_memory(const RunShape& s) {
   const double step_tokens = double(s.prompts) * double(s.prompt_tokens + s.group_size * s.new_tokens);
   const double parts = threads > 1 ? 4.0 * threads : 1.0;
   const double micro_batch = std::min<double>(double(s.micro_batch_tokens), std::ceil(step_tokens / parts));
-  double per_token = 3 * h;  // embedding, final norm
-  for (int layer = 0; layer < c.num_layers; ++layer) per_token += saved_floats(c, layer);
+  double per_token = 3 * h, largest_layer = 0.0;  // embedding, final norm
+  for (int layer = 0; layer < c.num_layers; ++layer) {
+    per_token += saved_floats(c, layer) * kSavedOverhead;
+    largest_layer = std::max(largest_layer, saved_floats(c, layer) * kSavedOverhead);
+  }
+  if (s.activation_checkpointing) per_token = 3 * h + c.num_layers * h + largest_layer;  // inputs, one layer rerun
   e.training.push_back({"gradients", trainable * kFloat * (threads > 1 ? threads + 1 : 1)});
-  e.training.push_back({"activations", threads * micro_batch * per_token * kFloat * kSavedOverhead});
+  e.training.push_back({"activations", threads * micro_batch * per_token * kFloat});
   // The LM head's backward: three [rows, vocabulary] chunk buffers of at most 128 MiB and its own
   // gradient before it joins the embedding's.
   const double chunk = std::min(1024.0 * double(s.vocabulary) * kFloat, double(128 << 20));
@@ -132,6 +136,7 @@ RunShape run_shape(const ExperimentConfig& config, int64_t vocabulary, int threa
   if (!config.data.eval.empty()) s.eval_rows = int64_t{config.eval.batch_prompts} * config.eval.samples;
   s.micro_batch_tokens = config.train.micro_batch_tokens;
   s.micro_batch_threads = std::max(threads, 1);
+  s.activation_checkpointing = config.train.activation_checkpointing;
   return s;
 }
 
@@ -152,10 +157,10 @@ int plan_micro_batch_threads(RunShape shape, int asked, int threads, int64_t ava
   const MemoryEstimate needed = estimate(chosen);
   if (needed.peak() > double(available))
     throw ConfigError(fmt::format(
-        "this run needs about {}, and the machine has {} available. Lower train.micro_batch_tokens "
-        "(activations grow with it), rollout.max_new_tokens or rollout.prompts_per_step, use fewer "
-        "rollout.workers or train.micro_batch_threads, set grpo.beta = 0 (no reference model), or freeze "
-        "parameters with model.freeze",
+        "this run needs about {}, and the machine has {} available. Set train.activation_checkpointing = "
+        "true, lower train.micro_batch_tokens (activations grow with it), rollout.max_new_tokens or "
+        "rollout.prompts_per_step, use fewer rollout.workers or train.micro_batch_threads, set grpo.beta = 0 "
+        "(no reference model), or freeze parameters with model.freeze",
         needed.describe(), gigabytes(double(available))));
   return chosen;
 }

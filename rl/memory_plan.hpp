@@ -28,6 +28,7 @@ struct RunShape {
   int64_t eval_rows = 0;   // rows of one evaluation batch (0: no evaluation)
   int64_t micro_batch_tokens = 0;
   int micro_batch_threads = 1;
+  bool activation_checkpointing = false;  // each layer keeps only its input
 };
 
 struct MemoryItem {

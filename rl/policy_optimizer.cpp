@@ -172,8 +172,11 @@ PredictingStates packed_prefix_rows(policy::CausalLMImpl& model, const PrefixLay
 // The forward over the micro-batch's rows, sharing prefixes when the layout has them.
 PredictingStates predicting_states(policy::CausalLMImpl& model, const MicroBatch& mb, bool routing_replay) {
   if (!mb.shared.prefix_ids.defined()) return full_rows(model, mb, routing_replay);
-  return model.packs_sequences() ? packed_prefix_rows(model, mb.shared, routing_replay)
-                                 : shared_prefix_rows(model, mb.shared, routing_replay);
+  if (model.packs_sequences()) return packed_prefix_rows(model, mb.shared, routing_replay);
+  // A shared prefix hands its keys and values to the rows through a cache, which checkpointed
+  // layers do not keep: each row then runs its whole sequence.
+  if (model.activation_checkpointing() && at::GradMode::is_enabled()) return full_rows(model, mb, routing_replay);
+  return shared_prefix_rows(model, mb.shared, routing_replay);
 }
 
 // `shares`: the routing shares of the whole step when the router loss is on, else null. A shared

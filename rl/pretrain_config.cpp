@@ -59,7 +59,7 @@ void bind(Binder& b, PretrainTrainSection& s) {
             {1, unbounded});
   b.integer({"seed", "seeds the initial weights and the order of the problems"}, s.seed, int64_t{0},
             {0, std::numeric_limits<int64_t>::max()});
-  bind_cpu_threads(b, s.threads, s.micro_batch_threads);
+  bind_compute_keys(b, s.threads, s.micro_batch_threads, s.activation_checkpointing);
 }
 
 template <class Walker>

@@ -51,6 +51,7 @@ struct PretrainTrainSection {
   int64_t seed = 0;
   int threads = 0;
   int micro_batch_threads = 0;
+  bool activation_checkpointing = false;
 };
 
 struct PretrainConfig {

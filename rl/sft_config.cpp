@@ -45,7 +45,7 @@ void bind(Binder& b, SftTrainSection& s) {
   b.integer({"save_every", "checkpoint every this many steps; 0: only at the end"}, s.save_every, 50, {0, unbounded});
   b.integer({"eval_every", "evaluate on data.eval every this many steps; 0: only at the start and the end"},
             s.eval_every, 0, {0, unbounded});
-  bind_cpu_threads(b, s.threads, s.micro_batch_threads);
+  bind_compute_keys(b, s.threads, s.micro_batch_threads, s.activation_checkpointing);
 }
 
 template <class Walker>

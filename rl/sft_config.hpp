@@ -36,6 +36,7 @@ struct SftTrainSection {
   int eval_every = 0;
   int threads = 0;
   int micro_batch_threads = 0;
+  bool activation_checkpointing = false;
 };
 
 struct SftConfig {

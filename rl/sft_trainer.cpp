@@ -82,6 +82,7 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
   const auto latest = checkpoint_to_resume(out_, options.resume, "train.output_dir");
   model_ = load_model(c_.model.path, c_.model, device_);
   model_->limit_vocabulary(tokenizer_.vocab_size());
+  model_->set_activation_checkpointing(c_.train.activation_checkpointing);
   GrpoSection no_router_loss;
   optimizer_ = std::make_unique<PolicyOptimizer>(model_, std::nullopt, no_router_loss, c_.optim,
                                                  static_cast<int>(steps_), 0, 1.0, c_.train.micro_batch_tokens,

@@ -101,17 +101,22 @@ void bind(Binder& b, TrainSection& s) {
             {0, unbounded});
   b.integer({"eval_every", "evaluate on data.eval every this many steps; 0: only at the start and the end"},
             s.eval_every, 0, {0, unbounded});
-  bind_cpu_threads(b, s.threads, s.micro_batch_threads);
+  bind_compute_keys(b, s.threads, s.micro_batch_threads, s.activation_checkpointing);
 }
 
-void bind_cpu_threads(Binder& b, int& threads, int& micro_batch_threads) {
+void bind_compute_keys(Binder& b, int& threads, int& micro_batch_threads, bool& activation_checkpointing) {
   b.integer({"threads", "CPU threads for LibTorch; 0: all cores"}, threads, 0, {0, 4096});
   b.integer({"micro_batch_threads",
              "micro-batches trained at once on the CPU, each on its own thread over the policy's one copy of the "
-             "weights with a gradient of its own, the gradients summed in a fixed order; 0: as many as the "
-             "memory estimate leaves room for (half the available memory), up to one per thread; 1: one at a "
-             "time on every thread"},
+             "weights with a gradient of its own, the gradients summed in a fixed order; 0: one per thread (aha "
+             "train: as many as its memory estimate fits in half the available memory); 1: one at a time on "
+             "every thread"},
             micro_batch_threads, 0, {0, 4096});
+  b.boolean({"activation_checkpointing",
+             "keep only each layer's input between the forward and the backward and run the layer again there: "
+             "a third more arithmetic for about a fifteenth of the activation memory (long completions, large "
+             "models); the gradients are the same bit for bit"},
+            activation_checkpointing, false);
 }
 
 void bind(Binder& b, EvalSection& s) {

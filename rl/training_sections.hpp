@@ -66,6 +66,7 @@ struct TrainSection {
   int eval_every = 0;
   int threads = 0;
   int micro_batch_threads = 0;
+  bool activation_checkpointing = false;
 };
 
 struct EvalSection {
@@ -109,7 +110,7 @@ void bind(config::Binder& b, OptimSection& s);
 void bind(config::Binder& b, TrainSection& s);
 void bind(config::Binder& b, EvalSection& s);
 void bind(config::Binder& b, LogSection& s);
-// The `threads` and `micro_batch_threads` keys every training section has.
-void bind_cpu_threads(config::Binder& b, int& threads, int& micro_batch_threads);
+// The `threads`, `micro_batch_threads` and `activation_checkpointing` keys every training section has.
+void bind_compute_keys(config::Binder& b, int& threads, int& micro_batch_threads, bool& activation_checkpointing);
 
 }  // namespace aha::rl

@@ -10,8 +10,8 @@ using namespace aha::rl;
 
 namespace {
 
-// Qwen2.5-0.5B: 494,032,768 parameters, 151,936 embedding rows (tied) for 151,665 ids; the
-// issue's GRPO step: 2 prompts of up to 512 tokens, G = 4, 64 new tokens.
+// Qwen2.5-0.5B: 494,032,768 parameters, 151,936 embedding rows (tied) for 151,665 ids; a GRPO
+// step of 2 GSM8K prompts (about 150 tokens under the r1_zero template), G = 4, 64 new tokens.
 RunShape qwen25_half_billion() {
   RunShape s;
   s.model.hidden_size = 896;
@@ -24,7 +24,7 @@ RunShape qwen25_half_billion() {
   s.model.tie_word_embeddings = true;
   s.parameters = s.trainable = 494032768;
   s.vocabulary = 151665;
-  s.prompts = 2, s.group_size = 4, s.prompt_tokens = 512, s.new_tokens = 64;
+  s.prompts = 2, s.group_size = 4, s.prompt_tokens = 150, s.new_tokens = 64;
   s.micro_batch_tokens = 1 << 20;
   return s;
 }
@@ -45,8 +45,9 @@ TEST_CASE("a 0.5B policy holds 4 bytes of weights and 8 of AdamW moments per par
   CHECK(item(e.training, "gradients") == Approx(4.0 * 494032768));
   // The decoder packs every product's weight once: the layers and the LM head's 151,665 used rows.
   CHECK(item(e.sampling, "decoder's packed weights") == Approx(4.0 * (494032768 - 151936.0 * 896 + 151665.0 * 896)));
-  CHECK(e.peak() > 8e9);
-  CHECK(e.peak() < 15e9);
+  // benchmarks/grpo_step_real.sh measured a peak RSS of 13.0 GB for this step on this shape.
+  CHECK(e.peak() > 12e9);
+  CHECK(e.peak() < 14e9);
   CHECK_THAT(e.describe(), Catch::Contains("weights 2.0 GB") && Catch::Contains("AdamW moments 4.0 GB"));
 }
 
@@ -70,7 +71,14 @@ TEST_CASE("activations grow with the micro-batch's tokens") {
   s.micro_batch_tokens = 512;
   CHECK(item(estimate_memory(s).training, "activations") == Approx(2 * small));
   s.micro_batch_tokens = 1 << 20;  // capped by the step's tokens: 2 prompts + 8 completions of 64
-  CHECK(item(estimate_memory(s).training, "activations") == Approx(small * (2 * 512 + 8 * 64) / 256.0));
+  CHECK(item(estimate_memory(s).training, "activations") == Approx(small * (2 * 150 + 8 * 64) / 256.0));
+}
+
+TEST_CASE("activation checkpointing keeps a fifteenth of the activations or less at 0.5B") {
+  RunShape s = qwen25_half_billion();
+  const double plain = item(estimate_memory(s).training, "activations");
+  s.activation_checkpointing = true;
+  CHECK(item(estimate_memory(s).training, "activations") < plain / 15);
 }
 
 TEST_CASE("micro-batch threads: as many as fit half the memory, one for a large model, the asked count when it fits") {
