@@ -80,3 +80,30 @@ TEST_CASE("aha logprobs equals transformers on a tiny checkpoint with its tokeni
   CHECK(missing.status == 1);
   CHECK_THAT(missing.err, Catch::Contains("no/such/model"));
 }
+
+TEST_CASE("a checkpoint padded past its tokenizer: logprobs over the tokenizer's ids as transformers, eval and distill sample none of the padding") {
+  const auto folder = source_dir() / "tests/fixtures/models/padded_vocab";
+  const auto expected = nlohmann::json::parse(std::ifstream(folder / "expected.json"));
+  REQUIRE(expected["padded_argmax"].get<int>() > 0);  // unmasked, the padded rows would be drawn
+  const auto r = run_aha({"logprobs", "--model", folder.string(), "--text", expected["text"]});
+  REQUIRE(r.status == 0);
+  const auto out = nlohmann::json::parse(r.out);
+  CHECK(out["ids"] == expected["ids"]);
+  const auto ours = out["logprobs"].get<std::vector<double>>(), theirs = expected["logprobs"].get<std::vector<double>>();
+  REQUIRE(ours.size() == theirs.size());
+  for (std::size_t i = 0; i < ours.size(); ++i) CHECK(ours[i] == Approx(theirs[i]).margin(1e-4));
+
+  // A padded id would fail to decode: both commands sample and decode 2 x 4 completions.
+  const auto dir = std::filesystem::temp_directory_path() / ("aha-padded-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "problems.jsonl") << R"({"question": "Tom has 3 apples and gets 4 more. How many?", "answer": "7"})"
+                                        << "\n" << R"({"question": "What is 12 + 5?", "answer": "17"})" << "\n";
+  const auto eval = run_aha({"eval", "--model", folder.string(), "--data", (dir / "problems.jsonl").string(), "--samples",
+                             "4", "--max-new-tokens", "12"});
+  CHECK(eval.status == 0);
+  CHECK_THAT(eval.out, Catch::Contains("pass@1"));
+  const auto distill = run_aha({"distill", "--teacher", folder.string(), "--data", (dir / "problems.jsonl").string(),
+                                "--samples", "4", "--max-new-tokens", "12", "--out", (dir / "traces.jsonl").string()});
+  CHECK(distill.status == 0);
+  std::filesystem::remove_all(dir);
+}
