@@ -337,7 +337,16 @@ std::vector<PolicyOptimizer::MicroBatchStats> PolicyOptimizer::run_micro_batches
     for (; folded < mine.size() && done[folded]; ++folded) {
       for (std::size_t p = 0; p < total.size(); ++p) {
         const at::Tensor& part = finished[folded][p];
-        if (part.defined()) total[p] = total[p].defined() ? total[p].add_(part) : part;
+        if (!part.defined()) continue;
+        if (total[p].defined()) {
+          total[p].add_(part);
+        } else if (part.is_view() || part.strides() != trainable_[p].strides()) {
+          // As backward() would leave it: the parameter's layout, a tensor of its own (the
+          // gradient norm's sums then run in the same order).
+          total[p] = at::empty_like(trainable_[p]).copy_(part);
+        } else {
+          total[p] = part;
+        }
       }
       finished[folded].clear();
     }
