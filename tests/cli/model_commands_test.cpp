@@ -20,6 +20,17 @@ std::string write_temp(const std::string& name, const std::string& text) {
   return path.string();
 }
 
+// `aha logprobs` on the fixture's text gives the ids and log-probs transformers gave.
+void check_logprobs(const std::filesystem::path& folder, const nlohmann::json& expected) {
+  const auto r = run_aha({"logprobs", "--model", folder.string(), "--text", expected["text"]});
+  REQUIRE(r.status == 0);
+  const auto out = nlohmann::json::parse(r.out);
+  CHECK(out["ids"] == expected["ids"]);
+  const auto ours = out["logprobs"].get<std::vector<double>>(), theirs = expected["logprobs"].get<std::vector<double>>();
+  REQUIRE(ours.size() == theirs.size());
+  for (std::size_t i = 0; i < ours.size(); ++i) CHECK(ours[i] == Approx(theirs[i]).margin(1e-4));
+}
+
 }  // namespace
 
 TEST_CASE("aha tokenize prints the ids tokenizers gives, and decodes them back") {
@@ -69,13 +80,7 @@ TEST_CASE("aha tokenize reports bad input with its line, and bad usage with stat
 TEST_CASE("aha logprobs equals transformers on a tiny checkpoint with its tokenizer") {
   const auto folder = source_dir() / "tests/fixtures/models/tiny_with_tokenizer";
   const auto expected = nlohmann::json::parse(std::ifstream(folder / "expected.json"));
-  const auto r = run_aha({"logprobs", "--model", folder.string(), "--text", expected["text"]});
-  REQUIRE(r.status == 0);
-  const auto out = nlohmann::json::parse(r.out);
-  CHECK(out["ids"] == expected["ids"]);
-  const auto ours = out["logprobs"].get<std::vector<double>>(), theirs = expected["logprobs"].get<std::vector<double>>();
-  REQUIRE(ours.size() == theirs.size());
-  for (std::size_t i = 0; i < ours.size(); ++i) CHECK(ours[i] == Approx(theirs[i]).margin(1e-4));
+  check_logprobs(folder, expected);
   const auto missing = run_aha({"logprobs", "--model", "no/such/model", "--text", "hi there"});
   CHECK(missing.status == 1);
   CHECK_THAT(missing.err, Catch::Contains("no/such/model"));
@@ -85,13 +90,7 @@ TEST_CASE("a checkpoint padded past its tokenizer: logprobs over the tokenizer's
   const auto folder = source_dir() / "tests/fixtures/models/padded_vocab";
   const auto expected = nlohmann::json::parse(std::ifstream(folder / "expected.json"));
   REQUIRE(expected["padded_argmax"].get<int>() > 0);  // unmasked, the padded rows would be drawn
-  const auto r = run_aha({"logprobs", "--model", folder.string(), "--text", expected["text"]});
-  REQUIRE(r.status == 0);
-  const auto out = nlohmann::json::parse(r.out);
-  CHECK(out["ids"] == expected["ids"]);
-  const auto ours = out["logprobs"].get<std::vector<double>>(), theirs = expected["logprobs"].get<std::vector<double>>();
-  REQUIRE(ours.size() == theirs.size());
-  for (std::size_t i = 0; i < ours.size(); ++i) CHECK(ours[i] == Approx(theirs[i]).margin(1e-4));
+  check_logprobs(folder, expected);
 
   // A padded id would fail to decode: both commands sample and decode 2 x 4 completions.
   const auto dir = std::filesystem::temp_directory_path() / ("aha-padded-" + std::to_string(::getpid()));
