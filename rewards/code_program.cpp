@@ -1,5 +1,9 @@
-// Program extraction and the Python and C++ test harnesses.
+// Program extraction and the Python and C++ test harnesses, each a judge that runs the tests and
+// a candidate that runs the program, with the files of rewards/harness/ compiled in.
 #include "rewards/code_program.hpp"
+
+#include "rewards/cpp_functions.hpp"
+#include "rewards/harness_sources.hpp"
 
 #include <cctype>
 #include <cstdio>
@@ -8,69 +12,37 @@ namespace aha::rewards {
 
 namespace {
 
-constexpr std::string_view python_harness = R"PY(import ast
-import sys
-
-
-def _aha_run():
-    nonce = sys.stdin.readline().strip()
-    sys.stdin.close()
-    task = sys.argv[1]
-    entry_point = sys.argv[2] if len(sys.argv) > 2 else ""
-    with open(task + "/program.py") as f:
-        program = f.read()
-    with open(task + "/tests.py") as f:
-        tests = f.read()
-    namespace = {"__name__": "__aha_program__"}
-    exec(compile(program, "program.py", "exec"), namespace)
-    passed = total = 0
-    for node in ast.parse(tests, "tests.py").body:
-        code = compile(ast.Module(body=[node], type_ignores=[]), "tests.py", "exec")
-        if isinstance(node, ast.Assert):
-            total += 1
-            try:
-                exec(code, namespace)
-                passed += 1
-            except Exception:
-                pass
-        else:
-            exec(code, namespace)
-    if entry_point:
-        total += 1
-        try:
-            namespace["check"](namespace[entry_point])
-            passed += 1
-        except Exception:
-            pass
-    if total == 0:
-        passed = total = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    sys.stdout.write("\n%s %d %d\n" % (nonce, passed, total))
-    sys.stdout.flush()
-
-
-_aha_run()
-)PY";
-
-constexpr std::string_view cpp_prelude = R"CPP(#include <cstdio>
-#include <cstring>
-static int aha_checks_total = 0, aha_checks_passed = 0;
-#define AHA_CHECK(condition) \
-  (++aha_checks_total, (condition) ? (void)++aha_checks_passed : (void)std::fprintf(stderr, "failed: %s\n", #condition))
-#define main aha_program_main
-#line 1 "program.cpp"
+// The C++ judge: every standard header, the program's callable functions as aha::Remote stand-ins,
+// AHA_CHECK, then the tests (their main renamed) and a main that prints the marker.
+constexpr std::string_view cpp_judge_prelude = R"CPP(#include <bits/stdc++.h>
+#include "wire.hpp"
+using namespace std;
 )CPP";
 
-constexpr std::string_view cpp_between = "\n#undef main\n#define main aha_tests_main\n#line 1 \"tests.cpp\"\n";
+constexpr std::string_view cpp_judge_checks = R"CPP(static int aha_checks_total = 0, aha_checks_passed = 0;
+template <class Check> void aha_check(Check check, const char* text) {
+  ++aha_checks_total;
+  bool passed = false;
+  try {
+    passed = check();
+  } catch (...) {
+  }
+  if (passed) ++aha_checks_passed;
+  else std::fprintf(stderr, "failed: %s\n", text);
+}
+#define AHA_CHECK(condition) aha_check([&] { return static_cast<bool>(condition); }, #condition)
+#define main aha_tests_main
+#line 1 "tests.cpp"
+)CPP";
 
-constexpr std::string_view cpp_epilogue = R"CPP(
+constexpr std::string_view cpp_judge_main = R"CPP(
 #undef main
 int main() {
   char nonce[80] = {0};
   if (!std::fgets(nonce, sizeof nonce, stdin)) return 3;
   nonce[std::strcspn(nonce, "\n")] = 0;
   std::fclose(stdin);
+  if (!aha::program_ready()) return 4;
   const int status = aha_tests_main();
   if (status != 0) return status;
   if (aha_checks_total == 0) aha_checks_total = aha_checks_passed = 1;
@@ -79,6 +51,36 @@ int main() {
   return 0;
 }
 )CPP";
+
+// The declarations, in a namespace of their own so that they only give the functions' types.
+std::string declared(const std::vector<CppFunction>& functions) {
+  std::string text = "namespace aha_declared {\n";
+  for (const CppFunction& f : functions) text += f.declaration + ";\n";
+  return text + "}  // namespace aha_declared\n";
+}
+
+std::string cpp_judge(const std::vector<CppFunction>& functions, const std::string& tests) {
+  std::string text = std::string(cpp_judge_prelude) + declared(functions);
+  for (const CppFunction& f : functions)
+    text += "static const aha::Remote<decltype(&aha_declared::" + f.name + ")> " + f.name + "{\"" + f.name + "\"};\n";
+  return text + std::string(cpp_judge_checks) + tests + std::string(cpp_judge_main);
+}
+
+// The candidate: the program (its main renamed), then a main that serves its functions.
+std::string cpp_candidate(const std::vector<CppFunction>& functions, const std::string& program) {
+  std::string text = "#define main aha_program_main\n#line 1 \"program.cpp\"\n" + program +
+                     "\n#undef main\n#include \"wire.hpp\"\n" + declared(functions) +
+                     "int main() {\n  aha::Server server;\n";
+  for (const CppFunction& f : functions)
+    text += "  server.add(\"" + f.name + "\", static_cast<decltype(&aha_declared::" + f.name + ")>(&::" + f.name +
+            "));\n";
+  return text + "  server.run();\n}\n";
+}
+
+std::string compile_and_run(const CodeRule& keys, const std::string& task, const std::string& name) {
+  return "'" + keys.compiler + "' -std=c++20 -O1 -I '" + task + "' -o " + name + " '" + task + "/" + name +
+         ".cpp' 2>&1 && exec ./" + name;
+}
 
 std::optional<CodeLanguage> fence_language(std::string_view tag) {
   std::string lower;
@@ -107,19 +109,29 @@ ExtractedProgram extract_program(std::string_view completion) {
 }
 
 HarnessRun make_harness(CodeLanguage language, const std::string& program, const std::string& tests,
-                        const std::string& entry_point, const CodeRule& keys) {
+                        const std::string& entry_point, const std::string& nonce, const CodeRule& keys) {
   const std::string task = sandbox_task_dir();
   if (language == CodeLanguage::python) {
-    HarnessRun run{{keys.python, "-I", task + "/harness.py", task},
-                   {{"harness.py", std::string(python_harness)}, {"program.py", program}, {"tests.py", tests}}};
-    if (!entry_point.empty()) run.argv.push_back(entry_point);
+    const std::string wire(harness::wire_py);
+    HarnessRun run{{{keys.python, "-I", task + "/judge.py", task},
+                    {{"wire.py", wire}, {"judge.py", std::string(harness::judge_py)}, {"tests.py", tests}},
+                    nonce + "\n"},
+                   {{keys.python, "-I", task + "/candidate.py", task},
+                                  {{"wire.py", wire},
+                                   {"candidate.py", std::string(harness::candidate_py)},
+                                   {"program.py", program}},
+                                  ""}};
+    if (!entry_point.empty()) run.judge.argv.push_back(entry_point);
     return run;
   }
-  std::string source =
-      std::string(cpp_prelude) + program + std::string(cpp_between) + tests + std::string(cpp_epilogue);
-  const std::string script = "'" + keys.compiler + "' -std=c++20 -O1 -o program '" + task +
-                             "/program.cpp' 2>&1 && exec ./program";
-  return {{"/bin/sh", "-c", script}, {{"program.cpp", std::move(source)}}};
+  const std::vector<CppFunction> functions = callable_functions(program);
+  const std::string wire(harness::wire_hpp);
+  return {{{"/bin/sh", "-c", compile_and_run(keys, task, "judge")},
+           {{"wire.hpp", wire}, {"judge.cpp", cpp_judge(functions, tests)}},
+           nonce + "\n"},
+          SandboxProgram{{"/bin/sh", "-c", compile_and_run(keys, task, "program")},
+                         {{"wire.hpp", wire}, {"program.cpp", cpp_candidate(functions, program)}},
+                         ""}};
 }
 
 std::optional<TestCounts> read_marker(const std::string& output, const std::string& nonce) {

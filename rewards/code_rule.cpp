@@ -45,19 +45,19 @@ RuleOutcome CodeExecutionRule::score(const CompletionRecord& record) const {
                 "HumanEval-style check functions)");
   const ExtractedProgram program = extract_program(record.completion);
   const CodeLanguage language = record_language(record, program, keys_.language);
-  const HarnessRun run =
-      make_harness(language, program.source, record.tests.value_or(""), record.entry_point.value_or(""), keys_);
+  const std::string nonce = random_nonce();
+  const HarnessRun run = make_harness(language, program.source, record.tests.value_or(""),
+                                      record.entry_point.value_or(""), nonce, keys_);
   SandboxLimits limits;
   limits.wall_seconds = keys_.timeout_s;
   limits.cpu_seconds = std::max(1, static_cast<int>(std::ceil(keys_.timeout_s)));
   limits.memory_mb = keys_.memory_mb;
   limits.max_processes = keys_.max_processes;
   limits.max_output_bytes = static_cast<std::size_t>(keys_.max_output_kb) << 10;
-  const std::string nonce = random_nonce();
   slots_->acquire();
   SandboxResult result;
   try {
-    result = run_sandboxed(run.argv, run.files, nonce + "\n", limits);
+    result = run_judged(run.judge, run.candidate, limits);
   } catch (...) {
     slots_->release();
     throw;

@@ -43,10 +43,22 @@ SandboxMode sandbox_mode();
 // The folder where the task files appear to the program ("/task" under bubblewrap).
 std::string sandbox_task_dir();
 
+struct SandboxProgram {
+  std::vector<std::string> argv;  // argv[0] an absolute path visible in the sandbox
+  std::vector<SandboxFile> files;
+  std::string stdin_text;
+};
+
 // Runs argv (argv[0] an absolute path visible in the sandbox) with `files` in the task folder and
 // `stdin_text` on its standard input; the working folder is a private writable one. Throws Error
 // only when the sandbox itself cannot be set up (no temporary folder, fork fails).
 SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
                             const std::string& stdin_text, const SandboxLimits& limits);
+
+// Runs `judge` and `candidate` in two sandboxes of their own (as root, with two uids), joined by a
+// socket that each sees as its file descriptor 3 and nothing else: neither sees the other's
+// files, processes or output. Returns the judge's result; the candidate's output is discarded and
+// it is killed when the judge ends. The limits apply to each; the wall clock to both together.
+SandboxResult run_judged(const SandboxProgram& judge, const SandboxProgram& candidate, const SandboxLimits& limits);
 
 }  // namespace aha::rewards

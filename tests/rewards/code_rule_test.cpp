@@ -1,4 +1,4 @@
-// The code rule: program extraction, Python and C++ harnesses, the completion marker, and the
+// The code rule: program extraction, Python and C++ judges, the completion marker, and the
 // HumanEval canonical solutions (pass) against their truncated bodies (fail).
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -65,7 +65,7 @@ TEST_CASE("Python: the share of asserts passed, or all or nothing") {
   CHECK_THROWS(rule.score(CompletionRecord{"x = 1", std::nullopt, std::nullopt, std::nullopt, std::nullopt, {}}));
 }
 
-TEST_CASE("C++: program and tests compile as one unit; AHA_CHECK counts tests") {
+TEST_CASE("C++: the tests call the program's functions across the channel; AHA_CHECK counts tests") {
   const SandboxTestLock lock;
   const CodeExecutionRule rule(quick_keys());
   const auto partly = rule.score(program("```cpp\nint add(int a, int b) { return a + b; }\n```",
