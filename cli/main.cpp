@@ -2,30 +2,16 @@
 // exit statuses: 0 success, 1 runtime or validation error, 2 usage error. Messages go to stderr.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <malloc.h>
 
 #include <iostream>
 
 #include "build_info.hpp"
+#include "cli/allocator.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 
-namespace {
-
-// A training step frees and allocates tensors of a few megabytes by the thousand. By default glibc
-// maps each afresh and hands the pages back when it is freed, so every step faults them in again
-// (half a million page faults in seven steps of the GRPO benchmark, a tenth of its CPU time).
-// Freed memory now stays in the process for the next tensor.
-void keep_freed_memory() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest: blocks up to 32 MiB come from the heap
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);   // and the heap is not shrunk until a GiB of it lies free
-  mallopt(M_TOP_PAD, 64 << 20);         // grown 64 MiB at a time
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  keep_freed_memory();
+  aha::cli::keep_freed_memory();
   CLI::App app{"aha: train R1-Zero style reasoning models with GRPO", "aha"};
   app.set_version_flag("--version", std::string("aha ") + aha::build::version);
   app.require_subcommand(1);

@@ -2,7 +2,8 @@
 # Makes a machine ready to build and run aha, then builds it into build/. Safe to run again:
 # with everything in place it only checks and runs an incremental build.
 #   - Debian packages: compilers and build tools, Boost, TOML++, Catch2, nlohmann-json, CLI11,
-#     spdlog/fmt, PCRE2, cairo (the curves of `aha plot`), Gloo headers (data parallelism), bubblewrap;
+#     spdlog/fmt, PCRE2, cairo (the curves of `aha plot`), Gloo headers (data parallelism), bubblewrap,
+#     jemalloc (the allocator of the `aha` binary);
 #   - LibTorch: the PyPI torch wheel in a virtual environment outside the checkout, at
 #     $AHA_VENV (default ~/.cache/aha/venv), shared by every checkout on the machine.
 set -euo pipefail
@@ -19,7 +20,8 @@ as_root() {
 }
 
 packages=(g++ cmake ninja-build ccache pkg-config python3 libboost-dev libtomlplusplus-dev catch2
-          nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libpcre2-dev libcairo2-dev libgloo-dev bubblewrap)
+          nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libpcre2-dev libcairo2-dev libgloo-dev bubblewrap
+          libjemalloc-dev)
 python3 -m venv --help >/dev/null 2>&1 || packages+=(python3-venv)
 missing=()
 for package in "${packages[@]}"; do
