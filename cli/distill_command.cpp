@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "policy/checkpoint.hpp"
 #include "rewards/reward_config.hpp"
@@ -63,12 +64,9 @@ std::vector<nlohmann::ordered_json> read_lines(const std::filesystem::path& file
 }
 
 void write_lines(const std::filesystem::path& file, const std::vector<nlohmann::ordered_json>& lines) {
-  const auto temporary = std::filesystem::path(file.string() + ".tmp");
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    for (const auto& line : lines) out << line.dump() << "\n";
-  }
-  std::filesystem::rename(temporary, file);
+  std::string text;
+  for (const auto& line : lines) text += line.dump() + "\n";
+  write_file_durably(file, text);
 }
 
 // Restores an interrupted run: the tallies of finished problems, and the traces of those problems
@@ -172,9 +170,9 @@ int run_distill(const DistillOptions& o) {
                                          static_cast<int64_t>(first) / o.batch, settings, pipeline, seen);
     for (const auto& trace : batch.traces)
       traces << rl::trace_json(trace, problems[trace.problem], tokenizer.fingerprint()).dump() << "\n";
-    traces.flush();  // traces first: a batch counts as done once its tallies are written
-    for (const auto& t : batch.tallies) tally_file << rl::tally_json(t).dump() << "\n";
-    tally_file.flush();
+    if (!traces.flush()) throw_write_error(out, "the write failed");  // traces first: a batch counts as done
+    for (const auto& t : batch.tallies) tally_file << rl::tally_json(t).dump() << "\n";  // once its tallies are written
+    if (!tally_file.flush()) throw_write_error(summary, "the write failed");
     tallies.insert(tallies.end(), batch.tallies.begin(), batch.tallies.end());
     kept += static_cast<int64_t>(batch.traces.size());
     progress.update(static_cast<int64_t>(last), fmt::format("kept {}", kept));

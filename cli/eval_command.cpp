@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
@@ -54,7 +55,7 @@ int run_eval(const EvalCommandOptions& o) {
   progress.finish();
   const std::string json = rl::to_json(report).dump(1);
   std::cout << json << "\n";
-  if (!o.out.empty()) std::ofstream(o.out) << json << "\n";
+  if (!o.out.empty()) write_file_durably(o.out, json + "\n");
   return 0;
 }
 

@@ -12,7 +12,9 @@
 #include <random>
 
 #include "cli/commands.hpp"
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
+#include "core/process_memory.hpp"
 #include "kernels/batch_invariant.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/model_init.hpp"
@@ -38,8 +40,10 @@ double now_seconds() {
 }
 
 void write_problems(const std::filesystem::path& path, const std::vector<rl::ArithmeticProblem>& problems) {
-  std::ofstream out(path);
-  for (const auto& p : problems) out << nlohmann::json{{"question", p.question}, {"answer", std::to_string(p.answer)}}.dump() << "\n";
+  std::string text;
+  for (const auto& p : problems)
+    text += nlohmann::json{{"question", p.question}, {"answer", std::to_string(p.answer)}}.dump() + "\n";
+  write_file_durably(path, text);
 }
 
 std::vector<rl::TrainingSequence> sequences(const policy::Tokenizer& tokenizer, const std::vector<rl::ArithmeticProblem>& problems,
@@ -95,6 +99,7 @@ int run_pretrain(const PretrainOptions& options) {
   rl::MetricsLog log(output.parent_path() / "pretrain_logs", c.log, 0, now_seconds());
   rl::ProgressBar progress("pretrain", c.train.steps, c.log.progress);
   for (int step = 1; step <= c.train.steps; ++step) {
+    release_freed_memory();
     std::vector<rl::TrainingSequence> batch;
     for (int i = 0; i < c.train.batch_size; ++i) {
       if (cursor == order.size()) {

@@ -21,9 +21,10 @@ namespace aha::cli {
 namespace {
 
 struct WorkerOptions {
-  std::string listen = "127.0.0.1:8000", token_file, model;
+  std::string listen = "127.0.0.1:8000", token_file, model, weights_dir;
   int threads = 0;
   double max_body_mb = 16, read_timeout_s = 30;
+  int64_t max_request_tokens = int64_t{1} << 20;
 };
 
 int run_worker(const WorkerOptions& o) {
@@ -36,8 +37,12 @@ int run_worker(const WorkerOptions& o) {
   settings.max_body_bytes = static_cast<std::size_t>(o.max_body_mb * (1 << 20));
   settings.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.read_timeout_s * 1000));
   const auto scratch = std::filesystem::temp_directory_path() / fmt::format("aha-rollout-worker-{}", ::getpid());
+  std::filesystem::create_directories(scratch);
+  settings.upload_dir = scratch;
+  rollout::EngineSettings engine_settings{scratch, std::nullopt, o.max_request_tokens};
+  if (!o.weights_dir.empty()) engine_settings.weights_dir = o.weights_dir;
   rollout::CompletionEngine engine(policy::load_causal_lm(o.model), policy::Tokenizer::from_file(o.model), o.model,
-                                   scratch);
+                                   engine_settings);
 
   // The server's threads inherit a mask without these signals; this thread waits for them.
   sigset_t signals;
@@ -68,6 +73,12 @@ void add_rollout_worker_command(CLI::App& app, Action& chosen) {
   cmd->add_option("--threads", o->threads, "CPU threads; 0: all cores")->capture_default_str();
   cmd->add_option("--max-body-mb", o->max_body_mb, "largest /v1/completions body")->capture_default_str();
   cmd->add_option("--read-timeout-s", o->read_timeout_s, "a client must send its whole request within this")
+      ->capture_default_str();
+  cmd->add_option("--weights-dir", o->weights_dir,
+                  "the shared folder the trainer's rollout.weights_folder names: JSON weight updates may load "
+                  "checkpoints from it and nowhere else (without it, weights come in request bodies only)");
+  cmd->add_option("--max-request-tokens", o->max_request_tokens,
+                  "largest request, in tokens of work: n x (prompt + max_tokens), summed over its prompts")
       ->capture_default_str();
   cmd->callback([&chosen, o] { chosen = [o] { return run_worker(*o); }; });
 }

@@ -13,7 +13,7 @@ namespace {
 struct SftCommandOptions {
   std::string file;
   std::vector<std::string> overrides;
-  bool resume = false;
+  bool resume = false, override_config = false;
 };
 
 }  // namespace
@@ -26,9 +26,11 @@ void add_sft_command(CLI::App& app, Action& chosen) {
       ->type_name("SECTION.KEY=VALUE")
       ->allow_extra_args(false);
   cmd->add_flag("--resume", options->resume, "continue the run in train.output_dir from its latest checkpoint");
+  cmd->add_flag("--override", options->override_config,
+                "with --resume: continue with settings that differ from the run's config.toml (each is printed)");
   cmd->callback([&chosen, options] {
     chosen = [options] {
-      rl::fine_tune(rl::load_sft_config(options->file, options->overrides), rl::SftOptions{options->resume});
+      rl::fine_tune(rl::load_sft_config(options->file, options->overrides), rl::SftOptions{options->resume, options->override_config});
       return 0;
     };
   });

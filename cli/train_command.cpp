@@ -1,4 +1,4 @@
-// `aha train CONFIG [--set section.key=value ...] [--resume] [--nproc N]`: runs a GRPO experiment.
+// `aha train CONFIG [--set section.key=value ...] [--resume [--override]] [--nproc N]`: runs a GRPO experiment.
 // Under torchrun-style variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) it is one rank of a
 // data-parallel run; --nproc N starts N such ranks on this machine and waits for them.
 #include <fmt/format.h>
@@ -25,7 +25,7 @@ namespace {
 struct TrainCommandOptions {
   std::string file;
   std::vector<std::string> overrides;
-  bool resume = false;
+  bool resume = false, override_config = false;
   int nproc = 1;
 };
 
@@ -48,6 +48,7 @@ int launch(const TrainCommandOptions& o) {
   std::vector<std::string> args{"aha", "train", o.file};
   for (const auto& assignment : o.overrides) args.insert(args.end(), {"--set", assignment});
   if (o.resume) args.push_back("--resume");
+  if (o.override_config) args.push_back("--override");
   const std::string port = std::to_string(free_port());
   std::map<pid_t, int> ranks;
   for (int rank = 0; rank < o.nproc; ++rank) {
@@ -95,13 +96,15 @@ void add_train_command(CLI::App& app, Action& chosen) {
       ->type_name("SECTION.KEY=VALUE")
       ->allow_extra_args(false);
   cmd->add_flag("--resume", options->resume, "continue the run in train.output_dir from its latest checkpoint");
+  cmd->add_flag("--override", options->override_config,
+                "with --resume: continue with settings that differ from the run's config.toml (each is printed)");
   cmd->add_option("--nproc", options->nproc, "data-parallel processes on this machine (PyTorch c10d, Gloo)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   cmd->callback([&chosen, options] {
     chosen = [options] {
       if (options->nproc > 1 && !std::getenv("WORLD_SIZE")) return launch(*options);
-      rl::train(rl::load_experiment(options->file, options->overrides), rl::TrainOptions{options->resume});
+      rl::train(rl::load_experiment(options->file, options->overrides), rl::TrainOptions{options->resume, options->override_config});
       return 0;
     };
   });

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
 
 namespace aha::policy {
@@ -49,7 +50,16 @@ CheckpointTensors CheckpointTensors::open(const std::filesystem::path& dir) {
     }
     std::set<std::string> shard_names;
     for (const auto& [name, shard] : weight_map) shard_names.insert(shard);
-    for (const auto& shard : shard_names) files.push_back(dir / shard);
+    for (const auto& shard : shard_names) {
+      // A shard is a file of this folder: a path or a link out of it would read what it names.
+      const auto path = dir / shard;
+      std::error_code ec;
+      const auto inside = std::filesystem::weakly_canonical(path, ec)
+                              .lexically_relative(std::filesystem::weakly_canonical(dir, ec));
+      if (ec || shard.find('/') != std::string::npos || inside.empty() || *inside.begin() == "..")
+        throw Error(fmt::format("{}: shard \"{}\" is not a file of the model folder", index.string(), shard));
+      files.push_back(path);
+    }
   } else if (std::filesystem::exists(single)) {
     files.push_back(single);
   } else {
@@ -107,19 +117,38 @@ void load_weights(CausalLMImpl& model, const CheckpointTensors& tensors, const s
 }
 
 CausalLM load_causal_lm(const std::filesystem::path& dir, at::ScalarType dtype) {
-  CausalLM model(read_model_config(dir));
-  load_weights(*model, CheckpointTensors::open(dir), dir.string());
+  const ModelConfig config = read_model_config(dir);
+  const CheckpointTensors tensors = CheckpointTensors::open(dir);
+  // Sizes are checked against the weights before the model is built: a config.json that says
+  // vocab_size 10^9 would otherwise allocate gigabytes before the mismatch is found.
+  const std::string embedding = "model.embed_tokens.weight";
+  if (tensors.contains(embedding)) {
+    const auto shape = tensors.tensor(embedding).sizes();
+    if (shape.size() != 2 || shape[0] != config.vocab_size || shape[1] != config.hidden_size)
+      throw Error(fmt::format("{}: config.json says vocab_size {} and hidden_size {}, but {} has shape {}", dir.string(),
+                              config.vocab_size, config.hidden_size, embedding, fmt::join(shape, " x ")));
+  }
+  const std::string last_layer = fmt::format("model.layers.{}.input_layernorm.weight", config.num_layers - 1);
+  if (config.num_layers <= 0 || !tensors.contains(last_layer))
+    throw Error(fmt::format("{}: config.json says num_hidden_layers {}, which the weights do not hold", dir.string(),
+                            config.num_layers));
+  CausalLM model(config);
+  load_weights(*model, tensors, dir.string());
   model->to(dtype);
   return model;
 }
 
 void write_model_files(CausalLMImpl& model, const std::filesystem::path& dir, const std::filesystem::path& tokenizer_from) {
   write_safetensors(dir / "model.safetensors", model_tensors(model));
-  std::ofstream(dir / "config.json") << model.config().raw.dump(2) << "\n";
+  write_file_durably(dir / "config.json", model.config().raw.dump(2) + "\n");
   if (tokenizer_from.empty()) return;
-  for (const char* file : {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json"})
-    if (std::filesystem::exists(tokenizer_from / file))
-      std::filesystem::copy_file(tokenizer_from / file, dir / file, std::filesystem::copy_options::overwrite_existing);
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json"}) {
+    if (!std::filesystem::exists(tokenizer_from / file)) continue;
+    std::error_code ec;
+    std::filesystem::copy_file(tokenizer_from / file, dir / file, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) throw_write_error(dir / file, ec.message());
+    sync_path(dir / file);
+  }
 }
 
 void save_causal_lm(CausalLMImpl& model, const std::filesystem::path& dir, const std::filesystem::path& tokenizer_from) {
@@ -130,7 +159,9 @@ void save_causal_lm(CausalLMImpl& model, const std::filesystem::path& dir, const
   const auto previous = std::filesystem::path(dir.string() + ".previous");
   std::filesystem::remove_all(previous);
   if (std::filesystem::exists(dir)) std::filesystem::rename(dir, previous);
+  sync_path(staging);
   std::filesystem::rename(staging, dir);
+  sync_path(dir.parent_path().empty() ? "." : dir.parent_path());
   std::filesystem::remove_all(previous);
 }
 

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+#include <type_traits>
+
 #include <algorithm>
 #include <fstream>
 
@@ -22,6 +25,12 @@ struct Reader {
   T get(const char* key, T fallback) const {
     const auto it = j.find(key);
     if (it == j.end() || it->is_null()) return fallback;
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      // nlohmann converts 1e12 to int by wrapping it: check the range first.
+      if (it->is_number() && (it->get<double>() < static_cast<double>(std::numeric_limits<T>::min()) ||
+                              it->get<double>() > static_cast<double>(std::numeric_limits<T>::max())))
+        throw Error(fmt::format("{}: \"{}\" = {} is out of range", source, key, it->dump()));
+    }
     try {
       return it->get<T>();
     } catch (const json::exception&) {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
 
 namespace aha::policy {
@@ -163,21 +164,15 @@ void write_safetensors(const std::filesystem::path& path, const std::map<std::st
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  const auto temporary = std::filesystem::path(path.string() + ".tmp");
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(fmt::format("{}: cannot write", temporary.string()));
-    std::uint64_t size = text.size();
-    unsigned char length[8];
-    for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(size >> (8 * i));
-    out.write(reinterpret_cast<const char*>(length), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const auto& blob : blobs)
-      out.write(static_cast<const char*>(blob.data_ptr()), static_cast<std::streamsize>(blob.numel() * blob.element_size()));
-    out.flush();
-    if (!out) throw Error(fmt::format("{}: write failed (disk full?)", temporary.string()));
-  }
-  std::filesystem::rename(temporary, path);
+  DurableFile out(path);
+  std::uint64_t size = text.size();
+  unsigned char length[8];
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(size >> (8 * i));
+  out.write(length, 8);
+  out.write(text);
+  for (const auto& blob : blobs)
+    out.write(blob.data_ptr(), static_cast<std::size_t>(blob.numel()) * blob.element_size());
+  out.commit();
 }
 
 }  // namespace aha::policy

@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "core/error.hpp"
+#include "rewards/regex_rule.hpp"
 #include "rewards/unicode_script.hpp"
 
 namespace aha::rewards {
@@ -152,6 +154,13 @@ std::vector<std::string> check(const std::vector<RewardSpec>& specs) {
     if (const auto* length = std::get_if<LengthRule>(&specs[i].keys); length && length->buffer_tokens >= length->max_tokens)
       problems.push_back(fmt::format("reward[{}]: buffer_tokens ({}) must be smaller than max_tokens ({})", i,
                                      length->buffer_tokens, length->max_tokens));
+    if (const auto* regex = std::get_if<RegexRule>(&specs[i].keys)) {
+      try {
+        const RegexPatternRule compiled(*regex);
+      } catch (const ConfigError& e) {
+        problems.push_back(fmt::format("reward[{}]: {}", i, e.what()));
+      }
+    }
   }
   return problems;
 }

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "rl/curve_series.hpp"
 
@@ -271,18 +272,20 @@ void draw_on(cairo_surface_t* surface, const RunCurves& curves, const std::files
   check(cairo_status(cr.get()), path);
 }
 
+cairo_status_t append_to_string(void* text, const unsigned char* data, unsigned int length) {
+  static_cast<std::string*>(text)->append(reinterpret_cast<const char*>(data), length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
 void write_png(const RunCurves& curves, const std::filesystem::path& path) {
   const Surface surface(cairo_image_surface_create(CAIRO_FORMAT_RGB24, curve_plot_width, curve_plot_height),
                         cairo_surface_destroy);
   draw_on(surface.get(), curves, path);
-  const cairo_status_t status = cairo_surface_write_to_png(surface.get(), path.c_str());
+  std::string png;
+  const cairo_status_t status = cairo_surface_write_to_png_stream(surface.get(), append_to_string, &png);
   if (status != CAIRO_STATUS_SUCCESS)
-    throw Error(fmt::format("{}: cannot write the PNG: {}", path.string(), cairo_status_to_string(status)));
-}
-
-cairo_status_t append_to_string(void* text, const unsigned char* data, unsigned int length) {
-  static_cast<std::string*>(text)->append(reinterpret_cast<const char*>(data), length);
-  return CAIRO_STATUS_SUCCESS;
+    throw Error(fmt::format("{}: cannot encode the PNG: {}", path.string(), cairo_status_to_string(status)));
+  write_file_durably(path, png);
 }
 
 void write_svg(const RunCurves& curves, const std::filesystem::path& path) {
@@ -301,10 +304,7 @@ void write_svg(const RunCurves& curves, const std::filesystem::path& path) {
   for (const auto& panel : panels) title += fmt::format(" {}{}", panel.title, &panel == &panels.back() ? "" : ",");
   if (const auto root = svg.find("<svg"); root != std::string::npos)
     svg.insert(svg.find('>', root) + 1, fmt::format("\n<title>{}</title>", title));
-  std::ofstream out(path, std::ios::binary);
-  out << svg;
-  out.close();
-  if (!out) throw Error(fmt::format("{}: cannot write the SVG", path.string()));
+  write_file_durably(path, svg);
 }
 
 }  // namespace

@@ -32,6 +32,10 @@ void check_across_keys(config::ConfigReader& reader, const ExperimentConfig& c) 
   if (c.rewards.empty())
     reader.add_problem("reward", "no [[reward]] entries: add at least one, e.g. [[reward]] with rule = \"math\"");
   for (auto& problem : rewards::check(c.rewards)) reader.add_problem("reward", std::move(problem));
+  for (const std::string& stop : c.rollout.stop)
+    if (stop.empty())
+      reader.add_problem("rollout", "rollout.stop holds an empty string, which would end every completion at its first "
+                                    "token; remove it");
   if (c.data.curriculum == Curriculum::field && c.data.difficulty_key.empty())
     reader.add_problem("data", "data.curriculum = \"field\" needs data.difficulty_key, the field to order by");
 }

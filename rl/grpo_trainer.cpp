@@ -12,6 +12,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "core/process_memory.hpp"
 #include "kernels/cpu_threads.hpp"
@@ -52,7 +53,7 @@ uint64_t draw_seed(at::Generator& rng) {
 struct StepRollouts {
   std::vector<ScoredCompletion> kept;  // whole groups, in the order they were drawn
   std::vector<ScoredCompletion> all;   // every completion sampled this step (for the metrics)
-  int64_t groups = 0, zero_std_groups = 0, rounds = 0, generated_tokens = 0;
+  int64_t groups = 0, zero_std_groups = 0, rounds = 0, generated_tokens = 0, prompts_skipped = 0;
   double rollout_seconds = 0.0, reward_seconds = 0.0;
 };
 
@@ -117,15 +118,18 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
     throw ConfigError("rollout.token_file: remote rollout workers need the file holding their token");
   const std::string token = c_.rollout.endpoints.empty() ? "" : rollout::read_bearer_token(c_.rollout.token_file);
   std::size_t duplicates = 0;
-  prompts_ = std::make_unique<PromptSource>(read_prompt_records(c_.data.train, c_.data, &duplicates), c_.data,
-                                            static_cast<uint64_t>(c_.train.seed));
+  auto train_records = read_prompt_records(c_.data.train, c_.data, &duplicates);
+  check_fields_for_rules(train_records, c_.data.train, c_.data, c_.rewards);
+  prompts_ = std::make_unique<PromptSource>(std::move(train_records), c_.data, static_cast<uint64_t>(c_.train.seed));
   if (!c_.data.eval.empty()) {
     eval_problems_ = read_prompt_records(c_.data.eval, c_.data);
+    check_fields_for_rules(eval_problems_, c_.data.eval, c_.data, c_.rewards);
     if (c_.data.eval_limit > 0 && eval_problems_.size() > static_cast<std::size_t>(c_.data.eval_limit))
       eval_problems_.resize(static_cast<std::size_t>(c_.data.eval_limit));
   }
 
   const auto latest = checkpoint_to_resume(out_, options.resume, "train.output_dir");
+  if (latest) check_resumed_config(out_, to_toml(c_), options.override_config);
   int micro_batch_threads = c_.train.micro_batch_threads;
   if (device_.is_cpu()) {  // ranks on one machine share its memory
     RunShape shape = run_shape(c_, tokenizer_.vocab_size(), at::get_num_threads());
@@ -161,7 +165,7 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
   }
   if (leader()) {
     std::filesystem::create_directories(out_);
-    std::ofstream(out_ / "config.toml") << to_toml(c_);
+    write_file_durably(out_ / "config.toml", to_toml(c_));
     std::cerr << fmt::format("{} training prompts ({} duplicates dropped), {} held-out problems, device {}{}\n",
                              prompts_->size(), duplicates, eval_problems_.size(), device_.str(),
                              dp_ ? fmt::format(", {} data-parallel processes", dp_->world()) : "");
@@ -214,12 +218,22 @@ StepRollouts Trainer::sample_step(int64_t step) {
   std::vector<ScoredCompletion> flat_groups;  // dropped by dynamic sampling, in the order drawn
   for (int round = 0; round < rounds && kept_groups < c_.rollout.prompts_per_step; ++round) {
     ++out.rounds;
-    const auto records = prompts_->next(static_cast<std::size_t>(c_.rollout.prompts_per_step - kept_groups));
+    // Prompts longer than data.max_prompt_tokens are skipped, counted, and replaced by the next.
+    std::vector<std::size_t> records;
     std::vector<std::vector<int64_t>> prompts;
-    for (const std::size_t r : records) {
+    std::size_t skipped_in_a_row = 0;
+    while (records.size() < static_cast<std::size_t>(c_.rollout.prompts_per_step - kept_groups)) {
+      const std::size_t r = prompts_->next(1).front();
       auto tokens = tokenizer_.encode(prompts_->prompt_text(r));
-      if (tokens.size() > static_cast<std::size_t>(c_.data.max_prompt_tokens))  // keep the end, as TRL does
-        tokens.erase(tokens.begin(), tokens.end() - c_.data.max_prompt_tokens);
+      if (tokens.size() > static_cast<std::size_t>(c_.data.max_prompt_tokens)) {
+        ++out.prompts_skipped;
+        if (++skipped_in_a_row > prompts_->size())
+          throw Error(fmt::format("every prompt of {} is longer than data.max_prompt_tokens = {}: raise it",
+                                  c_.data.train, c_.data.max_prompt_tokens));
+        continue;
+      }
+      skipped_in_a_row = 0;
+      records.push_back(r);
       prompts.push_back(std::move(tokens));
     }
     // One job per worker (of every process), each with its own seed drawn in order, so results do
@@ -355,7 +369,7 @@ void Trainer::evaluate_into(const std::string& file, StepMetrics* metrics) {
   const kernels::ScopedThreads all_threads(threads_);  // evaluation decodes on this thread
   const nlohmann::json json = evaluate_and_report(*policy_, tokenizer_, eval_problems_, settings, phrases_,
                                                   c_.log.progress);
-  if (!file.empty()) std::ofstream(out_ / file) << json.dump(1) << "\n";
+  if (!file.empty()) write_file_durably(out_ / file, json.dump(1) + "\n");
   if (metrics) add_eval_metrics(*metrics, json);
 }
 
@@ -375,6 +389,7 @@ void Trainer::run() {
   MetricsLog log(out_, quiet, start_step_, now_seconds());
   ProgressBar progress("train", steps, quiet.progress, start_step_);
   for (int64_t step = start_step_ + 1; step <= steps; ++step) {
+    release_freed_memory();
     const double began = now_seconds();
     StepRollouts rollouts;
     try {
@@ -393,6 +408,9 @@ void Trainer::run() {
     optimizer_->optimizer().zero_grad();  // the gradients' memory is free again while the next batch samples
     pool_->publish(*policy_, step);
 
+    if (leader())
+      for (const std::string& line : rules_failing_everywhere(rollouts.all, c_.rewards))
+        progress.note(fmt::format("step {}: warning: {}", step, line));
     StepMetrics m;
     add_rollout_metrics(m, rollouts.all, c_.rewards);
     m.add("frac_zero_std", static_cast<double>(rollouts.zero_std_groups) / static_cast<double>(rollouts.groups));
@@ -407,6 +425,7 @@ void Trainer::run() {
     if (stats.routing_mismatch) m.add("routing_mismatch", *stats.routing_mismatch);
     m.add("groups_trained", static_cast<double>(rollouts.kept.size() / static_cast<std::size_t>(c_.rollout.group_size)));
     m.add("sampling_rounds", static_cast<double>(rollouts.rounds));
+    m.add("prompts_skipped", static_cast<double>(rollouts.prompts_skipped));
     int64_t trained_tokens = 0;
     for (const auto& s : batch) trained_tokens += static_cast<int64_t>(s.prompt.size() + s.completion.size());
     m.add("rollout_tokens_per_s", static_cast<double>(rollouts.generated_tokens) / rollouts.rollout_seconds);

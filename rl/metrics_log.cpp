@@ -6,6 +6,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
 
 namespace aha::rl {
@@ -26,13 +27,11 @@ void truncate_jsonl_after(const std::filesystem::path& path, int64_t step) {
     if (record.is_discarded()) continue;  // a line cut short by a crash
     kept += line + "\n";
   }
-  const auto temporary = std::filesystem::path(path.string() + ".tmp");
-  std::ofstream(temporary, std::ios::trunc) << kept;
-  std::filesystem::rename(temporary, path);
+  write_file_durably(path, kept);
 }
 
 MetricsLog::MetricsLog(const std::filesystem::path& dir, const LogSection& log, int64_t resume_step, double wall_time)
-    : log_(log) {
+    : log_(log), dir_(dir) {
   std::filesystem::create_directories(dir);
   if (log.jsonl) {
     truncate_jsonl_after(dir / "metrics.jsonl", resume_step);
@@ -68,8 +67,8 @@ void MetricsLog::sample(int64_t step, const std::string& prompt, const std::stri
 }
 
 void MetricsLog::flush() {
-  if (jsonl_.is_open()) jsonl_.flush();
-  if (samples_.is_open()) samples_.flush();
+  if (jsonl_.is_open() && !jsonl_.flush()) throw_write_error(dir_ / "metrics.jsonl", "the write failed");
+  if (samples_.is_open() && !samples_.flush()) throw_write_error(dir_ / "samples.jsonl", "the write failed");
   if (tensorboard_) tensorboard_->flush();
 }
 

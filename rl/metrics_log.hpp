@@ -38,6 +38,7 @@ class MetricsLog {
 
  private:
   LogSection log_;
+  std::filesystem::path dir_;
   std::ofstream jsonl_, samples_;
   std::unique_ptr<TensorBoardWriter> tensorboard_;
 };

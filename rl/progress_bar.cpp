@@ -38,6 +38,11 @@ void ProgressBar::update(int64_t done, const std::string& summary) {
   std::fflush(stderr);
 }
 
+void ProgressBar::note(const std::string& line) {
+  std::fprintf(stderr, enabled_ && terminal_ ? "\r%s\033[K\n" : "%s\n", line.c_str());
+  std::fflush(stderr);
+}
+
 void ProgressBar::finish() {
   if (enabled_ && terminal_) std::fputc('\n', stderr);
 }

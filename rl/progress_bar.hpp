@@ -12,6 +12,8 @@ class ProgressBar {
  public:
   ProgressBar(std::string label, int64_t total, bool enabled, int64_t start = 0);
   void update(int64_t done, const std::string& summary);
+  // A line of its own on stderr (a warning), above the bar: printed whether or not the bar is.
+  void note(const std::string& line);
   void finish();
 
  private:

@@ -75,6 +75,24 @@ std::vector<PromptRecord> read_prompt_records(const std::filesystem::path& path,
   return records;
 }
 
+void check_fields_for_rules(const std::vector<PromptRecord>& records, const std::filesystem::path& path,
+                            const DataSection& data, const std::vector<rewards::RewardSpec>& rules) {
+  if (records.empty()) return;
+  const PromptRecord& first = records.front();
+  std::string fields;
+  for (const auto& [key, value] : first.fields.items()) fields += (fields.empty() ? "" : ", ") + key;
+  for (const auto& rule : rules) {
+    if (rule.rule == rewards::Rule::math && !first.fields.contains(data.answer_key))
+      throw Error(fmt::format("{}:{}: the record has no \"{}\" field, which the math rule \"{}\" compares against "
+                              "(data.answer_key); its fields: {}",
+                              path.string(), first.line, data.answer_key, rule.name, fields));
+    if (rule.rule == rewards::Rule::code && !first.fields.contains("tests") && !first.fields.contains("entry_point"))
+      throw Error(fmt::format("{}:{}: the record has neither \"tests\" nor \"entry_point\", which the code rule "
+                              "\"{}\" runs; its fields: {}",
+                              path.string(), first.line, rule.name, fields));
+  }
+}
+
 std::string apply_template(const std::string& prompt_template, const std::string& question) {
   const std::string& text = prompt_template == "r1_zero" ? std::string(r1_zero_template) : prompt_template;
   std::string out;

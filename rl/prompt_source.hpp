@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rewards/reward_spec.hpp"
 #include "rl/training_sections.hpp"
 
 namespace aha::rl {
@@ -29,6 +30,12 @@ struct PromptRecord {
 // aha::Error naming file:line. Returns the records and how many duplicates were dropped.
 std::vector<PromptRecord> read_prompt_records(const std::filesystem::path& path, const DataSection& data,
                                               std::size_t* duplicates_dropped = nullptr);
+
+// Throws aha::Error, naming the file's first record and its fields, when that record lacks what a
+// rule needs: data.answer_key for the math rule, "tests" or "entry_point" for the code rule. A
+// misspelt key would otherwise score every completion 0 without a word.
+void check_fields_for_rules(const std::vector<PromptRecord>& records, const std::filesystem::path& path,
+                            const DataSection& data, const std::vector<rewards::RewardSpec>& rules);
 
 // "question" unless the file's first record has "problem" and no "question" (MATH-style data).
 std::string detect_question_key(const std::filesystem::path& path);

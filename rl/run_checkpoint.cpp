@@ -6,9 +6,14 @@
 #include <torch/serialize.h>
 
 #include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "core/config_changes.hpp"
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/safetensors.hpp"
@@ -16,6 +21,13 @@
 namespace aha::rl {
 
 namespace {
+
+std::string read_text_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 std::vector<std::pair<int64_t, std::filesystem::path>> checkpoints_in(const std::filesystem::path& dir) {
   std::vector<std::pair<int64_t, std::filesystem::path>> out;
@@ -27,12 +39,6 @@ std::vector<std::pair<int64_t, std::filesystem::path>> checkpoints_in(const std:
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-void write_atomically(const std::filesystem::path& path, const std::string& text) {
-  const auto temporary = std::filesystem::path(path.string() + ".tmp");
-  std::ofstream(temporary, std::ios::trunc) << text;
-  std::filesystem::rename(temporary, path);
 }
 
 }  // namespace
@@ -48,7 +54,24 @@ void save_run_checkpoint(const std::filesystem::path& output_dir, policy::Causal
 
   torch::serialize::OutputArchive archive;
   optimizer.save(archive);
-  archive.save_to((staging / "optimizer.pt").string());
+  {
+    // LibTorch's own file writer aborts the process when a write fails (its destructor throws);
+    // it writes through this function instead, which keeps the first failure for after.
+    DurableFile file(staging / "optimizer.pt");
+    std::optional<std::string> failure;
+    archive.save_to([&](const void* data, std::size_t bytes) -> std::size_t {
+      if (!failure) {
+        try {
+          file.write(data, bytes);
+        } catch (const Error& e) {
+          failure = e.what();
+        }
+      }
+      return bytes;
+    });
+    if (failure) throw Error(*failure);
+    file.commit();
+  }
   policy::write_safetensors(staging / "rng.safetensors", {{"sampling", sampling_rng.get_state()}});
   const nlohmann::json trainer{{"step", state.step},
                                {"cursor",
@@ -56,11 +79,14 @@ void save_run_checkpoint(const std::filesystem::path& output_dir, policy::Causal
                                  {"position", state.cursor.position},
                                  {"order", state.cursor.order},
                                  {"pass_rates", state.cursor.pass_rates}}}};
-  std::ofstream(staging / "trainer_state.json") << trainer.dump(1) << "\n";
+  write_file_durably(staging / "trainer_state.json", trainer.dump(1) + "\n");
 
+  // Published only once every byte is on the disk: the folder by its rename, then `latest`.
+  sync_path(staging);
   std::filesystem::remove_all(final_dir);
   std::filesystem::rename(staging, final_dir);
-  write_atomically(output_dir / "latest", name + "\n");
+  sync_path(output_dir);
+  write_file_durably(output_dir / "latest", name + "\n");
   const auto all = checkpoints_in(output_dir);
   for (std::size_t i = 0; i + static_cast<std::size_t>(keep_last) < all.size(); ++i) std::filesystem::remove_all(all[i].second);
 }
@@ -84,7 +110,36 @@ std::optional<std::filesystem::path> checkpoint_to_resume(const std::filesystem:
     throw Error(fmt::format("{} already holds a run (checkpoint {}): pass --resume to continue it, or choose "
                             "another {}",
                             output_dir.string(), latest->filename().string(), output_key));
+  std::error_code ec;
+  if (!resume && std::filesystem::file_size(output_dir / "metrics.jsonl", ec) > 0 && !ec)
+    throw Error(fmt::format("{} already holds a run's metrics.jsonl but no checkpoint to resume from: choose another "
+                            "{}, or delete the folder to start over",
+                            output_dir.string(), output_key));
   return latest;
+}
+
+void check_resumed_config(const std::filesystem::path& output_dir, const std::string& config_toml, bool allow_changes) {
+  const auto file = output_dir / "config.toml";
+  if (!std::filesystem::exists(file)) return;
+  static const std::set<std::string> free_keys{"train.steps",          "train.save_every",      "train.eval_every",
+                                               "train.threads",        "train.output_dir",      "rollout.endpoints",
+                                               "rollout.token_file",   "rollout.request_timeout_s",
+                                               "rollout.weights_folder", "rollout.weights_route"};
+  std::vector<std::string> refused;
+  for (const auto& change : config::config_changes(read_text_file(file), config_toml)) {
+    const std::string line = fmt::format("{}: {} -> {}", change.key, change.before.empty() ? "(unset)" : change.before,
+                                         change.after.empty() ? "(unset)" : change.after);
+    if (free_keys.contains(change.key) || change.key.starts_with("log.")) continue;
+    if (!allow_changes) refused.push_back(line);
+    else std::cerr << "resuming with a changed setting: " << line << "\n";
+  }
+  if (!refused.empty()) {
+    std::string list;
+    for (const auto& line : refused) list += "\n  " + line;
+    throw Error(fmt::format("--resume: the settings differ from the run's {}:{}\nput them back, or pass --override to "
+                            "continue with them",
+                            file.string(), list));
+  }
 }
 
 std::string recovery_hint(const std::filesystem::path& output_dir, const std::string& model_path) {

@@ -26,6 +26,13 @@ void save_run_checkpoint(const std::filesystem::path& output_dir, policy::Causal
 
 // The checkpoint a run in `output_dir` continues from: OUTPUT/latest with `resume`, none without.
 // Throws aha::Error when resuming finds no checkpoint, or when not resuming the folder holds a run.
+// On --resume: compares the run's config.toml with `config_toml`, the config now given. A change
+// to a key that alters the run's numbers (lr, group size, seed, a reward) is refused unless
+// `allow_changes` (--override); every change is printed. Keys that only extend or observe the
+// run may change freely: train.steps, save_every, eval_every, threads, output_dir, the [log]
+// section and where the rollout workers are.
+void check_resumed_config(const std::filesystem::path& output_dir, const std::string& config_toml, bool allow_changes);
+
 std::optional<std::filesystem::path> checkpoint_to_resume(const std::filesystem::path& output_dir, bool resume,
                                                           const std::string& output_key);
 

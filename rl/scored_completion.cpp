@@ -1,6 +1,8 @@
 // Decoding, scoring and summarising a batch of sampled completions.
 #include "rl/scored_completion.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <variant>
@@ -86,9 +88,13 @@ void add_rollout_metrics(StepMetrics& metrics, std::span<const ScoredCompletion>
   metrics.add("reward_mean", mean);
   metrics.add("reward_std", batch.size() > 1 ? std::sqrt(squares / (n - 1.0)) : 0.0);
   for (std::size_t r = 0; r < specs.size(); ++r) {
-    double rule = 0.0;
-    for (const auto& s : batch) rule += s.score.rules.at(r).score;
+    double rule = 0.0, failures = 0.0;
+    for (const auto& s : batch) {
+      rule += s.score.rules.at(r).score;
+      failures += s.score.rules.at(r).error.has_value();
+    }
     metrics.add("reward/" + specs[r].name, rule / n);
+    metrics.add("reward_failures/" + specs[r].name, failures);
   }
   int64_t judged = 0, correct = 0, clipped = 0, reflecting = 0, reflections = 0;
   std::size_t shortest = batch.empty() ? 0 : SIZE_MAX, longest = 0, tokens = 0;
@@ -116,6 +122,19 @@ rewards::ReflectionPhrases reflection_phrases(const std::vector<rewards::RewardS
     if (const auto* rule = std::get_if<rewards::ReflectionRule>(&spec.keys); rule && !rule->phrases.empty())
       return rewards::ReflectionPhrases(rule->phrases);
   return rewards::ReflectionPhrases(rewards::default_reflection_phrases());
+}
+
+std::vector<std::string> rules_failing_everywhere(std::span<const ScoredCompletion> batch,
+                                                  const std::vector<rewards::RewardSpec>& specs) {
+  std::vector<std::string> out;
+  if (batch.empty()) return out;
+  for (std::size_t r = 0; r < specs.size(); ++r) {
+    const auto failed = [r](const ScoredCompletion& s) { return s.score.rules.at(r).error.has_value(); };
+    if (!std::all_of(batch.begin(), batch.end(), failed)) continue;
+    out.push_back(fmt::format("rule \"{}\" failed on all {} completions and gave its failure_score {}: {}",
+                              specs[r].name, batch.size(), specs[r].failure_score, *batch.front().score.rules.at(r).error));
+  }
+  return out;
 }
 
 }  // namespace aha::rl

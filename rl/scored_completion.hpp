@@ -56,6 +56,11 @@ std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion>
 void add_rollout_metrics(StepMetrics& metrics, std::span<const ScoredCompletion> batch,
                          const std::vector<rewards::RewardSpec>& specs);
 
+// A line for each rule that failed on every completion of the batch (a missing data key, a
+// broken sandbox): its name, failure_score and the first error. Such a rule rewards nothing.
+std::vector<std::string> rules_failing_everywhere(std::span<const ScoredCompletion> batch,
+                                                  const std::vector<rewards::RewardSpec>& specs);
+
 // The reflection phrases of the experiment's reflection rule, else the defaults.
 rewards::ReflectionPhrases reflection_phrases(const std::vector<rewards::RewardSpec>& specs);
 

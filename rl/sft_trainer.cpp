@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "core/process_memory.hpp"
 #include "policy/checkpoint.hpp"
@@ -80,6 +81,7 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
   }
 
   const auto latest = checkpoint_to_resume(out_, options.resume, "train.output_dir");
+  if (latest) check_resumed_config(out_, to_toml(c_), options.override_config);
   model_ = load_model(c_.model.path, c_.model, device_);
   model_->limit_vocabulary(tokenizer_.vocab_size());
   model_->set_activation_checkpointing(c_.train.activation_checkpointing);
@@ -96,7 +98,7 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
     std::cerr << fmt::format("resuming from {} at step {}\n", latest->string(), start_step_);
   }
   std::filesystem::create_directories(out_);
-  std::ofstream(out_ / "config.toml") << to_toml(c_);
+  write_file_durably(out_ / "config.toml", to_toml(c_));
   std::cerr << fmt::format("{} pairs ({} longer than data.max_tokens skipped), {} steps of {}, {} held-out problems, "
                            "device {}\n",
                            pairs, data_.too_long, steps_, c_.train.batch_size, eval_problems_.size(), device_.str());
@@ -112,7 +114,7 @@ void FineTuner::evaluate_into(const std::string& file, StepMetrics* metrics) {
   const nlohmann::json json = evaluate_and_report(*model_, tokenizer_, eval_problems_, settings,
                                                   rewards::ReflectionPhrases(rewards::default_reflection_phrases()),
                                                   c_.log.progress);
-  if (!file.empty()) std::ofstream(out_ / file) << json.dump(1) << "\n";
+  if (!file.empty()) write_file_durably(out_ / file, json.dump(1) + "\n");
   if (metrics) add_eval_metrics(*metrics, json);
 }
 
@@ -128,6 +130,7 @@ void FineTuner::run() {
   MetricsLog log(out_, c_.log, start_step_, now_seconds());
   ProgressBar progress("sft", steps_, c_.log.progress, start_step_);
   for (int64_t step = start_step_ + 1; step <= steps_; ++step) {
+    release_freed_memory();
     const double began = now_seconds();
     std::vector<TrainingSequence> batch;
     int64_t tokens = 0, completion_tokens = 0;

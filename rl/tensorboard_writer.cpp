@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 
+#include "core/durable_file.hpp"
 #include "core/error.hpp"
 
 namespace aha::rl {
@@ -108,6 +109,10 @@ void TensorBoardWriter::record(const std::string& data) {
   out_.write(data.data(), static_cast<std::streamsize>(data.size()));
   out_.write(reinterpret_cast<const char*>(&data_crc), 4);
   if (!out_) throw Error(fmt::format("{}: writing the TensorBoard event file failed", path_.string()));
+}
+
+void TensorBoardWriter::flush() {
+  if (!out_.flush()) throw_write_error(path_, "the write failed");
 }
 
 }  // namespace aha::rl

@@ -17,7 +17,7 @@ class TensorBoardWriter {
   TensorBoardWriter(const std::filesystem::path& dir, double wall_time);
   void scalar(std::string_view tag, double value, int64_t step, double wall_time);
   void text(std::string_view tag, std::string_view text, int64_t step, double wall_time);
-  void flush() { out_.flush(); }
+  void flush();
   const std::filesystem::path& path() const { return path_; }
 
  private:

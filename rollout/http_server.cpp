@@ -49,8 +49,23 @@ bool same_secret(std::string_view given, std::string_view expected) {
   return differ == 0;
 }
 
+// The message's first line, at most 1000 bytes: never a stack trace or a file's contents.
 std::string error_json(int status, const std::string& message) {
-  return nlohmann::json{{"error", {{"message", message}, {"code", status}}}}.dump();
+  std::string line = message.substr(0, std::min(message.find('\n'), std::size_t{1000}));
+  return nlohmann::json{{"error", {{"message", line}, {"code", status}}}}.dump(-1, ' ', false,
+                                                                               nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<int64_t> weight_version_header(const http::fields& fields) {
+  const auto header = fields["X-Weight-Version"];
+  if (header.empty()) return std::nullopt;
+  try {
+    std::size_t used = 0;
+    const int64_t version = std::stoll(std::string(header), &used);
+    if (used == header.size()) return version;
+  } catch (const std::exception&) {
+  }
+  throw ApiError(400, "X-Weight-Version must be an integer");
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -78,10 +93,12 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string_view authorization(header.data(), header.size());
     if (!authorization.starts_with("Bearer ") || !same_secret(authorization.substr(7), state_.settings.token))
       return reply_and_close(401, error_json(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)"));
-    const bool weights = request.target() == "/v1/weights";
-    const std::size_t limit = weights ? state_.settings.max_weights_bytes : state_.settings.max_body_bytes;
+    const bool upload = request.target() == "/v1/weights" && request.method() == http::verb::post &&
+                        !request[http::field::content_type].starts_with("application/json");
+    const std::size_t limit = upload ? state_.settings.max_weights_bytes : state_.settings.max_body_bytes;
     if (header_->content_length() && *header_->content_length() > limit)
       return reply_and_close(413, error_json(413, fmt::format("the body is larger than {} bytes", limit)));
+    if (upload) return read_upload(limit);
     body_.emplace(std::move(*header_));
     body_->body_limit(limit);
     http::async_read(stream_, buffer_, *body_,
@@ -95,24 +112,61 @@ class Session : public std::enable_shared_from_this<Session> {
     request_ = body_->release();
     const std::string target(request_.target());
     const auto verb = request_.method();
-    if (target == "/health" && verb == http::verb::get) return run([](State& s, const auto&) { return s.handlers.health(); });
+    if (target == "/health" && verb == http::verb::get) return reply_health();
     if (target == "/v1/completions" && verb == http::verb::post)
       return run([](State& s, const auto& r) { return s.handlers.complete(r.body()); });
     if (target == "/v1/weights" && verb == http::verb::post)
       return run([](State& s, const auto& r) {
-        std::optional<int64_t> version;
-        if (const auto header = r["X-Weight-Version"]; !header.empty()) {
-          try {
-            version = std::stoll(std::string(header));
-          } catch (const std::exception&) {
-            throw ApiError(400, "X-Weight-Version must be an integer");
-          }
-        }
-        const bool is_json = r[http::field::content_type].starts_with("application/json");
-        return s.handlers.update_weights(r.body(), is_json, version);
+        return s.handlers.update_weights(WeightUpdate{std::nullopt, r.body(), weight_version_header(r)});
       });
     const bool known = target == "/health" || target == "/v1/completions" || target == "/v1/weights";
     reply(known ? 405 : 404, error_json(known ? 405 : 404, known ? "method not allowed" : "no such route: " + target));
+  }
+
+  // A weights body streams into a file of the upload folder, removed once its handler is done.
+  void read_upload(std::size_t limit) {
+    static std::atomic<uint64_t> uploads = 0;
+    upload_path_ = state_.settings.upload_dir / fmt::format("upload-{}.safetensors", uploads++);
+    upload_.emplace(std::move(*header_));
+    upload_->body_limit(limit);
+    beast::error_code ec;
+    upload_->get().body().open(upload_path_.c_str(), beast::file_mode::write, ec);
+    if (ec) return reply_and_close(500, error_json(500, "cannot store the weights body: " + ec.message()));
+    http::async_read(stream_, buffer_, *upload_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_upload(ec); });
+  }
+
+  void on_upload(beast::error_code ec) {
+    auto upload = upload_->release();
+    upload.body().close();
+    upload_.reset();
+    if (ec) {
+      std::error_code ignored;
+      std::filesystem::remove(upload_path_, ignored);
+      return ec == http::error::body_limit ? reply_and_close(413, error_json(413, "the body is too large")) : close();
+    }
+    stream_.expires_never();
+    request_ = {};
+    request_.base() = upload.base();
+    const std::filesystem::path file = upload_path_;
+    run([file](State& s, const auto& r) {
+      struct Remove {
+        std::filesystem::path path;
+        ~Remove() {
+          std::error_code ignored;
+          std::filesystem::remove(path, ignored);
+        }
+      } remove{file};
+      return s.handlers.update_weights(WeightUpdate{file, "", weight_version_header(r)});
+    });
+  }
+
+  void reply_health() {
+    try {
+      reply(200, state_.handlers.health().dump());
+    } catch (const std::exception& e) {
+      reply(500, error_json(500, e.what()));
+    }
   }
 
   using State = HttpServer::State;
@@ -129,7 +183,7 @@ class Session : public std::enable_shared_from_this<Session> {
         body = error_json(status, e.what());
       } catch (const std::exception& e) {
         status = 500;
-        body = error_json(500, e.what());
+        body = error_json(500, std::string("internal error: ") + e.what());
       }
       asio::post(self->stream_.get_executor(), [self, status, body = std::move(body)]() mutable {
         self->reply(status, std::move(body));
@@ -164,6 +218,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> header_;
   std::optional<http::request_parser<http::string_body>> body_;
+  std::optional<http::request_parser<http::file_body>> upload_;
+  std::filesystem::path upload_path_;
   http::request<http::string_body> request_;
 };
 

@@ -2,12 +2,15 @@
 // `Authorization: Bearer TOKEN` (401 otherwise, before its body is read); bodies are size-limited
 // (413); a request that is not HTTP or whose JSON is malformed gets 400 and the server goes on;
 // a client that sends too slowly is cut off after the read timeout. Routes: GET /health,
-// POST /v1/completions, POST /v1/weights. The handlers run one at a time on a worker thread, so
-// the model they share is never used by two requests at once.
+// POST /v1/completions, POST /v1/weights. /health answers on the connection's own thread, so a
+// long request never stalls it; the other handlers run one at a time on a worker thread, so the
+// model they share is never used by two requests at once. A weights body streams to a file in
+// `upload_dir` as it arrives. Error bodies carry the first line of the message only.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,15 +28,22 @@ struct HttpServerSettings {
   std::size_t max_weights_bytes = std::size_t{64} << 30;  // /v1/weights
   std::chrono::milliseconds read_timeout{30000};  // to receive one whole request
   int io_threads = 2;
+  std::filesystem::path upload_dir;  // where /v1/weights bodies are written; it must exist
+};
+
+// A POST /v1/weights: a safetensors body (written to `body_file`, removed after the handler) or
+// a JSON body {"path": DIR, "version": N}; `version` from the X-Weight-Version header.
+struct WeightUpdate {
+  std::optional<std::filesystem::path> body_file;
+  std::string json;
+  std::optional<int64_t> version;
 };
 
 // What the routes do. Each may throw ApiError (its status) or std::exception (500).
 struct RolloutHandlers {
   std::function<nlohmann::json()> health;
   std::function<nlohmann::json(const std::string& body)> complete;
-  // `body` is a safetensors file, or JSON {"path": DIR} (content type application/json);
-  // `version` from the X-Weight-Version header or the JSON's "version".
-  std::function<nlohmann::json(const std::string& body, bool is_json, std::optional<int64_t> version)> update_weights;
+  std::function<nlohmann::json(const WeightUpdate& update)> update_weights;
 };
 
 class HttpServer {

@@ -159,3 +159,28 @@ TEST_CASE("router statistics count the routed slots of real tokens per layer") {
   CHECK(counts.sizes() == at::IntArrayRef({2, 4}));
   CHECK((counts.sum(1) == 6 * model->config().num_experts_per_tok).all().item<bool>());
 }
+
+TEST_CASE("a shard outside the model folder, a size out of range or one the weights lack is refused first") {
+  const auto dir = scratch("escape");
+  write_safetensors(dir / "model.safetensors", fixture_tensors());
+  nlohmann::json index{{"weight_map", {{"model.norm.weight", "../outside.safetensors"}}}};
+  std::ofstream(dir / "model.safetensors.index.json") << index.dump();
+  CHECK_THROWS_WITH(CheckpointTensors::open(dir), Catch::Contains("is not a file of the model folder"));
+  std::filesystem::create_symlink("/etc/hostname", dir / "linked.safetensors");
+  index["weight_map"]["model.norm.weight"] = "linked.safetensors";
+  std::ofstream(dir / "model.safetensors.index.json", std::ios::trunc) << index.dump();
+  CHECK_THROWS_WITH(CheckpointTensors::open(dir), Catch::Contains("is not a file of the model folder"));
+  std::filesystem::remove(dir / "model.safetensors.index.json");
+
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(qwen3_moe / "config.json"));
+  config["vocab_size"] = 1e12;
+  CHECK_THROWS_WITH(parse_model_config(config, "c.json"), Catch::Contains("\"vocab_size\" = 1000000000000.0 is out of range"));
+  config["vocab_size"] = 1 << 30;
+  std::ofstream(dir / "config.json", std::ios::trunc) << config.dump();
+  CHECK_THROWS_WITH(load_causal_lm(dir), Catch::Contains("config.json says vocab_size 1073741824"));
+  config = nlohmann::json::parse(std::ifstream(qwen3_moe / "config.json"));
+  config["num_hidden_layers"] = 100000;
+  std::ofstream(dir / "config.json", std::ios::trunc) << config.dump();
+  CHECK_THROWS_WITH(load_causal_lm(dir), Catch::Contains("num_hidden_layers 100000, which the weights do not hold"));
+  std::filesystem::remove_all(dir);
+}

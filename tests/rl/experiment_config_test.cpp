@@ -164,6 +164,10 @@ TEST_CASE("bad config: checks across keys") {
   CHECK_THAT(error_of(minimal + "[data]\n"), Catch::Contains("TOML syntax error"));
   CHECK_THAT(error_of(minimal, {"data.curriculum=field"}), Catch::Contains("needs data.difficulty_key"));
   CHECK_THAT(error_of(minimal, {"data.template=Solve this."}), Catch::Contains("must be \"r1_zero\" or a template containing {question}"));
+  CHECK_THAT(error_of(minimal + "[[reward]]\nrule = \"regex\"\npattern = \"(unclosed\"\n"),
+             Catch::Contains("reward[1]: reward rule \"regex\": pattern") && Catch::Contains("does not compile"));
+  CHECK_THAT(error_of(minimal, {"rollout.stop=[\"</answer>\", \"\"]"}),
+             Catch::Contains("rollout.stop holds an empty string"));
 }
 
 TEST_CASE("bad config: several problems are all reported at once") {

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -15,7 +16,9 @@
 #include "policy/tokenizer.hpp"
 #include "rl/experiment_config.hpp"
 #include "rl/grpo_trainer.hpp"
+#include "rl/metrics_log.hpp"
 #include "rl/pretrain_config.hpp"
+#include "rl/scored_completion.hpp"
 #include "rollout/generator.hpp"
 #include "rollout/worker_pool.hpp"
 #include "tests/rl/tiny_models.hpp"
@@ -100,7 +103,8 @@ TEST_CASE("every step logs the metrics a run is read by") {
                           "clipped_ratio", "reflection_frequency", "reflection_count", "kl", "entropy",
                           "clip_fraction_low", "clip_fraction_high", "grad_norm", "learning_rate", "logprob_mismatch",
                           "routing_mismatch", "rollout_tokens_per_s", "train_tokens_per_s", "time_rollout_s",
-                          "time_reward_s", "time_train_s", "time_step_s", "peak_rss_gb"})
+                          "time_reward_s", "time_train_s", "time_step_s", "peak_rss_gb", "reward_failures/math",
+                          "reward_failures/regex", "prompts_skipped"})
     for (const auto& line : lines) CHECK(line.contains(key));
   CHECK(lines.back().contains("eval/pass@1"));
   for (const char* file : {"eval_base.json", "eval_final.json", "final/config.json", "final/model.safetensors",
@@ -133,6 +137,44 @@ TEST_CASE("a folder that holds a run is never overwritten, and --resume needs a 
   CHECK_THROWS_WITH(train(experiment("guarded"), {}), Catch::Contains("already holds a run") && Catch::Contains("--resume"));
   std::filesystem::remove_all(work / "empty");
   CHECK_THROWS_WITH(train(experiment("empty"), TrainOptions{true}), Catch::Contains("holds no checkpoint to resume from"));
+}
+
+TEST_CASE("resuming with settings that change the run is refused unless overridden, and each change is named") {
+  std::filesystem::remove_all(work / "changed");
+  train(experiment("changed", {"train.steps=2"}), {});
+  CHECK_THROWS_WITH(train(experiment("changed", {"optim.lr=0.5", "rollout.group_size=4"}), TrainOptions{true}),
+                    Catch::Contains("--resume: the settings differ") && Catch::Contains("optim.lr: ") &&
+                        Catch::Contains("rollout.group_size: 3 -> 4") && Catch::Contains("--override"));
+  train(experiment("changed", {"optim.lr=0.5", "train.steps=3"}), TrainOptions{true, true});
+  CHECK(metrics_of("changed").size() == 3);
+}
+
+TEST_CASE("data that lacks what a rule needs, or prompts all past max_prompt_tokens, are refused") {
+  std::filesystem::remove_all(work / "no-key");
+  CHECK_THROWS_WITH(train(experiment("no-key", {"data.answer_key=solution"}), {}),
+                    Catch::Contains("train.jsonl:1: the record has no \"solution\" field") &&
+                        Catch::Contains("data.answer_key"));
+  std::filesystem::remove_all(work / "too-long");
+  CHECK_THROWS_WITH(train(experiment("too-long", {"data.max_prompt_tokens=1"}), {}),
+                    Catch::Contains("longer than data.max_prompt_tokens = 1"));
+}
+
+TEST_CASE("a rule that fails on every completion of a step is named with its first error") {
+  std::vector<ScoredCompletion> batch(3);
+  for (auto& s : batch) s.score.rules = {{"math", 0.0, "the record has no answer"}, {"format", 1.0, std::nullopt}};
+  batch[1].score.rules[1].error = "boom";
+  std::vector<rewards::RewardSpec> specs(2);
+  specs[0].name = "math";
+  specs[1].name = "format";
+  const auto lines = rules_failing_everywhere(batch, specs);
+  REQUIRE(lines.size() == 1);
+  CHECK_THAT(lines[0], Catch::Contains("rule \"math\" failed on all 3 completions") &&
+                           Catch::Contains("the record has no answer"));
+  StepMetrics m;
+  add_rollout_metrics(m, batch, specs);
+  std::map<std::string, double> logged(m.items().begin(), m.items().end());
+  CHECK(logged.at("reward_failures/math") == 3.0);
+  CHECK(logged.at("reward_failures/format") == 1.0);
 }
 
 TEST_CASE("dynamic sampling draws more prompts while groups carry no signal, up to its bound") {

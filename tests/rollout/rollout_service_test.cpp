@@ -1,7 +1,8 @@
 // The rollout service over real HTTP on loopback: remote workers give the completions, log-probs
 // and MoE routing of the in-process pool for the same jobs and seeds, before and after a weight
 // update; a worker that dies mid-request has its job sampled by another; a wrong token gets 401;
-// malformed, oversized and slow requests are refused and the server keeps answering.
+// malformed, oversized and slow requests are refused and the server keeps answering; weight
+// updates stay inside the weights folder, refuse NaN and backward versions, and stream to disk.
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
 #include <unistd.h>
@@ -58,12 +59,17 @@ GenerationSettings generation() {
 // `customize` may replace its handlers.
 struct LocalWorker {
   using Customize = std::function<void(RolloutHandlers&, LocalWorker&)>;
-  explicit LocalWorker(const std::string& name, const Customize& customize = {})
-      : engine(policy::load_causal_lm(moe_folder()), policy::Tokenizer::from_file(moe_folder()), "moe", work / name) {
+  explicit LocalWorker(const std::string& name, const Customize& customize = {},
+                       std::chrono::milliseconds read_timeout = std::chrono::milliseconds(300))
+      : engine(policy::load_causal_lm(moe_folder()), policy::Tokenizer::from_file(moe_folder()), "moe",
+               EngineSettings{work / name, work / "shared", 4096}) {
     HttpServerSettings s;
     s.token = token;
-    s.read_timeout = std::chrono::milliseconds(300);
+    s.read_timeout = read_timeout;
     s.max_body_bytes = 1 << 16;
+    s.max_weights_bytes = 64 << 20;
+    s.upload_dir = work / name / "uploads";
+    std::filesystem::create_directories(s.upload_dir);
     RolloutHandlers handlers = engine.handlers();
     if (customize) customize(handlers, *this);
     server = std::make_unique<HttpServer>(s, handlers);
@@ -264,4 +270,127 @@ TEST_CASE("/health still answers after 1000 malformed or oversized or slow reque
   const auto health = get_health(w);
   CHECK(health.status == 200);
   CHECK(nlohmann::json::parse(health.body)["status"] == "ok");
+}
+
+namespace {
+
+HttpReply post_weights_json(const LocalWorker& w, const std::string& json) {
+  return http_request(parse_endpoint(w.endpoint()), "POST", "/v1/weights", token, json, "application/json",
+                      std::chrono::seconds(10));
+}
+
+HttpReply post_weights_body(const LocalWorker& w, const std::string& body, const std::string& version) {
+  return http_request(parse_endpoint(w.endpoint()), "POST", "/v1/weights", token, body, "application/octet-stream",
+                      std::chrono::seconds(10), "X-Weight-Version: " + version);
+}
+
+int64_t health_version(const LocalWorker& w) {
+  return nlohmann::json::parse(get_health(w).body)["weight_version"].get<int64_t>();
+}
+
+// The worker's model as a safetensors body, with `poison` applied to its first parameter.
+std::string weights_body(const std::string& name, const std::function<void(at::Tensor&)>& poison = {}) {
+  auto model = policy::load_causal_lm(moe_folder());
+  if (poison) {
+    torch::NoGradGuard no_grad;
+    auto first = model->parameters().front();
+    poison(first);
+  }
+  const auto dir = work / ("body-" + name);
+  std::filesystem::create_directories(dir);
+  policy::write_model_files(*model, dir);
+  return read_file(dir / "model.safetensors");
+}
+
+}  // namespace
+
+TEST_CASE("weight updates: paths only inside the weights folder, no NaN, no going back, no file shown") {
+  LocalWorker w("guarded-weights");
+  std::filesystem::create_directories(work / "shared");
+  for (const std::string& path : {std::string("/etc/shadow"), std::string("/etc"), (work / "shared/../moe").string()}) {
+    const auto reply = post_weights_json(w, nlohmann::json{{"path", path}, {"version", 1}}.dump());
+    INFO(reply.body);
+    CHECK(reply.status == 403);
+    CHECK(reply.body.find("outside this worker's weights folder") != std::string::npos);
+  }
+  std::filesystem::remove(work / "shared/escape");
+  std::filesystem::create_directory_symlink("/etc", work / "shared/escape");
+  CHECK(post_weights_json(w, nlohmann::json{{"path", (work / "shared/escape/passwd").string()}, {"version", 1}}.dump())
+            .status == 403);
+  CHECK_FALSE(std::filesystem::exists(work / "guarded-weights/incoming"));  // nothing was copied
+
+  const auto nan = post_weights_body(w, weights_body("nan", [](at::Tensor& p) { p.view(-1)[3] = NAN; }), "1");
+  CHECK(nan.status == 400);
+  CHECK(nan.body.find("NaN or infinite") != std::string::npos);
+  CHECK(health_version(w) == 0);
+  CHECK(post_weights_body(w, weights_body("clean"), "-1").status == 400);
+  CHECK(post_weights_body(w, weights_body("clean"), "2").status == 200);
+  CHECK(health_version(w) == 2);
+  const auto backward = post_weights_body(w, weights_body("clean"), "1");
+  CHECK(backward.status == 409);
+  CHECK(health_version(w) == 2);
+  const auto garbage = post_weights_body(w, std::string(1000, '\x7f'), "3");
+  CHECK(garbage.status == 400);
+  CHECK(garbage.body.find("Exception raised from") == std::string::npos);
+  CHECK(garbage.body.find('\n') == std::string::npos);
+  CHECK(std::filesystem::is_empty(work / "guarded-weights/uploads"));  // bodies are removed once loaded or refused
+}
+
+TEST_CASE("a weights body streams to disk as it arrives") {
+  LocalWorker w("streaming", {}, std::chrono::seconds(20));
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), w.server->port()});
+  const std::size_t total = 32 << 20, first = 8 << 20;
+  const std::string header = "POST /v1/weights HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                             "\r\nX-Weight-Version: 1\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(header));
+  const std::string chunk(1 << 20, 'z');
+  for (std::size_t sent = 0; sent < first; sent += chunk.size()) boost::asio::write(socket, boost::asio::buffer(chunk));
+  std::uintmax_t stored = 0;
+  for (int attempt = 0; attempt < 100 && stored < first; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (const auto& entry : std::filesystem::directory_iterator(work / "streaming/uploads"))
+      stored = std::max(stored, entry.file_size());
+  }
+  CHECK(stored >= first);
+  for (std::size_t sent = first; sent < total; sent += chunk.size()) boost::asio::write(socket, boost::asio::buffer(chunk));
+  std::string reply(4096, '\0');
+  boost::system::error_code ec;
+  reply.resize(socket.read_some(boost::asio::buffer(reply), ec));
+  CHECK(reply.starts_with("HTTP/1.1 400"));  // 32 MB of 'z' is no safetensors file
+}
+
+TEST_CASE("a prompt past the context or a request past the work limit is refused; /health answers during a long one") {
+  std::atomic<bool> holding{false};
+  LocalWorker w("bounded");
+  const auto target = parse_endpoint(w.endpoint());
+  std::vector<int> long_prompt(250, 5);
+  const auto past_context = http_request(target, "POST", "/v1/completions", token,
+                                         nlohmann::json{{"prompt", {long_prompt}}, {"max_tokens", 10}}.dump(),
+                                         "application/json", std::chrono::seconds(5));
+  CHECK(past_context.status == 400);
+  CHECK(past_context.body.find("context of 256 tokens") != std::string::npos);
+  const auto too_much = http_request(target, "POST", "/v1/completions", token,
+                                     nlohmann::json{{"prompt", {{5, 6}}}, {"max_tokens", 100}, {"n", 100}}.dump(),
+                                     "application/json", std::chrono::seconds(5));
+  CHECK(too_much.status == 400);
+  CHECK(too_much.body.find("above this worker's limit of 4096") != std::string::npos);
+
+  LocalWorker slow("slow", [&holding](RolloutHandlers& h, LocalWorker&) {
+    h.complete = [&holding](const std::string&) -> nlohmann::json {
+      holding = true;
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      return nlohmann::json::object();
+    };
+  });
+  std::thread request([&slow] {
+    http_request(parse_endpoint(slow.endpoint()), "POST", "/v1/completions", token, R"({"prompt": [[1]]})",
+                 "application/json", std::chrono::seconds(10));
+  });
+  while (!holding) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto began = std::chrono::steady_clock::now();
+  CHECK(get_health(slow).status == 200);
+  CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(1));
+  request.join();
 }
