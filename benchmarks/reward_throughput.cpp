@@ -54,10 +54,8 @@ int main(int argc, char** argv) {
              static_cast<double>(verdicts) / seconds_since(start));
 
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  aha::rewards::CodeRule keys;
-  keys.max_parallel = static_cast<int>(cores);
-  const aha::rewards::RewardPipeline pipeline(
-      {aha::rewards::RewardSpec{aha::rewards::Rule::code, "code", 1.0, 0.0, keys}}, cores);
+  const aha::rewards::RewardPipeline pipeline(  // the code rule's defaults: two programs per core
+      {aha::rewards::RewardSpec{aha::rewards::Rule::code, "code", 1.0, 0.0, aha::rewards::CodeRule{}}});
   std::vector<aha::rewards::CompletionRecord> batch(static_cast<std::size_t>(executions));
   for (auto& record : batch) {
     record.completion = "def add(a, b):\n    return a + b\n";

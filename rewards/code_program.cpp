@@ -113,7 +113,7 @@ HarnessRun make_harness(CodeLanguage language, const std::string& program, const
   const std::string task = sandbox_task_dir();
   if (language == CodeLanguage::python) {
     const std::string wire(harness::wire_py);
-    HarnessRun run{{{keys.python, "-I", task + "/judge.py", task},
+    HarnessRun run{{{keys.python, "-I", "-S", task + "/judge.py", task},  // the judge needs no site-packages
                     {{"wire.py", wire}, {"judge.py", std::string(harness::judge_py)}, {"tests.py", tests}},
                     nonce + "\n"},
                    {{keys.python, "-I", task + "/candidate.py", task},

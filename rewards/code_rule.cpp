@@ -33,11 +33,12 @@ CodeLanguage record_language(const CompletionRecord& record, const ExtractedProg
 
 }  // namespace
 
+int code_runs_at_once(const CodeRule& keys) {
+  return keys.max_parallel > 0 ? keys.max_parallel : 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 CodeExecutionRule::CodeExecutionRule(const CodeRule& keys)
-    : keys_(keys),
-      slots_(std::make_unique<std::counting_semaphore<>>(
-          keys.max_parallel > 0 ? keys.max_parallel
-                                : static_cast<std::ptrdiff_t>(std::max(1u, std::thread::hardware_concurrency())))) {}
+    : keys_(keys), slots_(std::make_unique<std::counting_semaphore<>>(code_runs_at_once(keys))) {}
 
 RuleOutcome CodeExecutionRule::score(const CompletionRecord& record) const {
   if (!record.tests && !record.entry_point)

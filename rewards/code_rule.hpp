@@ -10,6 +10,10 @@
 
 namespace aha::rewards {
 
+// max_parallel, or with 0 twice the cores: each run is a judge and a candidate that mostly wait
+// on each other (starting up, then one call at a time), so two runs per core keep it busy.
+int code_runs_at_once(const CodeRule& keys);
+
 class CodeExecutionRule : public RewardRule {
  public:
   explicit CodeExecutionRule(const CodeRule& keys);

@@ -9,6 +9,8 @@
 #include <latch>
 #include <thread>
 
+#include "rewards/code_rule.hpp"
+
 namespace aha::rewards {
 
 struct RewardPipeline::Pool {
@@ -22,7 +24,7 @@ RewardPipeline::RewardPipeline(std::vector<RewardSpec> specs, unsigned threads)
   for (const RewardSpec& spec : specs_) {
     rules_.push_back(make_reward_rule(spec));
     if (const auto* code = std::get_if<CodeRule>(&spec.keys); code && threads == 0)
-      wanted = std::max(wanted, static_cast<unsigned>(code->max_parallel));
+      wanted = std::max(wanted, static_cast<unsigned>(code_runs_at_once(*code)));
   }
   pool_ = std::make_unique<Pool>(wanted);
 }

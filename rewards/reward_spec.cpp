@@ -44,7 +44,7 @@ void bind_keys(Binder& b, CodeRule& r) {
   b.number({"timeout_s", "wall-clock limit for one program and its tests, in seconds"}, r.timeout_s, 10.0,
            {0.0, 3600.0, true, false});
   b.integer({"memory_mb", "address-space limit of the program, in MiB"}, r.memory_mb, 1024, {16, 1 << 20});
-  b.integer({"max_parallel", "sandboxed programs run at once; 0: one per core"}, r.max_parallel, 0, {0, 1024});
+  b.integer({"max_parallel", "programs run at once, each a judge and a candidate sandbox; 0: two per core"}, r.max_parallel, 0, {0, 1024});
   b.integer({"max_processes", "processes and threads the program may run at once (RLIMIT_NPROC)"}, r.max_processes,
             64, {1, 4096});
   b.integer({"max_output_kb", "stdout and stderr kept, in KiB; a program that writes more is stopped and fails"},

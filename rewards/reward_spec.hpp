@@ -37,7 +37,7 @@ struct CodeRule {
   CodeScoring scoring = CodeScoring::fraction;
   double timeout_s = 10.0;
   int memory_mb = 1024;
-  int max_parallel = 0;  // 0: one per core
+  int max_parallel = 0;  // 0: two per core
   int max_processes = 64;
   int max_output_kb = 1024;
   std::string python = "/usr/bin/python3";

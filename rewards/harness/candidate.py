@@ -10,7 +10,7 @@ import wire  # noqa: E402
 
 
 def main():
-    channel = wire.Channel(3)
+    channel = wire.Channel(3, lambda text: eval(text, {"__builtins__": {}}, {}))  # the judge is trusted
     namespace = {"__name__": "__aha_program__"}
     try:
         with open(sys.argv[1] + "/program.py") as f:

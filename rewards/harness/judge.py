@@ -48,7 +48,7 @@ def main():
     sys.stdin.close()
     task = sys.argv[1]
     entry_point = sys.argv[2] if len(sys.argv) > 2 else ""
-    names = program_names(wire.Channel(3))
+    names = program_names(wire.Channel(3, ast.literal_eval))
     if names is None:
         sys.exit(1)
     with open(task + "/tests.py") as f:
