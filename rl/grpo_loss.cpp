@@ -1,18 +1,48 @@
-// grpo_loss: the fused per-token loss (kernels/grpo_token_loss), its four aggregations and the
-// clipping and KL statistics.
+// grpo_loss: the fused per-token loss (kernels/grpo_token_loss) or GSPO's sequence-level one, the
+// four aggregations, and the clipping and KL statistics.
 #include "rl/grpo_loss.hpp"
 
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <tuple>
+#include <utility>
 
 #include "kernels/grpo_token_loss.hpp"
 
 namespace aha::rl {
 
+namespace {
+
+// GSPO: s = exp(mean over the completion of log pi - log pi_old), one clipped ratio per sequence,
+// broadcast to its tokens; the KL term stays per token. Returns the per-token loss [b, s] and the
+// ratio [b, 1].
+std::pair<at::Tensor, at::Tensor> sequence_level_loss(const LossInputs& in, const GrpoSection& grpo) {
+  const at::Tensor log_ratio = ((in.logp - in.old_logp) * in.mask).sum(-1, true) /
+                               in.mask.sum(-1, true).clamp_min(1.0);  // [b, 1]
+  const at::Tensor ratio = at::exp(log_ratio);
+  const at::Tensor advantages = in.advantages.unsqueeze(1);  // [b, 1]
+  const at::Tensor clipped = at::clamp(ratio, 1.0 - grpo.epsilon_low, 1.0 + grpo.epsilon_high);
+  at::Tensor per_token = -at::min(ratio * advantages, clipped * advantages).expand_as(in.logp);  // [b, s]
+  if (grpo.beta != 0.0) {
+    const at::Tensor log_ref_ratio = in.ref_logp - in.logp;
+    per_token = per_token + grpo.beta * (at::exp(log_ref_ratio) - log_ref_ratio - 1.0);
+  }
+  return {per_token, ratio.detach()};
+}
+
+}  // namespace
+
 LossOutput grpo_loss(const LossInputs& in, const GrpoSection& grpo, const StepCounts& step) {
-  const at::Tensor per_token = kernels::grpo_token_loss(
-      in.logp, in.old_logp, in.ref_logp, in.advantages, {grpo.epsilon_low, grpo.epsilon_high, grpo.beta});  // [b, s]
+  const bool by_sequence = grpo.importance_sampling_level == ImportanceSampling::sequence;
+  at::Tensor per_token, r;  // [b, s]; the ratio, [b, s] per token or [b, 1] per sequence
+  if (by_sequence) {
+    std::tie(per_token, r) = sequence_level_loss(in, grpo);
+  } else {
+    per_token = kernels::grpo_token_loss(in.logp, in.old_logp, in.ref_logp, in.advantages,
+                                         {grpo.epsilon_low, grpo.epsilon_high, grpo.beta});
+    r = at::exp(in.logp.detach() - in.old_logp);
+  }
   LossOutput out;
   if (grpo.beta != 0.0) {
     const at::Tensor log_ref_ratio = in.ref_logp - in.logp.detach();
@@ -33,10 +63,17 @@ LossOutput grpo_loss(const LossInputs& in, const GrpoSection& grpo, const StepCo
       out.loss = masked.sum() / (sequences * static_cast<double>(step.max_new_tokens));
       break;
   }
-  const at::Tensor advantages = in.advantages.unsqueeze(1);   // [b, 1]
-  const at::Tensor r = at::exp(in.logp.detach() - in.old_logp);  // [b, s]
-  out.clipped_low = (((r < 1.0 - grpo.epsilon_low) & (advantages < 0)).to(at::kFloat) * in.mask).sum().item<double>();
-  out.clipped_high = (((r > 1.0 + grpo.epsilon_high) & (advantages > 0)).to(at::kFloat) * in.mask).sum().item<double>();
+  const at::Tensor advantages = in.advantages.unsqueeze(1);  // [b, 1]
+  const at::Tensor low = ((r < 1.0 - grpo.epsilon_low) & (advantages < 0)).to(at::kFloat);
+  const at::Tensor high = ((r > 1.0 + grpo.epsilon_high) & (advantages > 0)).to(at::kFloat);
+  if (by_sequence) {  // TRL counts clipped sequences: each weighs as the step's mean tokens per sequence
+    const double tokens_per_sequence = static_cast<double>(step.tokens) / sequences;
+    out.clipped_low = low.sum().item<double>() * tokens_per_sequence;
+    out.clipped_high = high.sum().item<double>() * tokens_per_sequence;
+  } else {
+    out.clipped_low = (low * in.mask).sum().item<double>();
+    out.clipped_high = (high * in.mask).sum().item<double>();
+  }
   out.tokens = in.mask.sum().item<double>();
   return out;
 }

@@ -30,8 +30,11 @@ struct LossOutput {
   at::Tensor loss;  // this micro-batch's share of the step loss (scalar, differentiable)
   // Masked token sums, for step metrics: divide by the step's token count.
   double kl_sum = 0.0;
-  double clipped_low = 0.0;   // ratio < 1 - epsilon_low with a negative advantage
-  double clipped_high = 0.0;  // ratio > 1 + epsilon_high with a positive advantage
+  // Tokens whose ratio < 1 - epsilon_low with a negative advantage, and > 1 + epsilon_high with
+  // a positive one; at the sequence level, clipped sequences times the step's tokens per sequence,
+  // so that the step's share is TRL's share of sequences.
+  double clipped_low = 0.0;
+  double clipped_high = 0.0;
   double tokens = 0.0;
 };
 

@@ -14,6 +14,8 @@ constexpr std::array<std::pair<AdvantageMode, std::string_view>, 3> advantage_na
 constexpr std::array<std::pair<LossAggregation, std::string_view>, 4> loss_names{{
     {LossAggregation::grpo, "grpo"}, {LossAggregation::bnpo, "bnpo"},
     {LossAggregation::dr_grpo, "dr_grpo"}, {LossAggregation::dapo, "dapo"}}};
+constexpr std::array<std::pair<ImportanceSampling, std::string_view>, 2> importance_sampling_names{{
+    {ImportanceSampling::token, "token"}, {ImportanceSampling::sequence, "sequence"}}};
 constexpr std::array<std::pair<Schedule, std::string_view>, 3> schedule_names{{
     {Schedule::constant, "constant"}, {Schedule::linear, "linear"}, {Schedule::cosine, "cosine"}}};
 constexpr std::array<std::pair<LogLevel, std::string_view>, 4> level_names{{
@@ -55,6 +57,10 @@ void bind(Binder& b, GrpoSection& s) {
   b.choice({"loss", "token-loss averaging: grpo (per sequence, then over sequences), bnpo (over the batch's "
                     "tokens), dr_grpo (sum / (sequences * max_new_tokens)), dapo (over all tokens of the step)"},
            s.loss, LossAggregation::dapo, loss_names);
+  b.choice({"importance_sampling_level", "token: each token's ratio is clipped (GRPO); sequence: one ratio per "
+                                         "completion, the exponent of its mean token log-ratio, clipped as a whole "
+                                         "(GSPO, as TRL computes it)"},
+           s.importance_sampling_level, ImportanceSampling::token, importance_sampling_names);
   b.number({"epsilon_low", "the ratio is clipped below at 1 - epsilon_low"}, s.epsilon_low, 0.2,
            {0.0, 1.0, false, true});
   b.number({"epsilon_high", "the ratio is clipped above at 1 + epsilon_high (DAPO's clip-higher: 0.28)"},

@@ -29,9 +29,11 @@ struct DataSection {
 
 enum class AdvantageMode { group, batch, none };
 enum class LossAggregation { grpo, bnpo, dr_grpo, dapo };
+enum class ImportanceSampling { token, sequence };
 struct GrpoSection {
   AdvantageMode advantage = AdvantageMode::group;
   LossAggregation loss = LossAggregation::dapo;
+  ImportanceSampling importance_sampling_level = ImportanceSampling::token;
   double epsilon_low = 0.2;
   double epsilon_high = 0.2;
   double beta = 0.0;

@@ -149,6 +149,20 @@ TEST_CASE("resuming with settings that change the run is refused unless overridd
   CHECK(metrics_of("changed").size() == 3);
 }
 
+TEST_CASE("a run with GSPO's sequence-level ratios trains and repeats") {
+  for (const char* run : {"gspo-a", "gspo-b"}) {
+    std::filesystem::remove_all(work / run);
+    train(experiment(run, {"grpo.importance_sampling_level=sequence", "grpo.iterations=2", "train.steps=2"}), {});
+  }
+  const auto a = metrics_of("gspo-a"), b = metrics_of("gspo-b");
+  REQUIRE(a.size() == 2);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(std::isfinite(a[i]["loss"].get<double>()));
+    CHECK(a[i]["loss"] == b[i]["loss"]);
+    CHECK(a[i]["grad_norm"] == b[i]["grad_norm"]);
+  }
+}
+
 TEST_CASE("data that lacks what a rule needs, or prompts all past max_prompt_tokens, are refused") {
   std::filesystem::remove_all(work / "no-key");
   CHECK_THROWS_WITH(train(experiment("no-key", {"data.answer_key=solution"}), {}),

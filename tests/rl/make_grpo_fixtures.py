@@ -1,6 +1,7 @@
 """Makes the golden fixtures of the GRPO tests with PyPI trl: the loss and its gradient with
 respect to the policy log-probs from TRL's own GRPOTrainer._compute_loss, for every loss type,
-with and without the KL term, with symmetric and DAPO clip-higher epsilons; and group-relative
+with and without the KL term, with symmetric and DAPO clip-higher epsilons, at the token level
+(GRPO) and the sequence level (GSPO, importance_sampling_level = "sequence"); and group-relative
 advantages with TRL's formulas (trl.trainer.utils.nanstd).
 
     pip install torch trl safetensors
@@ -18,12 +19,12 @@ OUT = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "grpo"
 MAX_COMPLETION_LENGTH = 12
 
 
-def trl_loss(loss_type, beta, eps_low, eps_high, inputs, logp):
+def trl_loss(loss_type, beta, eps_low, eps_high, level, inputs, logp):
     """Runs GRPOTrainer._compute_loss on a trainer stub whose model returns `logp`."""
     trainer = object.__new__(GRPOTrainer)
     trainer.loss_type, trainer.beta = loss_type, beta
     trainer.epsilon_low, trainer.epsilon_high = eps_low, eps_high
-    trainer.importance_sampling_level = "token"
+    trainer.importance_sampling_level = level
     trainer.top_entropy_quantile = 1.0
     trainer.off_policy_mask_threshold = None
     trainer.use_vllm = False
@@ -54,20 +55,22 @@ def main():
               "advantages": advantages, "old_per_token_logps": old, "ref_per_token_logps": ref,
               "num_items_in_batch": mask.sum()}
     tensors = {"mask": mask, "old_logp": old, "logp": logp, "ref_logp": ref, "advantages": advantages}
-    for loss_type in ["grpo", "bnpo", "dr_grpo", "dapo"]:
-        for beta in [0.0, 0.04]:
-            for eps_low, eps_high in [(0.2, 0.2), (0.2, 0.28)]:
-                name = f"{loss_type}_beta{beta}_eps{eps_low}-{eps_high}"
-                x = logp.clone().requires_grad_()
-                loss, metrics = trl_loss(loss_type, beta, eps_low, eps_high, inputs, x)
-                loss.backward()
-                tensors[f"loss.{name}"] = loss.detach().reshape(1)
-                tensors[f"grad.{name}"] = x.grad
-                tensors[f"clip_low.{name}"] = torch.tensor([metrics["clip_ratio/low_mean"][-1]])
-                tensors[f"clip_high.{name}"] = torch.tensor([metrics["clip_ratio/high_mean"][-1]])
-                if beta:
-                    tensors[f"kl.{name}"] = torch.tensor([metrics["kl"][-1]])
-                print(f"{name}: loss {loss.item():.6f}")
+    cases = [(level, loss_type, beta, eps_low, eps_high)
+             for level in ["token", "sequence"] for loss_type in ["grpo", "bnpo", "dr_grpo", "dapo"]
+             for beta in [0.0, 0.04] for eps_low, eps_high in [(0.2, 0.2), (0.2, 0.28)]]
+    for level, loss_type, beta, eps_low, eps_high in cases:
+        prefix = "sequence_" if level == "sequence" else ""
+        name = f"{prefix}{loss_type}_beta{beta}_eps{eps_low}-{eps_high}"
+        x = logp.clone().requires_grad_()
+        loss, metrics = trl_loss(loss_type, beta, eps_low, eps_high, level, inputs, x)
+        loss.backward()
+        tensors[f"loss.{name}"] = loss.detach().reshape(1)
+        tensors[f"grad.{name}"] = x.grad
+        tensors[f"clip_low.{name}"] = torch.tensor([metrics["clip_ratio/low_mean"][-1]])
+        tensors[f"clip_high.{name}"] = torch.tensor([metrics["clip_ratio/high_mean"][-1]])
+        if beta:
+            tensors[f"kl.{name}"] = torch.tensor([metrics["kl"][-1]])
+        print(f"{name}: loss {loss.item():.6f}")
 
     # Advantages: 4 groups of 4, the third with equal rewards.
     rewards = torch.tensor([1.0, 0.0, 0.5, 1.0, 0.0, 0.0, 1.0, 0.25, 1.0, 1.0, 1.0, 1.0, 2.0, -1.0, 0.0, 0.5])
