@@ -173,6 +173,28 @@ TEST_CASE("data that lacks what a rule needs, or prompts all past max_prompt_tok
                     Catch::Contains("longer than data.max_prompt_tokens = 1"));
 }
 
+TEST_CASE("prompts past max_prompt_tokens are skipped, counted and replaced, never cut") {
+  make_fixture();
+  {
+    std::ofstream out(work / "mixed.jsonl", std::ios::trunc);
+    for (int i = 0; i < 12; ++i) {
+      std::string question = "1 + " + std::to_string(i);  // half of them hundreds of tokens long
+      for (int term = 0; i % 2 == 0 && term < 300; ++term) question += " + " + std::to_string(term);
+      out << nlohmann::json{{"question", question}, {"answer", "0"}}.dump() << "\n";
+    }
+  }
+  std::filesystem::remove_all(work / "skipping");
+  train(experiment("skipping", {"data.train=\"" + (work / "mixed.jsonl").string() + "\"", "data.eval=\"\"",
+                                "data.max_prompt_tokens=400", "train.steps=3"}),
+        {});
+  double skipped = 0.0;
+  for (const auto& line : metrics_of("skipping")) {
+    skipped += line["prompts_skipped"].get<double>();
+    CHECK(line["groups_trained"].get<double>() == 2.0);  // each skipped prompt was replaced
+  }
+  CHECK(skipped > 0.0);
+}
+
 TEST_CASE("a rule that fails on every completion of a step is named with its first error") {
   std::vector<ScoredCompletion> batch(3);
   for (auto& s : batch) s.score.rules = {{"math", 0.0, "the record has no answer"}, {"format", 1.0, std::nullopt}};
