@@ -392,13 +392,6 @@ SandboxResult finish(SandboxedProcess& process, const SandboxLimits& limits, Clo
 
 }  // namespace
 
-SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
-                            const std::string& stdin_text, const SandboxLimits& limits) {
-  const auto deadline = deadline_after(limits.wall_seconds);
-  SandboxedProcess process({argv, files, stdin_text}, limits, -1, true);
-  return finish(process, limits, deadline);
-}
-
 SandboxResult run_judged(const SandboxProgram& judge, const SandboxProgram& candidate, const SandboxLimits& limits) {
   const auto deadline = deadline_after(limits.wall_seconds);
   int channel[2];

@@ -49,16 +49,13 @@ struct SandboxProgram {
   std::string stdin_text;
 };
 
-// Runs argv (argv[0] an absolute path visible in the sandbox) with `files` in the task folder and
-// `stdin_text` on its standard input; the working folder is a private writable one. Throws Error
-// only when the sandbox itself cannot be set up (no temporary folder, fork fails).
-SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
-                            const std::string& stdin_text, const SandboxLimits& limits);
-
 // Runs `judge` and `candidate` in two sandboxes of their own (as root, with two uids), joined by a
 // socket that each sees as its file descriptor 3 and nothing else: neither sees the other's
 // files, processes or output. Returns the judge's result; the candidate's output is discarded and
 // it is killed when the judge ends. The limits apply to each; the wall clock to both together.
+// Each program's `files` lie in its read-only task folder, its working folder is a private
+// writable one, and `stdin_text` is its standard input. Throws Error only when a sandbox cannot
+// be set up (no temporary folder, fork fails).
 SandboxResult run_judged(const SandboxProgram& judge, const SandboxProgram& candidate, const SandboxLimits& limits);
 
 }  // namespace aha::rewards
