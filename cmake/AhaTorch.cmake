@@ -36,6 +36,18 @@ add_library(aha_torch INTERFACE)
 add_library(aha::torch ALIAS aha_torch)
 target_link_libraries(aha_torch INTERFACE ${TORCH_LIBRARIES})
 
+# ATen's parallel_for is a header template whose threads come from `#pragma omp parallel`: a file
+# compiled without OpenMP runs every such loop on one thread. So aha's own loops compile with
+# OpenMP and link the runtime LibTorch itself loads (the wheel ships its libgomp), one pool for all.
+find_library(AHA_TORCH_OPENMP NAMES libgomp.so.1 gomp PATHS ${TORCH_INSTALL_PREFIX}/lib NO_DEFAULT_PATH)
+if(AHA_TORCH_OPENMP)
+  target_compile_options(aha_torch INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-fopenmp>)
+  target_link_libraries(aha_torch INTERFACE ${AHA_TORCH_OPENMP})
+else()
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
+  target_link_libraries(aha_torch INTERFACE OpenMP::OpenMP_CXX)
+endif()
+
 # The wheel's CUDA libraries live beside torch under nvidia/*/lib; the linker must resolve
 # libtorch_cuda's dependencies there rather than in an older system CUDA.
 get_filename_component(_torch_site ${TORCH_INSTALL_PREFIX} DIRECTORY)

@@ -21,9 +21,11 @@ void set_threads_of_this_thread(int threads) {
   using SetThreads = void (*)(int);
   static const auto omp = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
   const int n = std::max(threads, 1);
-  // ATen gives each thread the process-wide counts on its first parallel call; that call comes
-  // first here, so it cannot undo what follows.
+  // ATen gives each thread the process-wide counts on its first parallel call, once in LibTorch
+  // and once more in this program's own copy of its header's parallel_for; both come first here,
+  // so neither can undo what follows.
   at::get_num_threads();
+  at::internal::lazy_init_num_threads();
   if (omp) omp(n);
   set_mkl_threads_of_this_thread(n);
 }

@@ -14,6 +14,9 @@ typedef float Wide __attribute__((vector_size(64)));  // sixteen floats: one AVX
 
 constexpr int64_t kColumns = kPanelColumns;  // output columns per packed panel: two Wide
 constexpr int64_t kRows = 6;      // rows per register tile: 12 accumulators
+// Features ahead whose weights a tile asks the memory for (4 kB): decoding a few rows does too
+// little arithmetic per byte for the hardware prefetcher alone to keep the memory busy.
+constexpr int64_t kPrefetchFeatures = 32;
 
 inline __attribute__((always_inline)) Wide load(const float* p) {
   Wide v;
@@ -42,6 +45,8 @@ inline __attribute__((always_inline)) void tile(const float* x, int64_t in, cons
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = Wide{};
   for (int64_t k = 0; k < in; ++k) {
     const Wide w0 = load(panel + k * kColumns), w1 = load(panel + k * kColumns + 16);
+    __builtin_prefetch(panel + (k + kPrefetchFeatures) * kColumns);  // never faults past the end
+    __builtin_prefetch(panel + (k + kPrefetchFeatures) * kColumns + 16);
     for (int r = 0; r < R; ++r) {
       const float v = x[r * in + k];
       acc[r][0] = acc[r][0] + v * w0;

@@ -204,8 +204,9 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
     pool_ = std::make_unique<rollout::RemotePool>(remote, *policy_, start_step_);
   }
   // On the CPU the rollout workers and the micro-batch threads keep every core busy, each on its
-  // own thread count; this thread's few operations between them (the optimizer step, the sums)
-  // run on it alone, so OpenMP's pool never wakes to spin on a core they need (a tenth of a step).
+  // own thread count; this thread's small operations between them (the sums, the batch) run on
+  // it alone, so OpenMP's pool never wakes to spin on a core they need. The optimizer's update
+  // takes every core again (PolicyOptimizer::apply_update).
   threads_ = at::get_num_threads();
   if (device_.is_cpu() && c_.rollout.endpoints.empty()) kernels::set_threads_of_this_thread(1);
 }
