@@ -1,5 +1,7 @@
 // invariant_gemm: the weight packed into panels of 32 output columns, then register tiles of six
 // rows by 32 columns, each column a multiply-add chain over the input features in order.
+// invariant_gemm_columns: the weight unpacked, eight of its rows at a time against sixteen input
+// rows in the lanes of a vector: the same multiply-add chains, so the same bits.
 #include "kernels/invariant_gemm.hpp"
 
 #include <algorithm>
@@ -12,11 +14,8 @@ namespace {
 
 typedef float Wide __attribute__((vector_size(64)));  // sixteen floats: one AVX-512 register
 
-constexpr int64_t kColumns = kPanelColumns;  // output columns per packed panel: two Wide
+constexpr int64_t kColumns = 32;  // output columns per packed panel: two Wide
 constexpr int64_t kRows = 6;      // rows per register tile: 12 accumulators
-// Features ahead whose weights a tile asks the memory for (4 kB): decoding a few rows does too
-// little arithmetic per byte for the hardware prefetcher alone to keep the memory busy.
-constexpr int64_t kPrefetchFeatures = 32;
 
 inline __attribute__((always_inline)) Wide load(const float* p) {
   Wide v;
@@ -45,8 +44,6 @@ inline __attribute__((always_inline)) void tile(const float* x, int64_t in, cons
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = Wide{};
   for (int64_t k = 0; k < in; ++k) {
     const Wide w0 = load(panel + k * kColumns), w1 = load(panel + k * kColumns + 16);
-    __builtin_prefetch(panel + (k + kPrefetchFeatures) * kColumns);  // never faults past the end
-    __builtin_prefetch(panel + (k + kPrefetchFeatures) * kColumns + 16);
     for (int r = 0; r < R; ++r) {
       const float v = x[r * in + k];
       acc[r][0] = acc[r][0] + v * w0;
@@ -85,31 +82,44 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
   }
 }
 
-void product(const float* x, int64_t n, int64_t in, const float* packed, int64_t out_features, float* out) {
-  for (int64_t c = 0; c < out_features; c += kColumns)
-    product_columns(x, n, in, packed + (c / kColumns) * in * kColumns, std::min(kColumns, out_features - c), out + c,
-                    out_features);
+
+constexpr int64_t kLanes = 16;          // input rows per vector
+constexpr int64_t kWeightRows = 8;      // output columns per block: eight accumulators
+constexpr int64_t kRowsAhead = 64;      // features ahead whose weights a block asks the memory for
+
+// out[r][o] for the kWeightRows (or 1) weight rows at `w` and every group of kLanes input rows:
+// xt [groups, in, kLanes] holds the rows transposed, row r of group g in lane r. Lane r of acc[o]
+// is acc = acc + x[r][k] * w[o][k] for k = 0, 1, ...: tile's chain for that output, rounded alike.
+template <int O>
+inline __attribute__((always_inline)) void weight_rows(const float* xt, int64_t groups, int64_t n, int64_t in,
+                                                       const float* w, float* out, int64_t ld) {
+  for (int64_t g = 0; g < groups; ++g) {
+    const float* lanes = xt + g * in * kLanes;
+    Wide acc[O];
+    for (int o = 0; o < O; ++o) acc[o] = Wide{};
+    for (int64_t k = 0; k < in; ++k) {
+      if (g == 0 && k % 16 == 0)  // the first group reads the weight from memory, the others from cache
+        for (int o = 0; o < O; ++o) __builtin_prefetch(w + o * in + k + kRowsAhead);  // never faults
+      const Wide v = load(lanes + k * kLanes);
+      for (int o = 0; o < O; ++o) acc[o] = acc[o] + v * w[o * in + k];
+    }
+    const int64_t rows = std::min(kLanes, n - g * kLanes);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int o = 0; o < O; ++o) out[(g * kLanes + r) * ld + o] = acc[o][r];
+  }
+}
+
+// Columns [first, last) of out (row stride ld) from the transposed rows; compiled as product_columns
+// is, and picked by the same test, so both round alike on one machine.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void lane_columns(
+    const float* xt, int64_t groups, int64_t n, int64_t in, const float* weight, int64_t first, int64_t last,
+    float* out, int64_t ld) {
+  int64_t o = first;
+  for (; o + kWeightRows <= last; o += kWeightRows) weight_rows<kWeightRows>(xt, groups, n, in, weight + o * in, out + o, ld);
+  for (; o < last; ++o) weight_rows<1>(xt, groups, n, in, weight + o * in, out + o, ld);
 }
 
 }  // namespace
-
-PackedWeight::PackedWeight(const float* weight, int64_t out_features, int64_t in)
-    : out_features_(out_features), in_(in),
-      panels_(static_cast<std::size_t>((out_features + kColumns - 1) / kColumns * in * kColumns)) {
-  pack(weight, in, out_features, panels_.data());
-}
-
-void invariant_gemm(const float* x, int64_t n, const PackedWeight& w, float* out) {
-  if (n > 0 && w.out_features() > 0) product(x, n, w.in(), w.data(), w.out_features(), out);
-}
-
-void invariant_gemm_columns(const float* x, int64_t n, const PackedWeight& w, int64_t first, int64_t count, float* out) {
-  if (n <= 0) return;
-  const int64_t last = std::min(first + count, w.out_features());
-  for (int64_t c = first; c < last; c += kColumns)
-    product_columns(x, n, w.in(), w.data() + (c / kColumns) * w.in() * kColumns, std::min(kColumns, last - c), out + c,
-                    w.out_features());
-}
 
 void invariant_gemm(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out) {
   if (n <= 0 || out_features <= 0) return;
@@ -122,6 +132,18 @@ void invariant_gemm(const float* x, int64_t n, int64_t in, const float* weight, 
     pack(weight + c * in, in, columns, panel.data());
     product_columns(x, n, in, panel.data(), columns, out + c, out_features);
   }
+}
+
+void invariant_gemm_columns(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features,
+                            int64_t first, int64_t count, float* out) {
+  const int64_t last = std::min(first + count, out_features);
+  if (n <= 0 || first >= last) return;
+  const int64_t groups = (n + kLanes - 1) / kLanes;
+  thread_local std::vector<float> transposed;  // [groups, in, kLanes], zero past the last row
+  transposed.assign(static_cast<std::size_t>(groups * in * kLanes), 0.0f);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t k = 0; k < in; ++k) transposed[static_cast<std::size_t>(((r / kLanes) * in + k) * kLanes + r % kLanes)] = x[r * in + k];
+  lane_columns(transposed.data(), groups, n, in, weight, first, last, out, out_features);
 }
 
 }  // namespace aha::kernels

@@ -40,17 +40,17 @@ void add_into(float* x, const float* y, int64_t n) {
 
 at::Tensor view_of(float* data, int64_t rows, int64_t cols) { return at::from_blob(data, {rows, cols}, at::kFloat); }
 
-// out [n, w.out_features()] = x [n, w.in()] w^T, the output columns split over this thread's
-// threads when there is enough work: each thread reads its share of the weight once, and a
-// column's bits do not depend on the split.
-void split_product(const kernels::PackedWeight& w, const float* x, int64_t n, float* out) {
-  const int64_t panels = (w.out_features() + kernels::kPanelColumns - 1) / kernels::kPanelColumns;
+// out [n, out] = x [n, in] weight^T, the output columns split over this thread's threads when
+// there is enough work: each thread reads its share of the weight once, and a column's bits do not
+// depend on the split.
+void split_product(const float* weight, int64_t out_features, int64_t in, const float* x, int64_t n, float* out) {
+  constexpr int64_t kBlock = 8;  // columns a thread's share is a multiple of
+  const int64_t blocks = (out_features + kBlock - 1) / kBlock;
   const int64_t threads =
-      n * w.in() * w.out_features() < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), panels);
+      n * in * out_features < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), blocks);
   at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
-    const int64_t first = panels * begin / threads * kernels::kPanelColumns;
-    const int64_t last = panels * end / threads * kernels::kPanelColumns;
-    kernels::invariant_gemm_columns(x, n, w, first, last - first, out);
+    const int64_t first = blocks * begin / threads * kBlock, last = blocks * end / threads * kBlock;
+    kernels::invariant_gemm_columns(x, n, in, weight, out_features, first, last - first, out);
   });
 }
 
@@ -82,7 +82,7 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache, int64_t rows_per_prom
   const auto projection = [&](const std::string& name) {
     const float* weight = data(name + ".weight");  // names a missing weight before its shape is read
     const at::Tensor& shape = parameters.at(name + ".weight");
-    Projection p{kernels::PackedWeight(weight, shape.size(0), shape.size(1)), nullptr};
+    Projection p{weight, shape.size(0), shape.size(1), nullptr};
     if (parameters.count(name + ".bias")) p.bias = data(name + ".bias");
     return p;
   };
@@ -91,7 +91,8 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache, int64_t rows_per_prom
   };
   embedding_ = data("model.embed_tokens.weight");
   const at::Tensor head = model.output_head();  // the rows of the tokenizer's ids only
-  lm_head_ = kernels::PackedWeight(head.const_data_ptr<float>(), head.size(0), head.size(1));
+  if (!head.is_contiguous()) throw Error("CpuDecoder: the output head is not contiguous");
+  lm_head_ = {head.const_data_ptr<float>(), head.size(0), head.size(1), nullptr};
   final_norm_ = data("model.norm.weight");
   for (int i = 0; i < c.num_layers; ++i) {
     const std::string at = fmt::format("model.layers.{}.", i);
@@ -128,14 +129,14 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache, int64_t rows_per_prom
 }
 
 void CpuDecoder::project(const Projection& p, const float* x, int64_t n, float* out) const {
-  const int64_t width = p.weight.out_features();
-  split_product(p.weight, x, n, out);
+  const int64_t width = p.out;
+  split_product(p.weight, p.out, p.in, x, n, out);
   if (p.bias)
     for (int64_t r = 0; r < n; ++r) add_into(out + r * width, p.bias, width);
 }
 
 void CpuDecoder::feed_forward(const SwiGLUWeights& w, const float* x, int64_t n, float* out) {
-  const int64_t inner = w.gate.weight.out_features();
+  const int64_t inner = w.gate.out;
   const auto size = static_cast<std::size_t>(n * inner);
   gate_.resize(size), up_.resize(size), act_.resize(size);
   project(w.gate, x, n, gate_.data());
@@ -176,7 +177,7 @@ void CpuDecoder::attention(const Layer& layer, LayerCache& cache, const float* x
 
 void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* out, at::Tensor& chosen) {
   const int64_t k = experts_per_token_, experts = static_cast<int64_t>(layer.experts.size());
-  const int64_t inner = layer.experts.front().gate.weight.out_features();
+  const int64_t inner = layer.experts.front().gate.out;
   // The router as RouterImpl decides: softmax, the top k, their probabilities.
   router_logits_.resize(static_cast<std::size_t>(n * experts));
   project(layer.router, x, n, router_logits_.data());
@@ -220,7 +221,7 @@ void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* o
   if (!layer.shared) return;
   shared_out_.resize(static_cast<std::size_t>(n * hidden_));
   feed_forward(layer.mlp, x, n, shared_out_.data());
-  if (layer.shared_gate.weight.out_features() == 0) {
+  if (layer.shared_gate.out == 0) {
     add_into(out, shared_out_.data(), n * hidden_);
     return;
   }
@@ -234,8 +235,8 @@ void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* o
 
 at::Tensor CpuDecoder::logits(const at::Tensor& hidden) const {
   const at::Tensor rows = hidden.contiguous();
-  at::Tensor out = at::empty({rows.size(0), lm_head_.out_features()}, at::kFloat);
-  split_product(lm_head_, rows.const_data_ptr<float>(), rows.size(0), out.data_ptr<float>());
+  at::Tensor out = at::empty({rows.size(0), lm_head_.out}, at::kFloat);
+  project(lm_head_, rows.const_data_ptr<float>(), rows.size(0), out.data_ptr<float>());
   return out;
 }
 

@@ -33,13 +33,14 @@ class CpuDecoder {
 
   // One token for each of `rows` (rows of the cache's batch), at the next position of each.
   DecodeStep step(const std::vector<int64_t>& rows, const std::vector<int64_t>& tokens);
-  // hidden [rows, hidden] -> logits [rows, vocab], CausalLM::logits's bits from a weight packed once.
+  // hidden [rows, hidden] -> logits [rows, vocab], CausalLM::logits's bits.
   at::Tensor logits(const at::Tensor& hidden) const;
 
  private:
   struct Projection {
-    kernels::PackedWeight weight;  // [out, in]
-    const float* bias = nullptr;   // [out] or null
+    const float* weight = nullptr;  // [out, in], the model's own
+    int64_t out = 0, in = 0;
+    const float* bias = nullptr;  // [out] or null
   };
   struct SwiGLUWeights {
     Projection gate, up, down;
@@ -69,7 +70,7 @@ class CpuDecoder {
   std::vector<int64_t> prompt_row_, prompt_length_;        // per cache row: where its prompt's keys are, how many
   std::vector<int64_t> step_prompt_rows_, step_prompt_lengths_;  // the same for a step's rows
   std::vector<Layer> layers_;
-  kernels::PackedWeight lm_head_;
+  Projection lm_head_;
   const float *embedding_ = nullptr, *final_norm_ = nullptr;
   int64_t hidden_, heads_, kv_heads_, head_dim_, experts_per_token_;
   double eps_, scale_;

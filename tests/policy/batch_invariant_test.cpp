@@ -4,8 +4,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <utility>
+#include <vector>
+
 #include "policy/attention.hpp"
 #include "kernels/batch_invariant.hpp"
+#include "kernels/invariant_gemm.hpp"
 
 using namespace aha::policy;
 using namespace aha::kernels;
@@ -40,6 +45,26 @@ TEST_CASE("a linear layer gives a row the same bits in any batch, at any positio
     CHECK(at::equal(invariant_linear(batch_with(row, 300, 123), weight, bias)[123], alone));
     at::set_num_threads(threads);
     CHECK((invariant_linear(row.unsqueeze(0), weight, bias)[0] - at::linear(row, weight, bias)).abs().max().item<double>() < 1e-4);
+  }
+}
+
+TEST_CASE("the product read from the unpacked weight gives the packed product's bits, however the columns are split") {
+  at::manual_seed(6);
+  for (const int64_t in : {1, 17, 128, 899}) {
+    for (const int64_t out : {1, 7, 8, 13, 130}) {
+      const at::Tensor weight = at::randn({out, in}) / 16.0;
+      for (const int64_t n : {1, 5, 16, 17, 40}) {
+        INFO(n << " rows, " << in << " -> " << out);
+        const at::Tensor x = at::randn({n, in});
+        const at::Tensor packed = at::empty({n, out}), unpacked = at::full({n, out}, std::nanf(""));
+        invariant_gemm(x.const_data_ptr<float>(), n, in, weight.const_data_ptr<float>(), out, packed.data_ptr<float>());
+        // Three parts, cut at multiples of 8 columns as threads cut them; the last runs past the end.
+        for (const auto& [first, count] : std::vector<std::pair<int64_t, int64_t>>{{0, 8}, {8, 64}, {72, 200}})
+          invariant_gemm_columns(x.const_data_ptr<float>(), n, in, weight.const_data_ptr<float>(), out, first, count,
+                                 unpacked.data_ptr<float>());
+        CHECK(at::equal(unpacked, packed));
+      }
+    }
   }
 }
 
