@@ -67,8 +67,9 @@ at::Tensor aten_blocks(const at::Tensor& x, const at::Tensor& weight) {
   return out.narrow(0, 0, n);
 }
 
-// x [n, in] @ weight [out, in]^T -> [n, out]: invariant_gemm, the rows split over threads when
-// there is enough work (a row's bits do not depend on which thread or split it lands in).
+// x [n, in] @ weight [out, in]^T -> [n, out]: invariant_gemm, the output columns split over threads
+// in whole 32-column panels when there is enough work, so each thread packs only its part of the
+// weight (a column's bits do not depend on which thread or split it lands in).
 at::Tensor invariant_product(const at::Tensor& x, const at::Tensor& weight) {
   if (x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat) {
     const SerialBlas serial;
@@ -80,10 +81,13 @@ at::Tensor invariant_product(const at::Tensor& x, const at::Tensor& weight) {
   const float *x_data = rows.const_data_ptr<float>(), *w_data = w.const_data_ptr<float>();
   float* out_data = out.data_ptr<float>();
   const int64_t work = n * in * out_features;  // multiply-adds
-  const int64_t threads = work < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), n);
+  constexpr int64_t kPanel = 32;
+  const int64_t panels = (out_features + kPanel - 1) / kPanel;
+  const int64_t threads = work < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), panels);
   at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
-    const int64_t first = n * begin / threads, last = n * end / threads;
-    invariant_gemm(x_data + first * in, last - first, in, w_data, out_features, out_data + first * out_features);
+    const int64_t first = panels * begin / threads * kPanel;
+    const int64_t last = std::min(out_features, panels * end / threads * kPanel);
+    invariant_gemm(x_data, n, in, w_data + first * in, last - first, out_data + first, out_features);
   });
   return out;
 }

@@ -24,13 +24,18 @@ inline __attribute__((always_inline)) Wide load(const float* p) {
 }
 
 // packed [panels, in, kColumns]: panel p, feature k holds weight[p * kColumns + j][k] (0 past the last column).
+// Features go in blocks of sixteen (a cache line of each weight row) so reads and writes both stay in cache.
 void pack(const float* weight, int64_t in, int64_t out_features, float* packed) {
   const int64_t panels = (out_features + kColumns - 1) / kColumns;
   std::fill_n(packed, panels * in * kColumns, 0.0f);
-  for (int64_t o = 0; o < out_features; ++o) {
-    float* column = packed + (o / kColumns) * in * kColumns + o % kColumns;
-    const float* row = weight + o * in;
-    for (int64_t k = 0; k < in; ++k) column[k * kColumns] = row[k];
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t columns = std::min(kColumns, out_features - p * kColumns);
+    float* panel = packed + p * in * kColumns;
+    for (int64_t k0 = 0; k0 < in; k0 += 16)
+      for (int64_t j = 0; j < columns; ++j) {
+        const float* row = weight + (p * kColumns + j) * in;
+        for (int64_t k = k0; k < std::min(k0 + 16, in); ++k) panel[k * kColumns + j] = row[k];
+      }
   }
 }
 
@@ -121,7 +126,8 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
 
 }  // namespace
 
-void invariant_gemm(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out) {
+void invariant_gemm(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out,
+                    int64_t ld) {
   if (n <= 0 || out_features <= 0) return;
   // One panel of columns packed at a time, so the scratch is in x 32 floats whatever the weight
   // (an LM head of 151,936 x 896 would need 545 MB at once); each column's arithmetic is the same.
@@ -130,7 +136,7 @@ void invariant_gemm(const float* x, int64_t n, int64_t in, const float* weight, 
   for (int64_t c = 0; c < out_features; c += kColumns) {
     const int64_t columns = std::min(kColumns, out_features - c);
     pack(weight + c * in, in, columns, panel.data());
-    product_columns(x, n, in, panel.data(), columns, out + c, out_features);
+    product_columns(x, n, in, panel.data(), columns, out + c, ld > 0 ? ld : out_features);
   }
 }
 

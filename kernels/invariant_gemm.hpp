@@ -9,8 +9,10 @@
 namespace aha::kernels {
 
 // out [n, out_features] = x [n, in] weight^T with weight [out_features, in], all row-major float32
-// and contiguous, on the calling thread.
-void invariant_gemm(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out);
+// and contiguous, on the calling thread; out's rows lie `ld` floats apart (0: out_features), so a
+// thread can write its share of another product's columns.
+void invariant_gemm(const float* x, int64_t n, int64_t in, const float* weight, int64_t out_features, float* out,
+                    int64_t ld = 0);
 // Output columns [first, first + count) of that product, into the same out [n, out_features], read
 // from the weight where it lies: the same bits, with no packed copy. Sixteen rows at a time go
 // through the lanes of one vector, each lane a row's multiply-add chain, so a few rows (decoding,

@@ -81,10 +81,6 @@ MemoryEstimate estimate_memory(const RunShape& s) {
   const double cache = kv_bytes_per_token(c) * double(s.prompt_tokens + s.new_tokens);
   const double logits = double(s.vocabulary) * kFloat * 2;  // the logits and the sampler's probabilities
   if (s.workers > 0) {
-    if (s.cpu_decoder) {  // every product's weight except the embedding, the LM head's used rows
-      const double embeddings = double(c.vocab_size) * h * (c.tie_word_embeddings ? 1 : 2);
-      e.sampling.push_back({"decoder's packed weights", double(workers) * (parameters - embeddings + s.vocabulary * h) * kFloat});
-    }
     e.sampling.push_back({"KV cache", double(workers * rows) * cache});
     e.sampling.push_back({"logits", double(workers * rows) * logits});
   }
@@ -128,7 +124,6 @@ RunShape run_shape(const ExperimentConfig& config, int64_t vocabulary, int threa
   s.vocabulary = std::min<int64_t>(vocabulary, s.model.vocab_size);
   s.reference = config.grpo.beta > 0.0;
   s.workers = config.rollout.endpoints.empty() ? config.rollout.workers : 0;
-  s.cpu_decoder = config.model.batch_invariant && !s.model.uses_mla();
   s.prompts = config.rollout.prompts_per_step;
   s.group_size = config.rollout.group_size;
   s.prompt_tokens = config.data.max_prompt_tokens;

@@ -43,8 +43,8 @@ TEST_CASE("a 0.5B policy holds 4 bytes of weights and 8 of AdamW moments per par
   CHECK(item(e.held, "weights") == Approx(4.0 * 494032768));
   CHECK(item(e.held, "AdamW moments") == Approx(8.0 * 494032768));
   CHECK(item(e.training, "gradients") == Approx(4.0 * 494032768));
-  // The decoder packs every product's weight once: the layers and the LM head's 151,665 used rows.
-  CHECK(item(e.sampling, "decoder's packed weights") == Approx(4.0 * (494032768 - 151936.0 * 896 + 151665.0 * 896)));
+  // The decoder reads the weights in place: sampling adds only its KV cache and logits.
+  for (const auto& sampled : e.sampling) CHECK(sampled.bytes < 0.5e9);
   // benchmarks/grpo_step_real.sh measured a peak RSS of 13.0 GB for this step on this shape.
   CHECK(e.peak() > 12e9);
   CHECK(e.peak() < 14e9);
