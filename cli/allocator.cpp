@@ -1,17 +1,20 @@
 // The process's allocator. A training step frees and allocates tensors of megabytes by the
-// thousand (activations, logits chunks, gradients, AdamW's temporaries). Memory handed back to
-// the system comes back as fresh pages that the kernel zeroes on first touch: at the 0.5B shape
-// that was 2 million page faults and a third of the step. So freed memory stays in the process
-// for the next tensor: jemalloc (linked when the build finds it) purges only when the trainer
-// asks between steps (release_freed_memory), and glibc keeps its heap and maps fewer blocks of
-// their own.
+// thousand (activations, logits chunks, gradients). Memory handed back to the system comes back
+// as fresh pages that the kernel zeroes on first touch: at the 0.5B shape that was a million page
+// faults and a third of the step. So freed memory stays in the process for the next tensor.
+// Under jemalloc (linked when the build finds it) freed pages are never purged, and any freed
+// run may be split for a smaller tensor: by default jemalloc will not cut a run more than 64
+// times the request's size, so the freed memory of one step, merged into long runs, went unused
+// by the next step's megabyte-sized expert gradients and the process grew 0.7 GB a step; split
+// freely it stays at its first steps' peak. glibc keeps its heap and maps fewer blocks of their
+// own.
 #include "cli/allocator.hpp"
 
 #include <malloc.h>
 
 #ifdef AHA_WITH_JEMALLOC
 // Read by jemalloc when it starts; MALLOC_CONF in the environment still overrides it.
-extern "C" const char* malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1";
+extern "C" const char* malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1,lg_extent_max_active_fit:20";
 #endif
 
 namespace aha::cli {

@@ -14,7 +14,6 @@
 #include "cli/commands.hpp"
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
-#include "core/process_memory.hpp"
 #include "kernels/batch_invariant.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/model_init.hpp"
@@ -99,7 +98,6 @@ int run_pretrain(const PretrainOptions& options) {
   rl::MetricsLog log(output.parent_path() / "pretrain_logs", c.log, 0, now_seconds());
   rl::ProgressBar progress("pretrain", c.train.steps, c.log.progress);
   for (int step = 1; step <= c.train.steps; ++step) {
-    release_freed_memory();
     std::vector<rl::TrainingSequence> batch;
     for (int i = 0; i < c.train.batch_size; ++i) {
       if (cursor == order.size()) {

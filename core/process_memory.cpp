@@ -1,4 +1,4 @@
-// peak_resident_bytes, available_memory_bytes and release_freed_memory.
+// peak_resident_bytes and available_memory_bytes.
 #include "core/process_memory.hpp"
 
 #include <sys/resource.h>
@@ -9,10 +9,6 @@
 #include <optional>
 #include <sstream>
 #include <string>
-
-// jemalloc's control interface, when the executable links jemalloc; null otherwise.
-extern "C" int mallctl(const char* name, void* old_value, std::size_t* old_size, void* new_value,
-                       std::size_t new_size) __attribute__((weak));
 
 namespace aha {
 
@@ -52,10 +48,6 @@ int64_t available_memory_bytes(const std::filesystem::path& proc, const std::fil
   const auto limit = read_number(cgroup / "memory.max"), used = read_number(cgroup / "memory.current");
   if (limit && used) available = std::min(available, std::max<int64_t>(*limit - *used, 0));
   return available;
-}
-
-void release_freed_memory() {
-  if (mallctl) mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);  // 4096: MALLCTL_ARENAS_ALL
 }
 
 }  // namespace aha

@@ -16,11 +16,4 @@ int64_t peak_resident_bytes();
 int64_t available_memory_bytes(const std::filesystem::path& proc = "/proc",
                                const std::filesystem::path& cgroup = "/sys/fs/cgroup");
 
-// Hands the memory the allocator keeps freed back to the system. Under jemalloc (which aha links
-// where the build finds it, set to keep freed pages: a step reuses them instead of faulting in
-// fresh zeroed ones) this purges every arena; the trainer calls it between steps, so what one
-// step's tensors left behind does not accumulate. Under glibc it does nothing: glibc's own
-// thresholds bound what it keeps.
-void release_freed_memory();
-
 }  // namespace aha

@@ -390,7 +390,6 @@ void Trainer::run() {
   MetricsLog log(out_, quiet, start_step_, now_seconds());
   ProgressBar progress("train", steps, quiet.progress, start_step_);
   for (int64_t step = start_step_ + 1; step <= steps; ++step) {
-    release_freed_memory();
     const double began = now_seconds();
     StepRollouts rollouts;
     try {

@@ -16,6 +16,7 @@
 
 #include "kernels/cpu_threads.hpp"
 #include "policy/token_logprobs.hpp"
+#include "rl/adamw_step.hpp"
 #include "rl/data_parallel.hpp"
 #include "rl/grpo_loss.hpp"
 #include "rl/lr_schedule.hpp"
@@ -467,7 +468,7 @@ std::pair<double, double> PolicyOptimizer::apply_update(int update, int total_up
   const double grad_norm = torch::nn::utils::clip_grad_norm_(trainable_, max_norm);
   const double rate = learning_rate(optim_, update, total_updates);
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(rate);
-  optimizer_->step();
+  adamw_step(*optimizer_);
   return {grad_norm, rate};
 }
 

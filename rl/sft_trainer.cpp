@@ -130,7 +130,6 @@ void FineTuner::run() {
   MetricsLog log(out_, c_.log, start_step_, now_seconds());
   ProgressBar progress("sft", steps_, c_.log.progress, start_step_);
   for (int64_t step = start_step_ + 1; step <= steps_; ++step) {
-    release_freed_memory();
     const double began = now_seconds();
     std::vector<TrainingSequence> batch;
     int64_t tokens = 0, completion_tokens = 0;

@@ -7,7 +7,6 @@
 #include <random>
 
 #include "core/error.hpp"
-#include "core/process_memory.hpp"
 #include "policy/checkpoint.hpp"
 #include "rollout/completion_wire.hpp"
 #include "rollout/worker_pool.hpp"
@@ -24,7 +23,6 @@ CompletionEngine::CompletionEngine(policy::CausalLM model, policy::Tokenizer tok
 }
 
 CompletionResponse CompletionEngine::complete(const CompletionRequest& request) {
-  release_freed_memory();  // what the last request freed
   if (request.weight_version && *request.weight_version != version_)
     throw ApiError(409, fmt::format("this worker holds weight version {}, the request asks for {}", version_.load(),
                                     *request.weight_version));
