@@ -5,18 +5,19 @@
 # setting, the memory plan's estimate, the measured peak RSS and the step's phase times; a
 # setting whose estimate exceeds the machine is refused before loading and printed as such.
 #   benchmarks/checkpointing_memory.sh [checkpoint]
-# Environment: LENGTHS ("512 1024 2048 4096"), G (2) completions of P (1) prompt, THREADS (2).
+# Environment: LENGTHS ("512 1024 2048 4096"), SETTINGS ("false true": checkpointing off, on), G (2)
+# completions of P (1) prompt, THREADS (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${AHA_BUILD_DIR:-build}
 model=${1:-runs/real-checkpoints/qwen2-0.5b}
 data=${AHA_DATA_DIR:-../shared/data}/gsm8k/train.jsonl
-LENGTHS=${LENGTHS:-"512 1024 2048 4096"} G=${G:-2} P=${P:-1} THREADS=${THREADS:-2}
+LENGTHS=${LENGTHS:-"512 1024 2048 4096"} SETTINGS=${SETTINGS:-"false true"} G=${G:-2} P=${P:-1} THREADS=${THREADS:-2}
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 out=${TMPDIR:-/tmp}/aha-checkpointing-memory
 printf '| new tokens | checkpointing | estimate | peak RSS | sampling | training |\n| ---: | --- | ---: | ---: | ---: | ---: |\n'
 for length in $LENGTHS; do
-  for checkpointing in false true; do
+  for checkpointing in $SETTINGS; do
     rm -rf "$out"
     log=$("$build/aha" train configs/bench/grpo-step.toml --set model.path="$model" --set data.train="$data" \
       --set train.output_dir="$out" --set train.steps=1 --set train.threads="$THREADS" \
