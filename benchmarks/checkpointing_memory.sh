@@ -33,8 +33,8 @@ print(f"| {int(sys.argv[2]):,} | {sys.argv[3]} | {sys.argv[4]} GB | {row['peak_r
       f"{row['time_rollout_s']:.0f} s | {row['time_train_s']:.0f} s |")
 PY
     else
-      printf '| %s | %s | %s GB | refused: %s | | |\n' "$length" "$checkpointing" "${estimate:-?}" \
-        "$(grep -m1 -o 'error:.*' <<<"$log" | cut -c1-80)"
+      printf '| %s | %s | %s GB | refused (%s) | | |\n' "$length" "$checkpointing" "${estimate:-?}" \
+        "$(grep -m1 -o 'the machine has [0-9.]* GB available' <<<"$log" || grep -m1 -o 'error:.*' <<<"$log" | cut -c1-80)"
     fi
   done
 done
