@@ -14,7 +14,9 @@
 
 #ifdef AHA_WITH_JEMALLOC
 // Read by jemalloc when it starts; MALLOC_CONF in the environment still overrides it.
-extern "C" const char* malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1,lg_extent_max_active_fit:20";
+extern "C" {
+const char* malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1,lg_extent_max_active_fit:20";
+}
 #endif
 
 namespace aha::cli {
