@@ -2,9 +2,10 @@
 // parameter) around the fused kernel.
 #include "rl/adamw_step.hpp"
 
-#include "kernels/fused_adamw.hpp"
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
 
-#include <torch/torch.h>
+#include "kernels/fused_adamw.hpp"
 
 namespace aha::rl {
 
