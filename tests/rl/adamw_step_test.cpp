@@ -1,13 +1,14 @@
 // adamw_step against torch::optim::AdamW::step, the reference it must equal bit for bit: the same
 // parameters, gradients and learning rates through both, over steps where some parameters get no
 // gradient, with and without weight decay, on one thread and on two, with sizes that end inside
-// a vector and span several blocks.
+// a vector and span several blocks; and the kernel's refusal of tensors it cannot update.
 #include <ATen/ATen.h>
 #include <torch/optim/adamw.h>
 
 #include <catch2/catch.hpp>
 
 #include "kernels/cpu_threads.hpp"
+#include "kernels/fused_adamw.hpp"
 #include "rl/adamw_step.hpp"
 
 using namespace aha;
@@ -64,4 +65,13 @@ TEST_CASE("adamw_step leaves a parameter without a gradient and its state alone"
   rl::adamw_step(optimizer);
   CHECK(at::equal(p.detach(), at::ones({5})));
   CHECK(optimizer.state().empty());
+}
+
+TEST_CASE("fused_adamw refuses tensors it cannot update in place, saying what it needs") {
+  const at::Tensor p = at::zeros({4}), m = at::zeros({4}), v = at::zeros({4});
+  for (const at::Tensor& grad : {at::zeros({4}, at::kDouble), at::zeros({8}).slice(0, 0, 8, 2), at::zeros({5})})
+    CHECK_THROWS_WITH(kernels::fused_adamw(p, grad, m, v, {}),
+                      Catch::Contains("contiguous float32 CPU tensors of one size"));
+  CHECK_FALSE(kernels::fused_adamw_applies(p, at::zeros({4}, at::kDouble)));
+  CHECK(kernels::fused_adamw_applies(p, at::zeros({4})));
 }
