@@ -79,7 +79,11 @@ int main(int argc, char** argv) {
   aha::rl::OptimSection optim;
   optim.lr = 1e-7;
   optim.schedule = aha::rl::Schedule::constant;
-  aha::rl::PolicyOptimizer optimizer(model, std::nullopt, grpo, optim, repeats, settings.max_new_tokens, 1.0, 1 << 20, {});
+  aha::rl::UpdateSettings update;
+  update.optim = optim;
+  update.total_steps = repeats;
+  update.micro_batch_tokens = 1 << 20;
+  aha::rl::PolicyOptimizer optimizer(model, update, {grpo, std::nullopt, settings.max_new_tokens, 1.0});
   optimizer.set_micro_batch_threads(micro_batch_threads);
   seconds.clear();
   for (int r = 0; r < repeats; ++r) {

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "cli/commands.hpp"
+#include "core/wall_clock.hpp"
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "kernels/batch_invariant.hpp"
@@ -33,10 +34,6 @@ struct PretrainOptions {
   std::string file;
   std::vector<std::string> overrides;
 };
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 void write_problems(const std::filesystem::path& path, const std::vector<rl::ArithmeticProblem>& problems) {
   std::string text;
@@ -83,9 +80,12 @@ int run_pretrain(const PretrainOptions& options) {
                            c.model.architecture == rl::BaseArchitecture::qwen2 ? "dense qwen2" : "qwen2_moe",
                            static_cast<double>(parameters) / 1e6, train.size(), at::get_num_threads());
 
-  rl::GrpoSection balance;
-  balance.router_aux_loss = c.model.architecture == rl::BaseArchitecture::qwen2_moe && c.model.router_aux_loss_coef > 0.0;
-  rl::PolicyOptimizer optimizer(model, std::nullopt, balance, c.optim, c.train.steps, 0, 1.0, c.train.micro_batch_tokens, {});
+  rl::UpdateSettings update;
+  update.optim = c.optim;
+  update.total_steps = c.train.steps;
+  update.micro_batch_tokens = c.train.micro_batch_tokens;
+  update.router_aux_loss = c.model.architecture == rl::BaseArchitecture::qwen2_moe && c.model.router_aux_loss_coef > 0.0;
+  rl::PolicyOptimizer optimizer(model, update);
   optimizer.set_micro_batch_threads(c.train.micro_batch_threads);
   model->set_activation_checkpointing(c.train.activation_checkpointing);
   const auto all = sequences(tokenizer, train, eos);

@@ -27,6 +27,12 @@ class DataParallel {
 
   int rank() const { return rank_; }
   int world() const { return world_; }
+  // Whether this process handles the item with index `item` of a list every rank walks in the same
+  // order: rank r owns items r, r + world, r + 2 world, ...; without data parallelism (null), all.
+  static bool owns(const DataParallel* data_parallel, std::size_t item) {
+    return !data_parallel || static_cast<int>(item % static_cast<std::size_t>(data_parallel->world_)) ==
+                                 data_parallel->rank_;
+  }
 
   // Every rank gets rank 0's parameter values.
   void broadcast_parameters(policy::CausalLMImpl& model);

@@ -47,7 +47,9 @@ LossOutput grpo_loss(const LossInputs& in, const GrpoSection& grpo, const StepCo
   if (grpo.beta != 0.0) {
     const at::Tensor log_ref_ratio = in.ref_logp - in.logp.detach();
     const at::Tensor kl = at::exp(log_ref_ratio) - log_ref_ratio - 1.0;  // [b, s], k3
-    out.kl_sum = (kl * in.mask).sum().item<double>();
+    out.kl_sum = (kl * in.mask).sum().to(at::kDouble);
+  } else {
+    out.kl_sum = at::zeros({}, in.mask.options().dtype(at::kDouble));
   }
   const at::Tensor masked = per_token * in.mask;  // [b, s]
   const double sequences = static_cast<double>(std::max<int64_t>(step.sequences, 1));
@@ -68,13 +70,12 @@ LossOutput grpo_loss(const LossInputs& in, const GrpoSection& grpo, const StepCo
   const at::Tensor high = ((r > 1.0 + grpo.epsilon_high) & (advantages > 0)).to(at::kFloat);
   if (by_sequence) {  // TRL counts clipped sequences: each weighs as the step's mean tokens per sequence
     const double tokens_per_sequence = static_cast<double>(step.tokens) / sequences;
-    out.clipped_low = low.sum().item<double>() * tokens_per_sequence;
-    out.clipped_high = high.sum().item<double>() * tokens_per_sequence;
+    out.clipped_low = low.sum().to(at::kDouble) * tokens_per_sequence;
+    out.clipped_high = high.sum().to(at::kDouble) * tokens_per_sequence;
   } else {
-    out.clipped_low = (low * in.mask).sum().item<double>();
-    out.clipped_high = (high * in.mask).sum().item<double>();
+    out.clipped_low = (low * in.mask).sum().to(at::kDouble);
+    out.clipped_high = (high * in.mask).sum().to(at::kDouble);
   }
-  out.tokens = in.mask.sum().item<double>();
   return out;
 }
 

@@ -28,14 +28,13 @@ struct LossInputs {
 
 struct LossOutput {
   at::Tensor loss;  // this micro-batch's share of the step loss (scalar, differentiable)
-  // Masked token sums, for step metrics: divide by the step's token count.
-  double kl_sum = 0.0;
+  // Masked token sums for the step's metrics, float64 scalars without gradient, read once per step:
+  // divide by the step's token count.
+  at::Tensor kl_sum;  // zero when beta = 0
   // Tokens whose ratio < 1 - epsilon_low with a negative advantage, and > 1 + epsilon_high with
   // a positive one; at the sequence level, clipped sequences times the step's tokens per sequence,
   // so that the step's share is TRL's share of sequences.
-  double clipped_low = 0.0;
-  double clipped_high = 0.0;
-  double tokens = 0.0;
+  at::Tensor clipped_low, clipped_high;
 };
 
 LossOutput grpo_loss(const LossInputs& in, const GrpoSection& grpo, const StepCounts& step);

@@ -1,20 +1,18 @@
-// One optimizer step over a batch of sequences. GRPO (step): for each of mu iterations, every micro-batch runs
-// the policy (and the frozen reference when beta > 0), computes the loss normalised over the
-// whole step, and back-propagates; then the gradient norm is clipped, the learning rate set from
-// the schedule, and AdamW steps. Supervised fine-tuning (sft_step): the mean negative log-likelihood
-// of the completion tokens over the whole step, then the same update. Frozen parameters (by name
-// pattern) never change. Prompt beginnings that rows share are computed once per micro-batch
-// (see PrefixLayout); `min_shared_prefix` = 0 turns that off. Under data parallelism the ranks
-// split the micro-batches and sum their gradients before the update.
+// One optimizer step over a batch of sequences. GRPO (step): the frozen reference's log-probs
+// when beta > 0, then for each of mu iterations every micro-batch's forward, its share of the
+// loss normalised over the whole step, and its backward; the gradients summed over the ranks,
+// the norm clipped, the scheduled learning rate set, and AdamW. Supervised fine-tuning and
+// pretraining (sft_step): the mean negative log-likelihood of the completion tokens over the whole
+// step, then the same update. Frozen parameters (by name pattern) never change. How a micro-batch
+// runs is rl/micro_batch_forward.hpp; how their gradients add up, rl/gradient_accumulation.hpp.
 #pragma once
 
 #include <torch/optim/adamw.h>
 
-#include <algorithm>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policy/transformer.hpp"
@@ -24,6 +22,24 @@
 namespace aha::rl {
 
 class DataParallel;
+
+// How every trainer's updates are made: GRPO, SFT and pretraining alike.
+struct UpdateSettings {
+  OptimSection optim;
+  int total_steps = 1;                  // the learning-rate schedule's length
+  int64_t micro_batch_tokens = 8192;    // padded tokens per micro-batch
+  std::vector<std::string> freeze;      // name patterns of parameters that never change ('*': any run)
+  int64_t min_shared_prefix = 16;       // prompt beginnings rows share are computed once; 0: never
+  bool router_aux_loss = false;         // add the MoE load-balancing loss
+};
+
+// What the GRPO loss needs beyond the [grpo] section.
+struct GrpoObjective {
+  GrpoSection grpo;
+  std::optional<policy::CausalLM> reference;  // frozen; the KL term's when grpo.beta > 0
+  int max_new_tokens = 0;                     // the rollout limit (dr_grpo's constant)
+  double temperature = 1.0;                   // the sampling temperature, applied in every pass
+};
 
 struct StepStats {
   double loss = 0.0;
@@ -37,55 +53,37 @@ struct StepStats {
   // Share of recorded (token, MoE layer) pairs whose expert set the training pass would choose
   // differently from sampling, at the first iteration; none when no routing was recorded.
   std::optional<double> routing_mismatch;
-  int64_t tokens = 0;
+  int64_t tokens = 0;  // completion tokens in the loss
 };
 
 class PolicyOptimizer {
  public:
-  PolicyOptimizer(policy::CausalLM policy, std::optional<policy::CausalLM> reference, GrpoSection grpo,
-                  OptimSection optim, int total_steps, int max_new_tokens, double temperature,
-                  int64_t micro_batch_tokens, const std::vector<std::string>& freeze,
-                  int64_t min_shared_prefix = 16);
+  PolicyOptimizer(policy::CausalLM policy, UpdateSettings update, GrpoObjective objective = {});
 
   StepStats step(const std::vector<TrainingSequence>& batch);
   // Completion tokens only carry loss; advantages and sampling log-probs are ignored.
   StepStats sft_step(const std::vector<TrainingSequence>& batch);
-  // With data parallelism each rank runs every world-th micro-batch of the step (all ranks are
-  // given the whole step's batch) and the gradients and statistics are summed over the ranks.
+  // With data parallelism every rank is given the whole step's batch, runs the micro-batches it
+  // owns (DataParallel::owns), and the gradients and statistics are summed over the ranks.
   void set_data_parallel(DataParallel* data_parallel) { data_parallel_ = data_parallel; }
-  // Runs up to `threads` micro-batches at once on the CPU, each on its own thread over the
-  // policy's one copy of the weights, each with its own gradient (the threads share the cores the
-  // process has); the gradients are summed in micro-batch order, so the update depends on the
-  // count, never on timing. 1: one at a time; 0: as many as LibTorch has threads.
+  // Runs up to `threads` micro-batches at once on the CPU (rl/gradient_accumulation.hpp); the
+  // update depends on the count, never on timing. 1: one at a time; 0: as many as LibTorch has threads.
   void set_micro_batch_threads(int threads);
-  int steps_taken() const { return steps_taken_; }
   void set_steps_taken(int steps) { steps_taken_ = steps; }  // when resuming
   torch::optim::AdamW& optimizer() { return *optimizer_; }
 
  private:
+  std::vector<MicroBatch> micro_batches(const std::vector<TrainingSequence>& batch) const;
+  std::vector<std::size_t> owned(std::size_t micro_batches) const;  // the indices this rank runs
+  int micro_batch_threads(std::size_t micro_batches) const;
+  std::vector<at::Tensor> reference_logprobs(const std::vector<MicroBatch>& micro_batches);
   // Clips the gradient, sets the scheduled rate for update `update` of `total_updates`, steps
   // AdamW; returns the gradient norm before clipping and the rate.
   std::pair<double, double> apply_update(int update, int total_updates);
-  std::vector<MicroBatch> micro_batches(const std::vector<TrainingSequence>& batch) const;
-  bool owned(std::size_t micro_batch) const;  // whether this rank runs it
-  // What one micro-batch's forward and backward add to the step's statistics.
-  struct MicroBatchStats {
-    double loss = 0.0, kl = 0.0, low = 0.0, high = 0.0, entropy = 0.0, mismatch = 0.0;
-    double routing_differs = 0.0, routing_pairs = 0.0;
-  };
-  // A micro-batch's loss (its backward is the caller's) and its statistics.
-  using MicroBatchWork = std::function<std::pair<at::Tensor, MicroBatchStats>(std::size_t micro_batch)>;
-  // Runs `work` on each micro-batch this rank owns, back-propagates its loss, and leaves the summed
-  // gradient on the policy's parameters. Statistics per micro-batch.
-  std::vector<MicroBatchStats> run_micro_batches(std::size_t count, const MicroBatchWork& work);
-  int threads_for(std::size_t owned_micro_batches) const;
+
   policy::CausalLM policy_;
-  std::optional<policy::CausalLM> reference_;
-  GrpoSection grpo_;
-  OptimSection optim_;
-  int total_steps_, max_new_tokens_;
-  double temperature_;
-  int64_t micro_batch_tokens_, min_shared_prefix_;
+  UpdateSettings update_;
+  GrpoObjective objective_;
   std::vector<at::Tensor> trainable_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int steps_taken_ = 0;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/wall_clock.hpp"
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "core/process_memory.hpp"
@@ -26,10 +27,6 @@
 namespace aha::rl {
 
 namespace {
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 class FineTuner {
  public:
@@ -85,10 +82,11 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
   model_ = load_model(c_.model.path, c_.model, device_);
   model_->limit_vocabulary(tokenizer_.vocab_size());
   model_->set_activation_checkpointing(c_.train.activation_checkpointing);
-  GrpoSection no_router_loss;
-  optimizer_ = std::make_unique<PolicyOptimizer>(model_, std::nullopt, no_router_loss, c_.optim,
-                                                 static_cast<int>(steps_), 0, 1.0, c_.train.micro_batch_tokens,
-                                                 c_.model.freeze);
+  optimizer_ = std::make_unique<PolicyOptimizer>(
+      model_, UpdateSettings{.optim = c_.optim,
+                             .total_steps = static_cast<int>(steps_),
+                             .micro_batch_tokens = c_.train.micro_batch_tokens,
+                             .freeze = c_.model.freeze});
   optimizer_->set_micro_batch_threads(c_.train.micro_batch_threads);
   if (latest) {
     const TrainerState state = load_run_checkpoint(*latest, *model_, optimizer_->optimizer(), rng_);

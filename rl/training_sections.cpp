@@ -18,8 +18,6 @@ constexpr std::array<std::pair<ImportanceSampling, std::string_view>, 2> importa
     {ImportanceSampling::token, "token"}, {ImportanceSampling::sequence, "sequence"}}};
 constexpr std::array<std::pair<Schedule, std::string_view>, 3> schedule_names{{
     {Schedule::constant, "constant"}, {Schedule::linear, "linear"}, {Schedule::cosine, "cosine"}}};
-constexpr std::array<std::pair<LogLevel, std::string_view>, 4> level_names{{
-    {LogLevel::debug, "debug"}, {LogLevel::info, "info"}, {LogLevel::warn, "warn"}, {LogLevel::error, "error"}}};
 
 constexpr int unbounded = 1 << 30;
 
@@ -38,8 +36,10 @@ void bind(Binder& b, DataSection& s) {
          s.answer_key, "answer");
   b.text({"template", "\"r1_zero\" (the DeepSeek-R1-Zero prompt) or your own text with {question}"},
          s.prompt_template, "r1_zero", {prompt_template_rule, "\"r1_zero\" or text with {question}"});
-  b.integer({"max_prompt_tokens", "prompts longer than this are skipped and counted"}, s.max_prompt_tokens, 512,
-            {1, 1 << 20});
+  b.integer({"max_prompt_tokens",
+             "training prompts longer than this many tokens (template applied) are skipped, counted in "
+             "prompts_skipped and replaced by the next, never cut; the memory plan sizes prompts at this length"},
+            s.max_prompt_tokens, 512, {1, 1 << 20});
   b.boolean({"shuffle", "shuffle the prompts each epoch (seeded by train.seed)"}, s.shuffle, true);
   b.boolean({"dedupe", "drop prompts whose question appeared before"}, s.dedupe, true);
   b.choice({"curriculum", "prompt order: none, easy to hard by a field, or by measured pass rate"}, s.curriculum,
@@ -141,7 +141,6 @@ void bind(Binder& b, LogSection& s) {
   b.boolean({"tensorboard", "write TensorBoard event files"}, s.tensorboard, true);
   b.integer({"samples_every", "write sample completions every this many steps; 0: never"}, s.samples_every, 10,
             {0, unbounded});
-  b.choice({"level", "console log level"}, s.level, LogLevel::info, level_names);
 }
 
 }  // namespace aha::rl

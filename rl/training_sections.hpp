@@ -79,14 +79,12 @@ struct EvalSection {
   int batch_prompts = 16;
 };
 
-enum class LogLevel { debug, info, warn, error };
 struct LogSection {
   int every = 1;
   bool progress = true;
   bool jsonl = true;
   bool tensorboard = true;
   int samples_every = 10;
-  LogLevel level = LogLevel::info;
 };
 
 inline constexpr std::string_view data_section_doc =

@@ -70,7 +70,11 @@ std::filesystem::path teacher() {
     s.completion.push_back(*tokenizer.eos_id());
     batch.push_back(std::move(s));
   }
-  PolicyOptimizer optimizer(model, std::nullopt, GrpoSection{}, constant_lr(1e-2), 80, 0, 1.0, 1 << 20, {});
+  UpdateSettings update;
+  update.optim = constant_lr(1e-2);
+  update.total_steps = 80;
+  update.micro_batch_tokens = 1 << 20;
+  PolicyOptimizer optimizer(model, update);
   for (int step = 0; step < 80; ++step) optimizer.sft_step(batch);
   policy::save_causal_lm(*model, dir, tokenizer_dir);
   return dir;
@@ -156,7 +160,10 @@ TEST_CASE("the SFT loss is the mean log-likelihood of the completion tokens only
                                             {{7, 8, 20}, {21, 22, 23, 24, 1}, {}, 0.0, true, {}}};
   OptimSection frozen = constant_lr(0.0);
   frozen.max_grad_norm = 0.0;
-  PolicyOptimizer optimizer(model, std::nullopt, GrpoSection{}, frozen, 1, 0, 1.0, 1 << 20, {});
+  UpdateSettings update;
+  update.optim = frozen;
+  update.micro_batch_tokens = 1 << 20;
+  PolicyOptimizer optimizer(model, update);
   const StepStats stats = optimizer.sft_step(batch);
   std::map<std::string, at::Tensor> step_grads;
   for (const auto& p : model->named_parameters()) step_grads[p.key()] = p.value().grad().clone();

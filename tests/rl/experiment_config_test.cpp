@@ -62,7 +62,6 @@ TEST_CASE("a minimal config gets every default") {
   CHECK(c.grpo.epsilon_low == 0.2);
   CHECK(c.optim.schedule == rl::Schedule::cosine);
   CHECK(c.train.seed == 0);
-  CHECK(c.log.level == rl::LogLevel::info);
 }
 
 TEST_CASE("rule keys are read into the rule's own settings") {

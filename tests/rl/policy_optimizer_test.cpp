@@ -46,7 +46,14 @@ PolicyOptimizer make_optimizer(policy::CausalLM model, int64_t budget, double be
   optim.schedule = Schedule::constant;
   std::optional<policy::CausalLM> reference;
   if (beta != 0.0) reference = tiny_moe();
-  return PolicyOptimizer(model, reference, grpo, optim, 10, 6, 1.0, budget, freeze, min_shared_prefix);
+  return PolicyOptimizer(model,
+                         {.optim = optim,
+                          .total_steps = 10,
+                          .micro_batch_tokens = budget,
+                          .freeze = std::move(freeze),
+                          .min_shared_prefix = min_shared_prefix,
+                          .router_aux_loss = router_aux_loss},
+                         {grpo, reference, 6, 1.0});
 }
 
 double sequence_logprob(policy::CausalLMImpl& model, const TrainingSequence& s) {

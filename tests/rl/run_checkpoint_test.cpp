@@ -26,7 +26,11 @@ struct Run {
   PolicyOptimizer make() {
     OptimSection optim;
     optim.lr = 1e-2;
-    return PolicyOptimizer(model, std::nullopt, GrpoSection{}, optim, 10, 5, 1.0, 1 << 20, {});
+    UpdateSettings update;
+    update.optim = optim;
+    update.total_steps = 10;
+    update.micro_batch_tokens = 1 << 20;
+    return PolicyOptimizer(model, update, {GrpoSection{}, std::nullopt, 5, 1.0});
   }
 
   void step() {
