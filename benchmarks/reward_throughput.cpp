@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
 
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const aha::rewards::RewardPipeline pipeline(  // the code rule's defaults: two programs per core
-      {aha::rewards::RewardSpec{aha::rewards::Rule::code, "code", 1.0, 0.0, aha::rewards::CodeRule{}}});
+      {aha::rewards::RewardSpec{"code", 1.0, 0.0, aha::rewards::CodeKeys{}}});
   std::vector<aha::rewards::CompletionRecord> batch(static_cast<std::size_t>(executions));
   for (auto& record : batch) {
     record.completion = "def add(a, b):\n    return a + b\n";

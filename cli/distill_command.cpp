@@ -33,13 +33,11 @@ struct DistillOptions {
 
 std::vector<rewards::RewardSpec> default_rewards() {
   rewards::RewardSpec math, format;
-  math.rule = rewards::Rule::math;
   math.name = "math";
-  math.keys = rewards::MathRule{};
-  format.rule = rewards::Rule::format;
+  math.keys = rewards::MathKeys{};
   format.name = "format";
   format.weight = 0.5;
-  format.keys = rewards::FormatRule{};
+  format.keys = rewards::FormatKeys{};
   return {math, format};
 }
 

@@ -77,7 +77,7 @@ std::string cpp_candidate(const std::vector<CppFunction>& functions, const std::
   return text + "  server.run();\n}\n";
 }
 
-std::string compile_and_run(const CodeRule& keys, const std::string& task, const std::string& name) {
+std::string compile_and_run(const CodeKeys& keys, const std::string& task, const std::string& name) {
   return "'" + keys.compiler + "' -std=c++20 -O1 -I '" + task + "' -o " + name + " '" + task + "/" + name +
          ".cpp' 2>&1 && exec ./" + name;
 }
@@ -109,7 +109,7 @@ ExtractedProgram extract_program(std::string_view completion) {
 }
 
 HarnessRun make_harness(CodeLanguage language, const std::string& program, const std::string& tests,
-                        const std::string& entry_point, const std::string& nonce, const CodeRule& keys) {
+                        const std::string& entry_point, const std::string& nonce, const CodeKeys& keys) {
   const std::string task = sandbox_task_dir();
   if (language == CodeLanguage::python) {
     const std::string wire(harness::wire_py);

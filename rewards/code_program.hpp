@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "rewards/reward_spec.hpp"
+#include "rewards/code_rule.hpp"
 #include "rewards/sandbox.hpp"
 
 namespace aha::rewards {
@@ -38,7 +38,7 @@ struct HarnessRun {
 // functions (cpp_functions.hpp) whose arguments and result cross as standard values (numbers,
 // strings, and vectors, sets, maps, pairs, tuples, optionals and arrays of them).
 HarnessRun make_harness(CodeLanguage language, const std::string& program, const std::string& tests,
-                        const std::string& entry_point, const std::string& nonce, const CodeRule& keys);
+                        const std::string& entry_point, const std::string& nonce, const CodeKeys& keys);
 
 struct TestCounts {
   int passed = 0;

@@ -1,12 +1,14 @@
-// The code execution rule.
+// The code execution rule and its keys.
 #include "rewards/code_rule.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "core/error.hpp"
 #include "rewards/code_program.hpp"
@@ -15,6 +17,11 @@
 namespace aha::rewards {
 
 namespace {
+
+constexpr std::array<std::pair<CodeLanguage, std::string_view>, 2> language_names{{
+    {CodeLanguage::python, "python"}, {CodeLanguage::cpp, "cpp"}}};
+constexpr std::array<std::pair<CodeScoring, std::string_view>, 2> scoring_names{{
+    {CodeScoring::fraction, "fraction"}, {CodeScoring::all_or_nothing, "all_or_nothing"}}};
 
 std::string random_nonce() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -33,14 +40,34 @@ CodeLanguage record_language(const CompletionRecord& record, const ExtractedProg
 
 }  // namespace
 
-int code_runs_at_once(const CodeRule& keys) {
+void bind_keys(config::Binder& b, CodeKeys& keys) {
+  b.choice({"language", "language of the program: the last fenced code block, or the whole completion"},
+           keys.language, CodeLanguage::python, language_names);
+  b.choice({"scoring", "fraction: share of tests passed; all_or_nothing: 1 only when every test passes"},
+           keys.scoring, CodeScoring::fraction, scoring_names);
+  b.number({"timeout_s", "wall-clock limit for one program and its tests, in seconds"}, keys.timeout_s, 10.0,
+           {0.0, 3600.0, true, false});
+  b.integer({"memory_mb", "address-space limit of the program, in MiB"}, keys.memory_mb, 1024, {16, 1 << 20});
+  b.integer({"max_parallel", "programs run at once, each a judge and a candidate sandbox; 0: two per core"},
+            keys.max_parallel, 0, {0, 1024});
+  b.integer({"max_processes", "processes and threads the program may run at once (RLIMIT_NPROC)"},
+            keys.max_processes, 64, {1, 4096});
+  b.integer({"max_output_kb", "stdout and stderr kept, in KiB; a program that writes more is stopped and fails"},
+            keys.max_output_kb, 1024, {1, 1 << 20});
+  b.text({"python", "Python interpreter the programs run with (a path visible inside the sandbox)"}, keys.python,
+         "/usr/bin/python3");
+  b.text({"compiler", "C++ compiler for language = \"cpp\" (a path visible inside the sandbox)"}, keys.compiler,
+         "/usr/bin/g++");
+}
+
+int code_runs_at_once(const CodeKeys& keys) {
   return keys.max_parallel > 0 ? keys.max_parallel : 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-CodeExecutionRule::CodeExecutionRule(const CodeRule& keys)
+CodeRule::CodeRule(const CodeKeys& keys)
     : keys_(keys), slots_(std::make_unique<std::counting_semaphore<>>(code_runs_at_once(keys))) {}
 
-RuleOutcome CodeExecutionRule::score(const CompletionRecord& record) const {
+RuleOutcome CodeRule::score(const CompletionRecord& record) const {
   if (!record.tests && !record.entry_point)
     throw Error("rule \"code\" needs tests: give the input record a \"tests\" field (and \"entry_point\" for "
                 "HumanEval-style check functions)");

@@ -1,11 +1,21 @@
-// The R1-Zero format rule.
+// The R1-Zero format rule and its keys.
 #include "rewards/format_rule.hpp"
+
+#include <fmt/format.h>
 
 #include <cctype>
 
 namespace aha::rewards {
 
 namespace {
+
+std::string xml_tag_name(const std::string& tag) {
+  if (tag.empty()) return "must not be empty";
+  for (const char c : tag)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+      return fmt::format("\"{}\" is not a tag name (letters, digits, _ and - only)", tag);
+  return "";
+}
 
 std::int64_t count(std::string_view text, std::string_view what) {
   std::int64_t n = 0;
@@ -21,7 +31,16 @@ bool only_space(std::string_view text) {
 
 }  // namespace
 
-RuleOutcome FormatTemplateRule::score(const CompletionRecord& record) const {
+void bind_keys(config::Binder& b, FormatKeys& keys) {
+  const config::TextRule tag{xml_tag_name, "a tag name"};
+  b.text({"think_tag", "tag around the reasoning"}, keys.think_tag, "think", tag);
+  b.text({"answer_tag", "tag around the final answer"}, keys.answer_tag, "answer", tag);
+  b.boolean({"think_opened_in_prompt", "the prompt ends with the opening think tag, so the completion starts inside "
+                                       "the thinking and has no opening tag"},
+            keys.think_opened_in_prompt, false);
+}
+
+RuleOutcome FormatRule::score(const CompletionRecord& record) const {
   const std::string think_open = "<" + keys_.think_tag + ">", think_close = "</" + keys_.think_tag + ">";
   const std::string answer_open = "<" + keys_.answer_tag + ">", answer_close = "</" + keys_.answer_tag + ">";
   const std::string_view text = record.completion;

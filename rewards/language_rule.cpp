@@ -1,5 +1,7 @@
-// The language consistency rule.
+// The language consistency rule and its keys.
 #include "rewards/language_rule.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
@@ -17,9 +19,23 @@ std::string_view thinking(std::string_view text) {
   return open == std::string_view::npos ? text.substr(0, close) : text.substr(open + 7, close - open - 7);
 }
 
+std::string script_name_rule(const std::string& name) {
+  if (name.empty()) return "";
+  for (std::size_t s = 1; s <= static_cast<std::size_t>(Script::han); ++s)
+    if (script_name(static_cast<Script>(s)) == name) return "";
+  return fmt::format("\"{}\" is not a script; use latin, greek, cyrillic, armenian, hebrew, arabic, devanagari, "
+                     "bengali, thai, hangul, kana or han",
+                     name);
+}
+
 }  // namespace
 
-RuleOutcome LanguageConsistencyRule::score(const CompletionRecord& record) const {
+void bind_keys(config::Binder& b, LanguageKeys& keys) {
+  b.text({"script", "script the thinking should be written in; empty: whichever script dominates"}, keys.script, "",
+         config::TextRule{script_name_rule, "empty or a script name (latin, han, cyrillic, …)"});
+}
+
+RuleOutcome LanguageRule::score(const CompletionRecord& record) const {
   std::array<std::int64_t, 13> counts{};
   std::int64_t letters = 0;
   for (const char32_t c : decode_utf8(thinking(record.completion))) {

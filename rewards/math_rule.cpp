@@ -1,4 +1,4 @@
-// The math answer rule.
+// The math answer rule and its keys.
 #include "rewards/math_rule.hpp"
 
 #include "rewards/math_answer_extraction.hpp"
@@ -6,7 +6,12 @@
 
 namespace aha::rewards {
 
-RuleOutcome MathAnswerRule::score(const CompletionRecord& record) const {
+void bind_keys(config::Binder& b, MathKeys& keys) {
+  b.integer({"timeout_ms", "longest time one verdict may take; slower ones score failure_score"}, keys.timeout_ms,
+            1000, {1, 600000});
+}
+
+RuleOutcome MathRule::score(const CompletionRecord& record) const {
   if (!record.answer)
     throw Error("rule \"math\" needs the reference answer: give the input record an \"answer\" field");
   const auto predicted = extract_predicted_answer(record.completion);

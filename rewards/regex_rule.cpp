@@ -1,4 +1,4 @@
-// The PCRE2 regex rule.
+// The PCRE2 regex rule and its keys.
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "rewards/regex_rule.hpp"
 
@@ -19,7 +19,14 @@ std::string pcre2_message(int code) {
 
 }  // namespace
 
-struct RegexPatternRule::Compiled {
+void bind_keys(config::Binder& b, RegexKeys& keys) {
+  b.text({"pattern", "PCRE2 pattern searched in the completion, under a match limit"}, keys.pattern, std::nullopt);
+  b.number({"score", "score when the pattern matches; 0 otherwise"}, keys.score, 1.0);
+  b.integer({"match_limit", "PCRE2 match and depth limit; a search that reaches it fails the rule"}, keys.match_limit,
+            1000000, {1000, 1000000000});
+}
+
+struct RegexRule::Compiled {
   pcre2_code* code = nullptr;
   pcre2_match_context* context = nullptr;
   ~Compiled() {
@@ -28,7 +35,7 @@ struct RegexPatternRule::Compiled {
   }
 };
 
-RegexPatternRule::RegexPatternRule(const RegexRule& keys) : compiled_(std::make_unique<Compiled>()), keys_(keys) {
+RegexRule::RegexRule(const RegexKeys& keys) : compiled_(std::make_unique<Compiled>()), keys_(keys) {
   int error = 0;
   PCRE2_SIZE offset = 0;
   compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(keys_.pattern.data()), keys_.pattern.size(),
@@ -43,9 +50,9 @@ RegexPatternRule::RegexPatternRule(const RegexRule& keys) : compiled_(std::make_
   pcre2_set_depth_limit(compiled_->context, static_cast<uint32_t>(keys_.match_limit));
 }
 
-RegexPatternRule::~RegexPatternRule() = default;
+RegexRule::~RegexRule() = default;
 
-RuleOutcome RegexPatternRule::score(const CompletionRecord& record) const {
+RuleOutcome RegexRule::score(const CompletionRecord& record) const {
   pcre2_match_data* data = pcre2_match_data_create_from_pattern(compiled_->code, nullptr);
   if (!data) throw Error("reward rule \"regex\": out of memory for the match data");
   const int rc = pcre2_match(compiled_->code, reinterpret_cast<PCRE2_SPTR>(record.completion.data()),

@@ -1,19 +1,30 @@
 // rule = "regex": a user's PCRE2 pattern searched in the completion under a match limit (and JIT
 // compiled where PCRE2 has a JIT), so that no pattern can hang the run: `score` when it matches,
-// else 0. A search that hits the limit is a rule failure (failure_score, counted).
+// else 0. A search that hits the limit is a rule failure (failure_score, counted). Also its
+// [[reward]] keys.
 #pragma once
 
 #include <memory>
+#include <string>
 
+#include "core/config_binder.hpp"
 #include "rewards/reward_rule.hpp"
 
 namespace aha::rewards {
 
-class RegexPatternRule : public RewardRule {
+struct RegexKeys {
+  std::string pattern;
+  double score = 1.0;
+  int match_limit = 1000000;  // PCRE2 match and depth limit
+};
+
+void bind_keys(config::Binder& b, RegexKeys& keys);
+
+class RegexRule : public RewardRule {
  public:
   // Throws ConfigError naming the pattern and the offset when it does not compile.
-  explicit RegexPatternRule(const RegexRule& keys);
-  ~RegexPatternRule() override;
+  explicit RegexRule(const RegexKeys& keys);
+  ~RegexRule() override;
   // Flag: regex_matched.
   RuleOutcome score(const CompletionRecord& record) const override;
   bool jit_compiled() const { return jit_; }
@@ -21,7 +32,7 @@ class RegexPatternRule : public RewardRule {
  private:
   struct Compiled;
   std::unique_ptr<Compiled> compiled_;
-  RegexRule keys_;
+  RegexKeys keys_;
   bool jit_ = false;
 };
 

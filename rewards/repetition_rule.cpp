@@ -1,4 +1,4 @@
-// The repetition rule.
+// The repetition rule and its keys.
 #include "rewards/repetition_rule.hpp"
 
 #include <algorithm>
@@ -9,7 +9,12 @@
 
 namespace aha::rewards {
 
-RuleOutcome RepetitionPenaltyRule::score(const CompletionRecord& record) const {
+void bind_keys(config::Binder& b, RepetitionKeys& keys) {
+  b.integer({"ngram", "length of the repeated n-grams counted"}, keys.ngram, 3, {1, 64});
+  b.number({"max_penalty", "score of a completion made only of repeats"}, keys.max_penalty, -1.0, {-1e9, 0.0});
+}
+
+RuleOutcome RepetitionRule::score(const CompletionRecord& record) const {
   std::vector<std::string> words;
   std::string word;
   for (const char c : record.completion + " ") {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "rewards/code_rule.hpp"
+#include "rewards/rule_registry.hpp"
 
 namespace aha::rewards {
 
@@ -23,7 +24,7 @@ RewardPipeline::RewardPipeline(std::vector<RewardSpec> specs, unsigned threads)
   unsigned wanted = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
   for (const RewardSpec& spec : specs_) {
     rules_.push_back(make_reward_rule(spec));
-    if (const auto* code = std::get_if<CodeRule>(&spec.keys); code && threads == 0)
+    if (const auto* code = std::get_if<CodeKeys>(&spec.keys); code && threads == 0)
       wanted = std::max(wanted, static_cast<unsigned>(code_runs_at_once(*code)));
   }
   pool_ = std::make_unique<Pool>(wanted);

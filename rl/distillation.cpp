@@ -47,7 +47,7 @@ Verdict judge(const rewards::ScoreRecord& score, const std::string& prompt, cons
 
 void require_verifier(const std::vector<rewards::RewardSpec>& specs) {
   const bool verifies = std::any_of(specs.begin(), specs.end(), [](const rewards::RewardSpec& s) {
-    return s.rule == rewards::Rule::math || s.rule == rewards::Rule::code;
+    return std::holds_alternative<rewards::MathKeys>(s.keys) || std::holds_alternative<rewards::CodeKeys>(s.keys);
   });
   if (!verifies)
     throw ConfigError("reward: distillation keeps only verified-correct traces, so the rewards need a math or a code "

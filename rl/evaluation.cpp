@@ -50,7 +50,7 @@ EvalSettings eval_settings(const EvalSection& eval, int max_new_tokens, const ro
 EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
                     const std::vector<PromptRecord>& problems, const EvalSettings& settings,
                     const rewards::ReflectionPhrases& phrases, const std::function<void(int64_t, int64_t)>& on_batch) {
-  const rewards::MathAnswerRule math(rewards::MathRule{});
+  const rewards::MathRule math(rewards::MathKeys{});
   EvalReport report;
   report.problems = static_cast<int64_t>(problems.size());
   report.samples = settings.samples;

@@ -82,11 +82,12 @@ void check_fields_for_rules(const std::vector<PromptRecord>& records, const std:
   std::string fields;
   for (const auto& [key, value] : first.fields.items()) fields += (fields.empty() ? "" : ", ") + key;
   for (const auto& rule : rules) {
-    if (rule.rule == rewards::Rule::math && !first.fields.contains(data.answer_key))
+    if (std::holds_alternative<rewards::MathKeys>(rule.keys) && !first.fields.contains(data.answer_key))
       throw Error(fmt::format("{}:{}: the record has no \"{}\" field, which the math rule \"{}\" compares against "
                               "(data.answer_key); its fields: {}",
                               path.string(), first.line, data.answer_key, rule.name, fields));
-    if (rule.rule == rewards::Rule::code && !first.fields.contains("tests") && !first.fields.contains("entry_point"))
+    if (std::holds_alternative<rewards::CodeKeys>(rule.keys) && !first.fields.contains("tests") &&
+        !first.fields.contains("entry_point"))
       throw Error(fmt::format("{}:{}: the record has neither \"tests\" nor \"entry_point\", which the code rule "
                               "\"{}\" runs; its fields: {}",
                               path.string(), first.line, rule.name, fields));

@@ -119,7 +119,7 @@ void add_rollout_metrics(StepMetrics& metrics, std::span<const ScoredCompletion>
 
 rewards::ReflectionPhrases reflection_phrases(const std::vector<rewards::RewardSpec>& specs) {
   for (const auto& spec : specs)
-    if (const auto* rule = std::get_if<rewards::ReflectionRule>(&spec.keys); rule && !rule->phrases.empty())
+    if (const auto* rule = std::get_if<rewards::ReflectionKeys>(&spec.keys); rule && !rule->phrases.empty())
       return rewards::ReflectionPhrases(rule->phrases);
   return rewards::ReflectionPhrases(rewards::default_reflection_phrases());
 }

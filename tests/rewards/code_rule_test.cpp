@@ -23,8 +23,8 @@ CompletionRecord program(std::string completion, std::string tests, std::string 
   return r;
 }
 
-CodeRule quick_keys() {
-  CodeRule keys;
+CodeKeys quick_keys() {
+  CodeKeys keys;
   keys.timeout_s = 5;
   keys.memory_mb = 512;
   return keys;
@@ -50,15 +50,15 @@ TEST_CASE("the marker counts only with the run's nonce, after the tests") {
 
 TEST_CASE("Python: the share of asserts passed, or all or nothing") {
   const SandboxTestLock lock;
-  const CodeExecutionRule rule(quick_keys());
+  const CodeRule rule(quick_keys());
   const auto half = rule.score(program("```python\ndef add(a, b):\n    return a + b\n```",
                                        "x = 2\nassert add(1, 1) == x\nassert add(1, 2) == 4\n"));
   CHECK(half.score == 0.5);
-  CodeRule strict = quick_keys();
+  CodeKeys strict = quick_keys();
   strict.scoring = CodeScoring::all_or_nothing;
   const std::string add = "def add(a, b):\n    return a + b\n";
-  CHECK(CodeExecutionRule(strict).score(program(add, "assert add(1, 2) == 4\nassert add(1, 1) == 2\n")).score == 0.0);
-  CHECK(CodeExecutionRule(strict).score(program(add, "assert add(1, 1) == 2\n")).score == 1.0);
+  CHECK(CodeRule(strict).score(program(add, "assert add(1, 2) == 4\nassert add(1, 1) == 2\n")).score == 0.0);
+  CHECK(CodeRule(strict).score(program(add, "assert add(1, 1) == 2\n")).score == 1.0);
   CHECK(rule.score(program("def add(a, b):\n    return a - b\n",
                            "def check(f):\n    assert f(1, 1) == 2\n", "add")).score == 0.0);
   CHECK(rule.score(program("syntax error here(", "assert True\n")).score == 0.0);
@@ -67,7 +67,7 @@ TEST_CASE("Python: the share of asserts passed, or all or nothing") {
 
 TEST_CASE("C++: the tests call the program's functions across the channel; AHA_CHECK counts tests") {
   const SandboxTestLock lock;
-  const CodeExecutionRule rule(quick_keys());
+  const CodeRule rule(quick_keys());
   const auto partly = rule.score(program("```cpp\nint add(int a, int b) { return a + b; }\n```",
                                          "int main() { AHA_CHECK(add(1, 1) == 2); AHA_CHECK(add(2, 2) == 5); "
                                          "AHA_CHECK(add(0, 0) == 0); return 0; }\n"));
@@ -96,10 +96,10 @@ int humaneval_passes(bool truncate_last_line, int& problems) {
                             item.at("entry_point").get<std::string>()));
   }
   problems = static_cast<int>(batch.size());
-  CodeRule keys;
+  CodeKeys keys;
   keys.timeout_s = 20;
   keys.max_parallel = 4;
-  const RewardPipeline pipeline({RewardSpec{Rule::code, "code", 1.0, 0.0, keys}}, 4);
+  const RewardPipeline pipeline({RewardSpec{"code", 1.0, 0.0, keys}}, 4);
   int passed = 0;
   for (const ScoreRecord& score : pipeline.score_batch(batch)) passed += score.total == 1.0 ? 1 : 0;
   CHECK(pipeline.error_counts()[0] == 0);

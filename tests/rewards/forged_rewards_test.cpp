@@ -12,10 +12,10 @@ namespace {
 
 double score(const std::string& program, const std::string& tests, const std::string& entry_point = "") {
   const SandboxTestLock lock;
-  CodeRule keys;
+  CodeKeys keys;
   keys.timeout_s = 5;
   keys.memory_mb = 512;
-  const CodeExecutionRule rule(keys);
+  const CodeRule rule(keys);
   CompletionRecord record;
   record.completion = program;
   record.tests = tests;

@@ -54,11 +54,11 @@ std::set<int> sandbox_processes() {
 void check_contained(const std::string& program, const std::string& tests = "assert True\n", double verdict = 0.0) {
   const SandboxTestLock lock;
   const auto before = sandbox_processes();
-  CodeRule keys;
+  CodeKeys keys;
   keys.timeout_s = 3;
   keys.memory_mb = 512;
   keys.max_output_kb = 256;
-  const CodeExecutionRule rule(keys);
+  const CodeRule rule(keys);
   CompletionRecord record;
   record.completion = program;
   record.tests = tests;
@@ -182,9 +182,9 @@ TEST_CASE("hostile: printing a forged completion marker") {
 
 TEST_CASE("hostile: C++ fork bomb and infinite loop") {
   const SandboxTestLock lock;
-  CodeRule keys;
+  CodeKeys keys;
   keys.timeout_s = 3;
-  const CodeExecutionRule rule(keys);
+  const CodeRule rule(keys);
   CompletionRecord record;
   record.completion = "```cpp\n#include <unistd.h>\nint f() { while (true) fork(); }\n```";
   record.tests = "int main() { f(); return 0; }\n";

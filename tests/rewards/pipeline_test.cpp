@@ -45,9 +45,9 @@ TEST_CASE("reward config problems name the file, line and key") {
 }
 
 TEST_CASE("the total is the weighted sum; each rule's score and the flags are kept") {
-  RewardSpec math{Rule::math, "math", 1.0, 0.0, MathRule{}};
-  RewardSpec format{Rule::format, "format", 0.5, 0.0, FormatRule{}};
-  RewardSpec reflection{Rule::reflection, "reflection", 1.0, 0.0, ReflectionRule{default_reflection_phrases(), true}};
+  RewardSpec math{"math", 1.0, 0.0, MathKeys{}};
+  RewardSpec format{"format", 0.5, 0.0, FormatKeys{}};
+  RewardSpec reflection{"reflection", 1.0, 0.0, ReflectionKeys{default_reflection_phrases(), true}};
   const RewardPipeline pipeline({math, format, reflection}, 2);
   CompletionRecord record;
   record.completion = "<think>wait, 2+2=4</think> <answer>4</answer>";
@@ -63,8 +63,8 @@ TEST_CASE("the total is the weighted sum; each rule's score and the flags are ke
 }
 
 TEST_CASE("a failing rule gives failure_score and is counted; the others still score") {
-  RewardSpec math{Rule::math, "math", 1.0, -0.25, MathRule{}};
-  RewardSpec format{Rule::format, "format", 1.0, 0.0, FormatRule{}};
+  RewardSpec math{"math", 1.0, -0.25, MathKeys{}};
+  RewardSpec format{"format", 1.0, 0.0, FormatKeys{}};
   const RewardPipeline pipeline({math, format}, 2);
   CompletionRecord no_answer;
   no_answer.completion = "<think>x</think><answer>4</answer>";
@@ -78,7 +78,7 @@ TEST_CASE("a failing rule gives failure_score and is counted; the others still s
 }
 
 TEST_CASE("a batch is scored concurrently and comes back in order") {
-  RewardSpec math{Rule::math, "math", 1.0, 0.0, MathRule{}};
+  RewardSpec math{"math", 1.0, 0.0, MathKeys{}};
   const RewardPipeline pipeline({math}, 4);
   std::vector<CompletionRecord> batch(200);
   for (std::size_t i = 0; i < batch.size(); ++i) {

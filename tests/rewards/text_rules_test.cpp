@@ -32,7 +32,7 @@ T flag(const RuleOutcome& outcome, const std::string& name) {
 }  // namespace
 
 TEST_CASE("format: the R1-Zero template as a whole, each tag once") {
-  const FormatTemplateRule rule(FormatRule{});
+  const FormatRule rule(FormatKeys{});
   CHECK(rule.score(completion("<think> 2+2=4 </think> <answer> 4 </answer>")).score == 1.0);
   CHECK(rule.score(completion("\n<think>a</think>\n\n<answer>4</answer>\n")).score == 1.0);
   CHECK(rule.score(completion("so <think>a</think><answer>4</answer>")).score == 0.0);
@@ -42,11 +42,11 @@ TEST_CASE("format: the R1-Zero template as a whole, each tag once") {
   const auto counted = rule.score(completion("<think>a</think><think>"));
   CHECK(flag<std::int64_t>(counted, "think_tags") == 3);
   CHECK(flag<std::int64_t>(counted, "answer_tags") == 0);
-  FormatRule opened;
+  FormatKeys opened;
   opened.think_opened_in_prompt = true;
   opened.answer_tag = "final";
-  CHECK(FormatTemplateRule(opened).score(completion("a b </think> <final>4</final>")).score == 1.0);
-  CHECK(FormatTemplateRule(opened).score(completion("<think>a</think> <final>4</final>")).score == 0.0);
+  CHECK(FormatRule(opened).score(completion("a b </think> <final>4</final>")).score == 1.0);
+  CHECK(FormatRule(opened).score(completion("<think>a</think> <final>4</final>")).score == 0.0);
 }
 
 TEST_CASE("reflection: word-bounded, case-insensitive, CJK, count and flag") {
@@ -57,42 +57,42 @@ TEST_CASE("reflection: word-bounded, case-insensitive, CJK, count and flag") {
   CHECK(phrases.count("Alternatively, double-check it") == 2);
   CHECK(phrases.count("等等，我需要重新检查一下") == 3);
   CHECK(phrases.count("") == 0);
-  ReflectionRule keys{default_reflection_phrases(), true};
-  const auto logged = ReflectionRuleScorer(keys).score(completion("wait. wait!"));
+  ReflectionKeys keys{default_reflection_phrases(), true};
+  const auto logged = ReflectionRule(keys).score(completion("wait. wait!"));
   CHECK(logged.score == 0.0);
   CHECK(flag<std::int64_t>(logged, "reflection_count") == 2);
   CHECK(flag<std::int64_t>(logged, "reflects") == 1);
   keys.log_only = false;
-  CHECK(ReflectionRuleScorer(keys).score(completion("hmm, wait")).score == 1.0);
-  CHECK(ReflectionRuleScorer(keys).score(completion("straight through")).score == 0.0);
+  CHECK(ReflectionRule(keys).score(completion("hmm, wait")).score == 1.0);
+  CHECK(ReflectionRule(keys).score(completion("straight through")).score == 0.0);
 }
 
 TEST_CASE("regex: PCRE2 search with a score, errors for bad patterns and runaway searches") {
-  RegexRule keys;
+  RegexKeys keys;
   keys.pattern = "(?i)^<think>.*</think>";
   keys.score = 0.5;
-  const RegexPatternRule rule(keys);
+  const RegexRule rule(keys);
   CHECK(rule.score(completion("<THINK>x</think>")).score == 0.5);
   CHECK(rule.score(completion("no")).score == 0.0);
   CHECK(rule.score(completion("\xff\xfe invalid UTF-8")).score == 0.0);
   keys.pattern = "(unclosed";
-  CHECK_THROWS_WITH(RegexPatternRule(keys), Catch::Contains("does not compile at offset 9"));
+  CHECK_THROWS_WITH(RegexRule(keys), Catch::Contains("does not compile at offset 9"));
   keys.pattern = "(a+)+$";
   keys.match_limit = 1000;
-  CHECK_THROWS_WITH(RegexPatternRule(keys).score(completion(std::string(40, 'a') + "b")),
+  CHECK_THROWS_WITH(RegexRule(keys).score(completion(std::string(40, 'a') + "b")),
                     Catch::Contains("limit"));
 }
 
 TEST_CASE("language: share of the dominant script in the thinking") {
-  const LanguageConsistencyRule rule(LanguageRule{});
+  const LanguageRule rule(LanguageKeys{});
   const auto english = rule.score(completion("<think>All English here, 123!</think><answer>中文</answer>"));
   CHECK(english.score == 1.0);
   CHECK(flag<std::string>(english, "script") == "latin");
   const auto mixed = rule.score(completion("<think>abcd 中文</think>"));
   CHECK(mixed.score == Approx(4.0 / 6.0));
   CHECK(rule.score(completion("12 + 3 = 15")).score == 1.0);
-  LanguageRule han{"han"};
-  CHECK(LanguageConsistencyRule(han).score(completion("abcd 中文")).score == Approx(2.0 / 6.0));
+  LanguageKeys han{"han"};
+  CHECK(LanguageRule(han).score(completion("abcd 中文")).score == Approx(2.0 / 6.0));
 }
 
 TEST_CASE("length: DAPO soft overlong punishment and cosine length reward") {
@@ -103,24 +103,24 @@ TEST_CASE("length: DAPO soft overlong punishment and cosine length reward") {
   CHECK(cosine_length_reward(0, 1000, 1.0, 0.5) == Approx(1.0));
   CHECK(cosine_length_reward(500, 1000, 1.0, 0.5) == Approx(0.75));
   CHECK(cosine_length_reward(2000, 1000, 1.0, 0.5) == Approx(0.5));
-  LengthRule keys;
+  LengthKeys keys;
   keys.max_tokens = 4;
   keys.buffer_tokens = 2;
   auto record = completion("one two three");
-  CHECK(LengthShapingRule(keys).score(record).score == Approx(-0.5));
+  CHECK(LengthRule(keys).score(record).score == Approx(-0.5));
   record.completion_tokens = 1;
-  CHECK(LengthShapingRule(keys).score(record).score == 0.0);
+  CHECK(LengthRule(keys).score(record).score == 0.0);
   keys.mode = LengthMode::cosine;
   record.completion = "<answer>4</answer>";
   record.answer.emplace("4");
   record.completion_tokens = 0;
-  CHECK(LengthShapingRule(keys).score(record).score == Approx(1.0));
+  CHECK(LengthRule(keys).score(record).score == Approx(1.0));
   record.answer.emplace("5");
-  CHECK(LengthShapingRule(keys).score(record).score == Approx(-1.0));
+  CHECK(LengthRule(keys).score(record).score == Approx(-1.0));
 }
 
 TEST_CASE("repetition: n-gram repetition penalty as in open-r1") {
-  const RepetitionPenaltyRule rule(RepetitionRule{});
+  const RepetitionRule rule(RepetitionKeys{});
   CHECK(rule.score(completion("a b")).score == 0.0);
   CHECK(rule.score(completion("the cat sat on the mat")).score == 0.0);
   // 6 trigrams, 1 distinct: (1 - 1/6) * -1

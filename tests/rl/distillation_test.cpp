@@ -106,8 +106,7 @@ TEST_CASE("the rejection filter keeps verified-correct, well-formatted traces, e
   CHECK(judge(score(good), "another prompt", good, seen) == Verdict::kept);
 
   std::vector<rewards::RewardSpec> format_only(1);
-  format_only[0].rule = rewards::Rule::format;
-  format_only[0].keys = rewards::FormatRule{};
+  format_only[0].keys = rewards::FormatKeys{};
   CHECK_THROWS_WITH(require_verifier(format_only), Catch::Contains("math or a code rule"));
 }
 

@@ -57,7 +57,7 @@ TEST_CASE("a minimal config gets every default") {
   CHECK(c.rollout.stop == std::vector<std::string>{"</answer>"});
   REQUIRE(c.rewards.size() == 1);
   CHECK(c.rewards[0].name == "math");
-  CHECK(std::get<rewards::MathRule>(c.rewards[0].keys).timeout_ms == 1000);
+  CHECK(std::get<rewards::MathKeys>(c.rewards[0].keys).timeout_ms == 1000);
   CHECK(c.grpo.loss == rl::LossAggregation::dapo);
   CHECK(c.grpo.epsilon_low == 0.2);
   CHECK(c.optim.schedule == rl::Schedule::cosine);
@@ -81,13 +81,13 @@ score = 0.25
 )",
                                   "exp.toml");
   REQUIRE(c.rewards.size() == 4);
-  const auto& code = std::get<rewards::CodeRule>(c.rewards[1].keys);
+  const auto& code = std::get<rewards::CodeKeys>(c.rewards[1].keys);
   CHECK(code.scoring == rewards::CodeScoring::all_or_nothing);
   CHECK(code.timeout_s == 5.0);
   CHECK(c.rewards[1].name == "tests");
-  CHECK(std::get<rewards::ReflectionRule>(c.rewards[2].keys).phrases == std::vector<std::string>{"wait", "hmm"});
-  CHECK(std::get<rewards::RegexRule>(c.rewards[3].keys).pattern == "\\d+");
-  CHECK(std::get<rewards::ReflectionRule>(parse_experiment(minimal + "[[reward]]\nrule = \"reflection\"\n", "e")
+  CHECK(std::get<rewards::ReflectionKeys>(c.rewards[2].keys).phrases == std::vector<std::string>{"wait", "hmm"});
+  CHECK(std::get<rewards::RegexKeys>(c.rewards[3].keys).pattern == "\\d+");
+  CHECK(std::get<rewards::ReflectionKeys>(parse_experiment(minimal + "[[reward]]\nrule = \"reflection\"\n", "e")
                                               .rewards[1]
                                               .keys)
             .phrases == rewards::default_reflection_phrases());
