@@ -12,9 +12,9 @@ namespace aha::policy {
 
 class DecoderLayerImpl;
 
-// layer.forward(x, in, a fresh cache, trace, replay) with checkpointed activations; `trace` (MoE
-// layers, else null) receives the router logits, which carry their gradient, and the experts.
-// Only for passes that keep no KV cache.
+// layer.forward(x, in, a fresh cache, trace, replay) with checkpointed activations, x [batch, seq,
+// hidden] or [n, hidden] as in.layout says; `trace` (MoE layers, else null) receives the router
+// logits, which carry their gradient, and the experts. Only for passes that keep no KV cache.
 at::Tensor checkpointed_layer(DecoderLayerImpl& layer, const at::Tensor& x, const AttentionInputs& in,
                               RouterTrace* trace, const at::Tensor& replay);
 

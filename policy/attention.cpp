@@ -1,10 +1,11 @@
-// Grouped-query and multi-head latent attention.
+// Grouped-query and multi-head latent attention, over padded rows, unpadded rows or packed sequences.
 #include "policy/attention.hpp"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <cmath>
+#include <variant>
 
 #include "kernels/batch_invariant.hpp"
 #include "kernels/invariant_attention.hpp"
@@ -45,16 +46,20 @@ at::Tensor written(at::Tensor buffer, const at::Tensor& x, const at::Tensor& slo
   return buffer.scatter_(2, index, x);
 }
 
-at::Tensor padded(const at::Tensor& x, const AttentionInputs& in) {
-  if (!in.packed.defined()) return x;
+at::Tensor pad_rows(const at::Tensor& x, const AttentionLayout& layout) {
+  const auto* rows = std::get_if<UnpaddedRows>(&layout);
+  if (!rows) return x;
   const int64_t width = x.size(-1);
   // In place into fresh zeros (autograd records it like the copy), so the zeros are not cloned.
-  return at::zeros({in.batch * in.seq, width}, x.options()).index_copy_(0, in.packed, x).view({in.batch, in.seq, width});
+  return at::zeros({rows->batch * rows->seq, width}, x.options())
+      .index_copy_(0, rows->tokens, x)
+      .view({rows->batch, rows->seq, width});
 }
 
-at::Tensor packed(const at::Tensor& x, const AttentionInputs& in) {
-  if (!in.packed.defined()) return x;
-  return x.reshape({in.batch * in.seq, x.size(-1)}).index_select(0, in.packed);
+at::Tensor unpad_rows(const at::Tensor& x, const AttentionLayout& layout) {
+  const auto* rows = std::get_if<UnpaddedRows>(&layout);
+  if (!rows) return x;
+  return x.reshape({rows->batch * rows->seq, x.size(-1)}).index_select(0, rows->tokens);
 }
 
 std::pair<at::Tensor, at::Tensor> LayerCache::store(const at::Tensor& k, const at::Tensor& v, const AttentionInputs& in) {
@@ -93,10 +98,10 @@ GroupedQueryAttentionImpl::GroupedQueryAttentionImpl(const ModelConfig& c)
 }
 
 at::Tensor GroupedQueryAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache) {
-  if (in.blocks.defined()) return forward_packed(x, in);
-  at::Tensor q = split_heads(padded(project(q_proj_, x), in), heads_);     // [b, h, s, d]
-  at::Tensor k = split_heads(padded(project(k_proj_, x), in), kv_heads_);  // [b, kv, s, d]
-  at::Tensor v = split_heads(padded(project(v_proj_, x), in), kv_heads_);  // [b, kv, s, d]
+  if (const auto* packed = std::get_if<PackedSequences>(&in.layout)) return forward_packed(x, in, *packed);
+  at::Tensor q = split_heads(pad_rows(project(q_proj_, x), in.layout), heads_);     // [b, h, s, d]
+  at::Tensor k = split_heads(pad_rows(project(k_proj_, x), in.layout), kv_heads_);  // [b, kv, s, d]
+  at::Tensor v = split_heads(pad_rows(project(v_proj_, x), in.layout), kv_heads_);  // [b, kv, s, d]
   if (q_norm_) {
     q = q_norm_(q);
     k = k_norm_(k);
@@ -104,10 +109,11 @@ at::Tensor GroupedQueryAttentionImpl::forward(const at::Tensor& x, const Attenti
   q = in.rotary->apply(q, in.cos, in.sin);
   k = in.rotary->apply(k, in.cos, in.sin);
   const auto [keys, values] = cache.store(k, v, in);  // [b, kv, span, d]
-  return project(o_proj_, packed(merge_heads(attend(q, keys, values, in, scale_)), in));
+  return project(o_proj_, unpad_rows(merge_heads(attend(q, keys, values, in, scale_)), in.layout));
 }
 
-at::Tensor GroupedQueryAttentionImpl::forward_packed(const at::Tensor& x, const AttentionInputs& in) {
+at::Tensor GroupedQueryAttentionImpl::forward_packed(const at::Tensor& x, const AttentionInputs& in,
+                                                     const PackedSequences& packed) {
   const int64_t n = x.size(0);
   // One token per row, laid out [n, heads, 1, d] for the rotary kernel's [b, heads, s, d].
   at::Tensor q = project(q_proj_, x).view({n, heads_, 1, head_dim_});
@@ -120,7 +126,7 @@ at::Tensor GroupedQueryAttentionImpl::forward_packed(const at::Tensor& x, const 
   q = in.rotary->apply(q, in.cos, in.sin);
   k = in.rotary->apply(k, in.cos, in.sin);
   const at::Tensor out = kernels::packed_attention(q.view({n, heads_, head_dim_}), k.view({n, kv_heads_, head_dim_}), v,
-                                                   in.blocks, scale_);  // [n, heads, d]
+                                                   packed.blocks, scale_);  // [n, heads, d]
   return project(o_proj_, out.view({n, heads_ * head_dim_}));
 }
 
@@ -150,15 +156,16 @@ LatentAttentionImpl::LatentAttentionImpl(const ModelConfig& c)
 }
 
 at::Tensor LatentAttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache) {
-  TORCH_CHECK(!in.blocks.defined(), "latent attention has no packed pass: use CausalLM::forward");
+  TORCH_CHECK(!std::holds_alternative<PackedSequences>(in.layout),
+              "latent attention has no packed pass: use CausalLM::forward");
   const at::Tensor q_flat =
-      padded(q_proj_ ? project(q_proj_, x) : project(q_b_proj_, q_a_layernorm_(project(q_a_proj_, x))), in);
+      pad_rows(q_proj_ ? project(q_proj_, x) : project(q_b_proj_, q_a_layernorm_(project(q_a_proj_, x))), in.layout);
   const int64_t b = q_flat.size(0), s = q_flat.size(1);
   const at::Tensor q = split_heads(q_flat, heads_);  // [b, h, s, nope + rope]
   const at::Tensor q_nope = q.narrow(-1, 0, nope_dim_);
   const at::Tensor q_rope = in.rotary->apply(q.narrow(-1, nope_dim_, rope_dim_), in.cos, in.sin);
 
-  const at::Tensor compressed = padded(project(kv_a_proj_with_mqa_, x), in);  // [b, s, kv_rank + rope]
+  const at::Tensor compressed = pad_rows(project(kv_a_proj_with_mqa_, x), in.layout);  // [b, s, kv_rank + rope]
   const at::Tensor kv_latent = kv_a_layernorm_(compressed.narrow(-1, 0, kv_rank_));
   at::Tensor k_rope = compressed.narrow(-1, kv_rank_, rope_dim_).view({b, 1, s, rope_dim_});
   k_rope = in.rotary->apply(k_rope, in.cos, in.sin).expand({b, heads_, s, rope_dim_});
@@ -166,7 +173,7 @@ at::Tensor LatentAttentionImpl::forward(const at::Tensor& x, const AttentionInpu
   const at::Tensor k = at::cat({kv.narrow(-1, 0, nope_dim_), k_rope}, -1);
   const auto [keys, values] = cache.store(k, kv.narrow(-1, nope_dim_, v_dim_), in);  // [b, h, span, ...]
   const at::Tensor query = at::cat({q_nope, q_rope}, -1);
-  return project(o_proj_, packed(merge_heads(attend(query, keys, values, in, scale_)), in));
+  return project(o_proj_, unpad_rows(merge_heads(attend(query, keys, values, in, scale_)), in.layout));
 }
 
 }  // namespace aha::policy

@@ -1,40 +1,57 @@
-// Attention over a padded batch: grouped-query attention (llama, qwen2, qwen3 with per-head q/k
-// RMSNorm) and DeepSeek's multi-head latent attention in its plain (expanded) form. Both write
-// their keys and values into a per-layer cache indexed by position, and attend over it: through
-// at::scaled_dot_product_attention on GPUs, through a batch-invariant chunked attention on the CPU.
+// Attention over one forward pass: grouped-query attention (llama, qwen2, qwen3 with per-head q/k
+// RMSNorm) and DeepSeek's multi-head latent attention in its plain (expanded) form. A pass names
+// its layout (AttentionLayout): padded rows, unpadded rows (the real tokens of padded rows), or
+// packed sequences. Over rows, both write their keys and values into a per-layer cache indexed by
+// position and attend over it: through at::scaled_dot_product_attention on GPUs, through a
+// batch-invariant chunked attention on the CPU. Packed sequences (grouped-query attention only)
+// run kernels::packed_attention and keep no cache.
 #pragma once
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
+
+#include <variant>
 
 #include "policy/layers.hpp"
 #include "policy/model_config.hpp"
 
 namespace aha::policy {
 
-// What every layer of one forward pass shares.
+// The layers see x [batch, seq, hidden], padding included.
+struct PaddedRows {};
+
+// Padded rows with the padding left out: the layers see x [n, hidden], the n real tokens, and only
+// attention lays its queries, keys and values out as [batch, seq] (CausalLM::forward).
+struct UnpaddedRows {
+  at::Tensor tokens;  // [n] int64: the flat index into [batch * seq] of the real tokens
+  int64_t batch = 0, seq = 0;
+};
+
+// Sequences packed one after the other (CausalLM::forward_packed): x is [n, hidden], one row per
+// token, and attention runs kernels::packed_attention over the blocks; no cache is written.
+struct PackedSequences {
+  at::Tensor blocks;  // [m, 4] int64, as kernels/packed_attention.hpp lays them out
+};
+
+using AttentionLayout = std::variant<PaddedRows, UnpaddedRows, PackedSequences>;
+
+// What every layer of one forward pass shares. The fields from query_positions to key_span serve
+// the row layouts only.
 struct AttentionInputs {
-  at::Tensor cos, sin;  // [batch, seq, rotary_dim]
+  AttentionLayout layout;  // PaddedRows unless set
+  at::Tensor cos, sin;     // [batch, seq, rotary_dim]; packed sequences: [n, 1, rotary_dim]
   const Rotary* rotary = nullptr;
   at::Tensor query_positions;  // [batch, seq] int64: a query sees the keys at or before its position (padding: -1)
   at::Tensor key_lengths;      // [batch] int64: the keys of each row once this pass is cached
   at::Tensor write_slots;      // [batch, seq] int64: the cache slot of each new key; padding goes to the sink
   int64_t capacity = 0;        // positions per row in the cache; slot `capacity` is the sink
   int64_t key_span = 0;        // positions attended: the longest row
-  // A padding-free pass: the flat index [n] into [batch * seq] of the real tokens. The layers see
-  // x [n, hidden] and only attention lays its queries, keys and values out as [batch, seq].
-  // Undefined: x is [batch, seq, hidden], padding included.
-  at::Tensor packed;
-  int64_t batch = 0, seq = 0;
-  // A pass over packed sequences (CausalLM::forward_packed): x is [n, hidden], one row per token,
-  // and attention runs kernels::packed_attention over these blocks [m, 4]; no cache is written.
-  at::Tensor blocks;
 };
 
-// x [n, c] of a padding-free pass -> [batch, seq, c] with zero rows at the padding; x itself otherwise.
-at::Tensor padded(const at::Tensor& x, const AttentionInputs& in);
-// x [batch, seq, c] -> [n, c] of the real tokens in a padding-free pass; x itself otherwise.
-at::Tensor packed(const at::Tensor& x, const AttentionInputs& in);
+// x [n, c] of unpadded rows -> [batch, seq, c] with zero rows at the padding; x itself in the other layouts.
+at::Tensor pad_rows(const at::Tensor& x, const AttentionLayout& layout);
+// x [batch, seq, c] -> [n, c] of the real tokens of unpadded rows; x itself in the other layouts.
+at::Tensor unpad_rows(const at::Tensor& x, const AttentionLayout& layout);
 
 // Keys and values of one layer, indexed by position: [batch, kv_heads, capacity + 1, head_dim].
 // Every row's first token sits at slot 0 whatever the padding of the passes that wrote it, so
@@ -57,10 +74,12 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor&
 class GroupedQueryAttentionImpl : public torch::nn::Module {
  public:
   explicit GroupedQueryAttentionImpl(const ModelConfig& config);
-  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache);  // [b, s, hidden]
+  // x [batch, seq, hidden] or [n, hidden], as the layout says -> the same shape
+  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache);
 
  private:
-  at::Tensor forward_packed(const at::Tensor& x, const AttentionInputs& in);  // x [n, hidden]
+  // x [n, hidden] -> [n, hidden]
+  at::Tensor forward_packed(const at::Tensor& x, const AttentionInputs& in, const PackedSequences& packed);
   int64_t heads_, kv_heads_, head_dim_;
   double scale_;
   torch::nn::Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
@@ -71,7 +90,8 @@ TORCH_MODULE(GroupedQueryAttention);
 class LatentAttentionImpl : public torch::nn::Module {
  public:
   explicit LatentAttentionImpl(const ModelConfig& config);
-  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache);  // [b, s, hidden]
+  // x [batch, seq, hidden] or [n, hidden] of unpadded rows -> the same shape; no packed sequences
+  at::Tensor forward(const at::Tensor& x, const AttentionInputs& in, LayerCache& cache);
 
  private:
   int64_t heads_, nope_dim_, rope_dim_, v_dim_, kv_rank_;

@@ -1,9 +1,11 @@
-// Decoder layers, masks and positions for padded batches, and the causal LM.
+// Decoder layers, masks and positions for padded batches, and the causal LM: forward() over padded
+// or unpadded rows, forward_packed() over packed sequences.
 #include "policy/transformer.hpp"
 
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <variant>
 
 #include "policy/activation_checkpoint.hpp"
 #include "policy/autocast.hpp"
@@ -38,13 +40,13 @@ at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const AttentionInputs&
 
 namespace {
 
-// A router trace of a padding-free pass laid out over every slot [batch * seq, ...]: padding
+// A router trace of unpadded rows [n, ...] laid out over every slot [batch * seq, ...]: padding
 // gets zero logits and experts 0 .. k-1, as in a padded pass no loss or count reads them.
-RouterTrace unpacked(const RouterTrace& trace, const AttentionInputs& in) {
-  const int64_t slots = in.batch * in.seq, k = trace.experts.size(1);
+RouterTrace padded_trace(const RouterTrace& trace, const UnpaddedRows& rows) {
+  const int64_t slots = rows.batch * rows.seq, k = trace.experts.size(1);
   const at::Tensor first_k = at::arange(k, trace.experts.options()).repeat({slots, 1});
-  return {at::zeros({slots, trace.logits.size(1)}, trace.logits.options()).index_copy(0, in.packed, trace.logits),
-          first_k.index_copy(0, in.packed, trace.experts), first_k.index_copy(0, in.packed, trace.own)};
+  return {at::zeros({slots, trace.logits.size(1)}, trace.logits.options()).index_copy(0, rows.tokens, trace.logits),
+          first_k.index_copy(0, rows.tokens, trace.experts), first_k.index_copy(0, rows.tokens, trace.own)};
 }
 
 }  // namespace
@@ -106,25 +108,24 @@ ForwardOutput CausalLMImpl::forward(const at::Tensor& input_ids, const at::Tenso
   in.capacity = kv.capacity;
   in.write_slots = at::where(real, positions, kv.capacity);
   // With an eighth or more of the slots padding, only the real tokens run through the layers.
-  if (seq > 1 && real_tokens > 0 && real_tokens * 8 <= batch * seq * 7) {
-    in.packed = real.reshape({-1}).nonzero().squeeze(1);  // [n]
-    in.batch = batch, in.seq = seq;
-  }
+  if (seq > 1 && real_tokens > 0 && real_tokens * 8 <= batch * seq * 7)
+    in.layout = UnpaddedRows{real.reshape({-1}).nonzero().squeeze(1), batch, seq};
+  const auto* unpadded = std::get_if<UnpaddedRows>(&in.layout);  // null: padded rows
 
-  const at::Tensor tokens = in.packed.defined() ? input_ids.reshape({-1}).index_select(0, in.packed) : input_ids;
-  at::Tensor x = embed_tokens_(tokens);  // [b, s, hidden], or [n, hidden] padding-free
+  const at::Tensor tokens = unpadded ? input_ids.reshape({-1}).index_select(0, unpadded->tokens) : input_ids;
+  at::Tensor x = embed_tokens_(tokens);  // [b, s, hidden], or [n, hidden] unpadded
   std::tie(in.cos, in.sin) = rotary_.tables(positions, x.scalar_type());
   in.rotary = &rotary_;
   kv.layers.resize(layers_->size());
   kv.lengths = in.key_lengths;
   std::vector<at::Tensor> forced = replay;
-  if (in.packed.defined())
-    for (auto& experts : forced) experts = experts.index_select(0, in.packed);
+  if (unpadded)
+    for (auto& experts : forced) experts = experts.index_select(0, unpadded->tokens);
   ForwardOutput out;
   x = decoder_layers(x, in, kv.layers, forced, out, cache != nullptr);
-  out.hidden = padded(norm_(x), in);
-  if (in.packed.defined())
-    for (auto& trace : out.routers) trace = unpacked(trace, in);
+  out.hidden = pad_rows(norm_(x), in.layout);
+  if (unpadded)
+    for (auto& trace : out.routers) trace = padded_trace(trace, *unpadded);
   return out;
 }
 
@@ -157,7 +158,7 @@ ForwardOutput CausalLMImpl::forward_packed(const at::Tensor& ids, const at::Tens
   TORCH_CHECK(ids.dim() == 1 && positions.sizes() == ids.sizes(), "forward_packed: ids and positions must be [n], got ",
               ids.sizes(), " and ", positions.sizes());
   AttentionInputs in;
-  in.blocks = blocks;
+  in.layout = PackedSequences{blocks};
   std::tie(in.cos, in.sin) = rotary_.tables(positions.view({-1, 1}), at::kFloat);  // [n, 1, rotary_dim]
   in.rotary = &rotary_;
   at::Tensor x = embed_tokens_(ids);  // [n, hidden]
