@@ -1,4 +1,4 @@
-// compute_advantages: group means, unbiased standard deviations, and the zero-signal groups.
+// compute_advantages: group means and unbiased standard deviations.
 #include "rl/advantages.hpp"
 
 #include <fmt/format.h>
@@ -26,26 +26,23 @@ double unbiased_std(std::span<const double> x) {
 
 }  // namespace
 
-Advantages compute_advantages(std::span<const double> rewards, int group_size, AdvantageMode mode, double std_eps) {
+std::vector<double> compute_advantages(std::span<const double> rewards, int group_size, AdvantageMode mode,
+                                       double std_eps) {
   if (group_size < 1 || rewards.size() % static_cast<std::size_t>(group_size) != 0)
     throw Error(fmt::format("{} rewards do not split into groups of {}", rewards.size(), group_size));
-  Advantages out;
-  out.values.resize(rewards.size());
+  std::vector<double> out(rewards.size());
   const double batch_std = unbiased_std(rewards);
   const std::size_t groups = rewards.size() / static_cast<std::size_t>(group_size);
   for (std::size_t g = 0; g < groups; ++g) {
     const auto group = rewards.subspan(g * group_size, group_size);
     const double m = mean(group);
     const double group_std = unbiased_std(group);
-    out.zero_std_groups.push_back(group_std <= 1e-8);
     const double scale = mode == AdvantageMode::group ? group_std : batch_std;
     for (int i = 0; i < group_size; ++i) {
       const double centred = group[i] - m;
-      out.values[g * group_size + i] = mode == AdvantageMode::none ? centred : centred / (scale + std_eps);
+      out[g * group_size + i] = mode == AdvantageMode::none ? centred : centred / (scale + std_eps);
     }
   }
-  const auto zero = std::count(out.zero_std_groups.begin(), out.zero_std_groups.end(), true);
-  out.frac_zero_std = groups ? static_cast<double>(zero) / static_cast<double>(groups) : 0.0;
   return out;
 }
 

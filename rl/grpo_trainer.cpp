@@ -238,7 +238,7 @@ StepRollouts Trainer::sample(int64_t step) {
 std::vector<TrainingSequence> Trainer::training_batch(const std::vector<ScoredCompletion>& kept) const {
   std::vector<double> rewards;
   for (const auto& s : kept) rewards.push_back(s.score.total);
-  const Advantages advantages =
+  const std::vector<double> advantages =
       compute_advantages(rewards, c_.rollout.group_size, c_.grpo.advantage, c_.grpo.std_eps);
   std::vector<TrainingSequence> batch;
   for (std::size_t i = 0; i < kept.size(); ++i) {
@@ -247,7 +247,7 @@ std::vector<TrainingSequence> Trainer::training_batch(const std::vector<ScoredCo
     s.completion = kept[i].sample.tokens;
     s.sampling_logprobs = kept[i].sample.logprobs;
     s.routing = kept[i].sample.routing;
-    s.advantage = advantages.values[i];
+    s.advantage = advantages[i];
     s.in_loss = !(c_.grpo.mask_truncated && kept[i].sample.finish == rollout::FinishReason::length);
     batch.push_back(std::move(s));
   }

@@ -216,13 +216,10 @@ std::vector<std::size_t> PolicyOptimizer::owned(std::size_t micro_batches) const
 }
 
 std::vector<MicroBatch> PolicyOptimizer::micro_batches(const std::vector<TrainingSequence>& batch) const {
-  const at::Device device = policy_->lm_head_weight().device();
   const int threads = micro_batch_threads(batch.size());
   const int parts = (threads > 1 ? threads * kMicroBatchesPerThread : 1) * (data_parallel_ ? data_parallel_->world() : 1);
-  std::vector<MicroBatch> out;
-  for (const auto& mb : pack_micro_batches(batch, update_.micro_batch_tokens, 0, update_.min_shared_prefix, parts))
-    out.push_back(to_device(mb, device));
-  return out;
+  return pack_micro_batches(batch, update_.micro_batch_tokens, 0, update_.min_shared_prefix, parts,
+                            policy_->lm_head_weight().device());
 }
 
 }  // namespace aha::rl

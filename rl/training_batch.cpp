@@ -38,7 +38,8 @@ std::optional<std::pair<std::vector<int64_t>, std::vector<std::size_t>>> choose_
 
 PrefixLayout build_prefix_layout(const std::vector<TrainingSequence>& all, std::size_t begin, std::size_t end,
                                  int64_t pad_id, const std::vector<int64_t>& prefix_of_row,
-                                 const std::vector<std::size_t>& prefix_length) {
+                                 const std::vector<std::size_t>& prefix_length, const at::Device& device) {
+  const auto on = at::TensorOptions().device(device);
   const auto rows = static_cast<int64_t>(end - begin), prefixes = static_cast<int64_t>(prefix_length.size());
   const auto longest_prefix = static_cast<int64_t>(*std::max_element(prefix_length.begin(), prefix_length.end()));
   int64_t longest_suffix = 0;
@@ -69,21 +70,21 @@ PrefixLayout build_prefix_layout(const std::vector<TrainingSequence>& all, std::
     }
   }
   PrefixLayout layout;
-  layout.prefix_ids = at::tensor(prefix_ids, at::kLong).view({prefixes, longest_prefix});
-  layout.prefix_mask = at::tensor(prefix_mask, at::kLong).view({prefixes, longest_prefix});
-  layout.suffix_ids = at::tensor(suffix_ids, at::kLong).view({rows, longest_suffix});
-  layout.suffix_mask = at::tensor(suffix_mask, at::kLong).view({rows, longest_suffix});
-  layout.prefix_of_row = at::tensor(prefix_of_row, at::kLong);
+  layout.prefix_ids = at::tensor(prefix_ids, on.dtype(at::kLong)).view({prefixes, longest_prefix});
+  layout.prefix_mask = at::tensor(prefix_mask, on.dtype(at::kLong)).view({prefixes, longest_prefix});
+  layout.suffix_ids = at::tensor(suffix_ids, on.dtype(at::kLong)).view({rows, longest_suffix});
+  layout.suffix_mask = at::tensor(suffix_mask, on.dtype(at::kLong)).view({rows, longest_suffix});
+  layout.prefix_of_row = at::tensor(prefix_of_row, on.dtype(at::kLong));
   layout.prefix_weight = (layout.prefix_mask.to(at::kFloat) *
                           at::bincount(layout.prefix_of_row, {}, prefixes).to(at::kFloat).unsqueeze(1))
                              .reshape({-1});
-  layout.hidden_index = at::tensor(hidden_index, at::kLong);
+  layout.hidden_index = at::tensor(hidden_index, on.dtype(at::kLong));
   if (!all[begin].routing.defined()) return layout;
   const int64_t layers = all[begin].routing.size(0), k = all[begin].routing.size(2);
-  at::Tensor prefix_replay = at::arange(k, at::kLong).expand({layers, prefixes, longest_prefix, k}).contiguous();
-  at::Tensor suffix_replay = at::arange(k, at::kLong).expand({layers, rows, longest_suffix, k}).contiguous();
-  at::Tensor prefix_known = at::zeros({prefixes, longest_prefix}, at::kBool);
-  at::Tensor suffix_known = at::zeros({rows, longest_suffix}, at::kBool);
+  at::Tensor prefix_replay = at::arange(k, on.dtype(at::kLong)).expand({layers, prefixes, longest_prefix, k}).contiguous();
+  at::Tensor suffix_replay = at::arange(k, on.dtype(at::kLong)).expand({layers, rows, longest_suffix, k}).contiguous();
+  at::Tensor prefix_known = at::zeros({prefixes, longest_prefix}, on.dtype(at::kBool));
+  at::Tensor suffix_known = at::zeros({rows, longest_suffix}, on.dtype(at::kBool));
   for (int64_t r = 0; r < rows; ++r) {
     const at::Tensor& routing = all[begin + r].routing;  // [layers, n, k]
     const int64_t u = prefix_of_row[r], shared = static_cast<int64_t>(prefix_length[u]);
@@ -105,7 +106,8 @@ PrefixLayout build_prefix_layout(const std::vector<TrainingSequence>& all, std::
 }
 
 MicroBatch build(const std::vector<TrainingSequence>& all, std::size_t begin, std::size_t end, int64_t pad_id,
-                 int64_t min_shared) {
+                 int64_t min_shared, const at::Device& device) {
+  const auto on = at::TensorOptions().device(device);
   const auto rows = static_cast<int64_t>(end - begin);
   int64_t longest = 0, longest_completion = 0;
   for (std::size_t i = begin; i < end; ++i) {
@@ -132,8 +134,12 @@ MicroBatch build(const std::vector<TrainingSequence>& all, std::size_t begin, st
     }
     advantages.push_back(static_cast<float>(s.advantage));
   }
-  const auto longs = [](std::vector<int64_t>& v, at::IntArrayRef shape) { return at::tensor(v, at::kLong).view(shape); };
-  const auto floats = [](std::vector<float>& v, at::IntArrayRef shape) { return at::tensor(v, at::kFloat).view(shape); };
+  const auto longs = [&](std::vector<int64_t>& v, at::IntArrayRef shape) {
+    return at::tensor(v, on.dtype(at::kLong)).view(shape);
+  };
+  const auto floats = [&](std::vector<float>& v, at::IntArrayRef shape) {
+    return at::tensor(v, on.dtype(at::kFloat)).view(shape);
+  };
   const auto tokens = static_cast<int64_t>(targets.size());
   mb.input_ids = longs(ids, {rows, longest});
   mb.attention_mask = longs(attention, {rows, longest});
@@ -149,8 +155,8 @@ MicroBatch build(const std::vector<TrainingSequence>& all, std::size_t begin, st
                                     [](const TrainingSequence& s) { return s.routing.defined(); });
   if (recorded) {
     const int64_t layers = all[begin].routing.size(0), k = all[begin].routing.size(2);
-    at::Tensor replay = at::arange(k, at::kLong).expand({layers, rows, longest, k}).contiguous();
-    at::Tensor known = at::zeros({rows, longest}, at::kBool);
+    at::Tensor replay = at::arange(k, on.dtype(at::kLong)).expand({layers, rows, longest, k}).contiguous();
+    at::Tensor known = at::zeros({rows, longest}, on.dtype(at::kBool));
     for (int64_t r = 0; r < rows; ++r) {
       const at::Tensor& routing = all[begin + r].routing;  // [layers, n, k]
       replay.select(1, r).narrow(1, 0, routing.size(1)).copy_(routing);
@@ -160,27 +166,27 @@ MicroBatch build(const std::vector<TrainingSequence>& all, std::size_t begin, st
     mb.replay_known = known.reshape({rows * longest});
   }
   if (const auto prefixes = choose_prefixes(all, begin, end, min_shared))
-    mb.shared = build_prefix_layout(all, begin, end, pad_id, prefixes->first, prefixes->second);
+    mb.shared = build_prefix_layout(all, begin, end, pad_id, prefixes->first, prefixes->second, device);
   return mb;
 }
 
 // Greedy packing of sequences [begin, end) in order, appended to `out`.
 void pack_run(const std::vector<TrainingSequence>& sequences, std::size_t begin, std::size_t end, int64_t token_budget,
-              int64_t pad_id, int64_t min_shared_prefix, std::vector<MicroBatch>& out) {
+              int64_t pad_id, int64_t min_shared_prefix, const at::Device& device, std::vector<MicroBatch>& out) {
   std::size_t first = begin;
   int64_t longest = 0;
   for (std::size_t i = begin; i < end; ++i) {
     const auto length = static_cast<int64_t>(sequences[i].prompt.size() + sequences[i].completion.size());
     const int64_t candidate = std::max(longest, length);
     if (i > first && candidate * static_cast<int64_t>(i - first + 1) > token_budget) {
-      out.push_back(build(sequences, first, i, pad_id, min_shared_prefix));
+      out.push_back(build(sequences, first, i, pad_id, min_shared_prefix, device));
       first = i;
       longest = length;
     } else {
       longest = candidate;
     }
   }
-  if (first < end) out.push_back(build(sequences, first, end, pad_id, min_shared_prefix));
+  if (first < end) out.push_back(build(sequences, first, end, pad_id, min_shared_prefix, device));
 }
 
 // Where runs of about equal work begin, cut only where the prompt changes: a prompt counts once
@@ -211,43 +217,14 @@ std::vector<std::size_t> balanced_cuts(const std::vector<TrainingSequence>& sequ
 
 }  // namespace
 
-MicroBatch to_device(const MicroBatch& mb, const at::Device& device) {
-  MicroBatch out;
-  const auto move = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
-  out.input_ids = move(mb.input_ids);
-  out.attention_mask = move(mb.attention_mask);
-  out.hidden_index = move(mb.hidden_index);
-  out.targets = move(mb.targets);
-  out.row = move(mb.row);
-  out.column = move(mb.column);
-  out.mask = move(mb.mask);
-  out.sampling_logp = move(mb.sampling_logp);
-  out.advantages = move(mb.advantages);
-  for (const auto& layer : mb.replay) out.replay.push_back(move(layer));
-  out.replay_known = move(mb.replay_known);
-  const PrefixLayout& in = mb.shared;
-  PrefixLayout& shared = out.shared;
-  shared.prefix_ids = move(in.prefix_ids);
-  shared.prefix_mask = move(in.prefix_mask);
-  shared.suffix_ids = move(in.suffix_ids);
-  shared.suffix_mask = move(in.suffix_mask);
-  shared.prefix_of_row = move(in.prefix_of_row);
-  shared.prefix_weight = move(in.prefix_weight);
-  shared.hidden_index = move(in.hidden_index);
-  for (const auto& layer : in.prefix_replay) shared.prefix_replay.push_back(move(layer));
-  for (const auto& layer : in.suffix_replay) shared.suffix_replay.push_back(move(layer));
-  shared.prefix_known = move(in.prefix_known);
-  shared.suffix_known = move(in.suffix_known);
-  return out;
-}
-
 std::vector<MicroBatch> pack_micro_batches(const std::vector<TrainingSequence>& sequences, int64_t token_budget,
-                                           int64_t pad_id, int64_t min_shared_prefix, int parts) {
+                                           int64_t pad_id, int64_t min_shared_prefix, int parts,
+                                           const at::Device& device) {
   std::vector<MicroBatch> out;
   const std::vector<std::size_t> cuts = parts > 1 ? balanced_cuts(sequences, parts)
                                                   : std::vector<std::size_t>{0, sequences.size()};
   for (std::size_t run = 0; run + 1 < cuts.size(); ++run)
-    pack_run(sequences, cuts[run], cuts[run + 1], token_budget, pad_id, min_shared_prefix, out);
+    pack_run(sequences, cuts[run], cuts[run + 1], token_budget, pad_id, min_shared_prefix, device, out);
   return out;
 }
 

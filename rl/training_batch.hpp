@@ -55,16 +55,15 @@ struct MicroBatch {
   PrefixLayout shared;
 };
 
-// The micro-batch's tensors on `device`.
-MicroBatch to_device(const MicroBatch& mb, const at::Device& device);
-
 // Splits `sequences` (in order) into micro-batches of at most `token_budget` padded tokens each
 // (rows * longest sequence); a sequence longer than the budget gets a micro-batch of its own.
 // Consecutive rows with the same prompt share it as their prefix; rows whose prompts all differ
 // share their longest common beginning when it is at least `min_shared_prefix` tokens (0: never).
 // `parts` > 1: the sequences are first cut, where the prompt changes, into up to that many runs
-// of about equal work, each packed on its own (so that many threads get a share each).
+// of about equal work, each packed on its own (so that many threads get a share each). The
+// tensors are made on `device`.
 std::vector<MicroBatch> pack_micro_batches(const std::vector<TrainingSequence>& sequences, int64_t token_budget,
-                                           int64_t pad_id, int64_t min_shared_prefix = 16, int parts = 1);
+                                           int64_t pad_id, int64_t min_shared_prefix = 16, int parts = 1,
+                                           const at::Device& device = at::kCPU);
 
 }  // namespace aha::rl
