@@ -16,7 +16,7 @@
 #include "policy/checkpoint.hpp"
 #include "rewards/reward_config.hpp"
 #include "rl/distillation.hpp"
-#include "rl/progress_bar.hpp"
+#include "records/progress_bar.hpp"
 
 namespace aha::cli {
 
@@ -159,7 +159,7 @@ int run_distill(const DistillOptions& o) {
                            duplicate_problems, o.samples, done ? fmt::format(", resuming after {}", done) : "");
 
   std::ofstream traces(out, std::ios::app), tally_file(summary, std::ios::app);
-  rl::ProgressBar progress("distill", static_cast<int64_t>(problems.size()), true, static_cast<int64_t>(done));
+  records::ProgressBar progress("distill", static_cast<int64_t>(problems.size()), true, static_cast<int64_t>(done));
   int64_t kept = 0;
   for (const auto& t : tallies) kept += t.kept;
   for (std::size_t first = done; first < problems.size(); first += static_cast<std::size_t>(o.batch)) {

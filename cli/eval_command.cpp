@@ -14,7 +14,7 @@
 #include "policy/tokenizer.hpp"
 #include "rewards/reward_spec.hpp"
 #include "rl/evaluation.hpp"
-#include "rl/progress_bar.hpp"
+#include "records/progress_bar.hpp"
 
 namespace aha::cli {
 
@@ -48,7 +48,7 @@ int run_eval(const EvalCommandOptions& o) {
   settings.generation.pad_id = tokenizer.pad_id().value_or(*tokenizer.eos_id());
   settings.batch_prompts = o.batch;
   settings.seed = static_cast<uint64_t>(o.seed);
-  rl::ProgressBar progress("eval", static_cast<int64_t>(problems.size()), true);
+  records::ProgressBar progress("eval", static_cast<int64_t>(problems.size()), true);
   const auto report = rl::evaluate(*model, tokenizer, problems, settings,
                                    rewards::ReflectionPhrases(rewards::default_reflection_phrases()),
                                    [&](int64_t done, int64_t) { progress.update(done, ""); });

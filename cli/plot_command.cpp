@@ -9,7 +9,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
-#include "rl/curve_plot.hpp"
+#include "records/curve_plot.hpp"
 
 namespace aha::cli {
 
@@ -23,7 +23,7 @@ struct PlotOptions {
 int run_plot(const PlotOptions& options) {
   const std::filesystem::path run_dir(options.run_dir);
   const std::filesystem::path prefix = options.out.empty() ? run_dir / "curves" : std::filesystem::path(options.out);
-  rl::plot_curves(run_dir / "metrics.jsonl", prefix);
+  records::plot_curves(run_dir / "metrics.jsonl", prefix);
   std::cout << fmt::format("wrote {0}.png and {0}.svg\n", prefix.string());
   return 0;
 }

@@ -8,7 +8,7 @@
 
 #include "rewards/math_answer_extraction.hpp"
 #include "rewards/math_rule.hpp"
-#include "rl/progress_bar.hpp"
+#include "records/progress_bar.hpp"
 #include "rl/scored_completion.hpp"
 #include "rollout/worker_pool.hpp"
 
@@ -98,7 +98,7 @@ EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokeni
 nlohmann::json evaluate_and_report(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
                                    const std::vector<PromptRecord>& problems, const EvalSettings& settings,
                                    const rewards::ReflectionPhrases& phrases, bool progress) {
-  ProgressBar bar("eval", static_cast<int64_t>(problems.size()), progress);
+  records::ProgressBar bar("eval", static_cast<int64_t>(problems.size()), progress);
   const EvalReport report =
       evaluate(model, tokenizer, problems, settings, phrases, [&](int64_t done, int64_t) { bar.update(done, ""); });
   bar.finish();
@@ -108,7 +108,7 @@ nlohmann::json evaluate_and_report(policy::CausalLMImpl& model, const policy::To
   return to_json(report);
 }
 
-void add_eval_metrics(StepMetrics& metrics, const nlohmann::json& evaluation) {
+void add_eval_metrics(records::StepMetrics& metrics, const nlohmann::json& evaluation) {
   for (const auto& [key, value] : evaluation.items())
     if (key != "problems" && key != "samples") metrics.add("eval/" + key, value.get<double>());
 }

@@ -13,7 +13,7 @@
 #include "policy/tokenizer.hpp"
 #include "policy/transformer.hpp"
 #include "rewards/reflection_phrases.hpp"
-#include "rl/metrics_log.hpp"
+#include "records/metrics_log.hpp"
 #include "rl/prompt_source.hpp"
 #include "rl/training_sections.hpp"
 #include "rollout/generator.hpp"
@@ -54,7 +54,7 @@ nlohmann::json evaluate_and_report(policy::CausalLMImpl& model, const policy::To
                                    const rewards::ReflectionPhrases& phrases, bool progress);
 
 // Each number of an evaluation's JSON (but "problems" and "samples") as the metric eval/<key>.
-void add_eval_metrics(StepMetrics& metrics, const nlohmann::json& evaluation);
+void add_eval_metrics(records::StepMetrics& metrics, const nlohmann::json& evaluation);
 
 // {"pass@1", "pass@K", "maj@K", "mean_length", "reflection_frequency", "problems", "samples"}
 nlohmann::json to_json(const EvalReport& report);

@@ -24,7 +24,7 @@ void walk(Walker& w, ExperimentConfig& c) {
   w.section("optim", optim_section_doc, [&](Binder& b) { bind(b, c.optim); });
   w.section("train", train_section_doc, [&](Binder& b) { bind(b, c.train); });
   w.section("eval", eval_section_doc, [&](Binder& b) { bind(b, c.eval); });
-  w.section("log", log_section_doc, [&](Binder& b) { bind(b, c.log); });
+  w.section("log", records::log_section_doc, [&](Binder& b) { bind(b, c.log); });
 }
 
 // Checks that involve more than one key.

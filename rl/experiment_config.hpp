@@ -23,7 +23,7 @@ struct ExperimentConfig {
   OptimSection optim;
   TrainSection train;
   EvalSection eval;
-  LogSection log;
+  records::LogSection log;
 };
 
 // Reads `file`, applies each `section.key=value` override in order, validates everything and

@@ -17,14 +17,14 @@
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
 #include "rl/advantages.hpp"
-#include "rl/curve_plot.hpp"
+#include "records/curve_plot.hpp"
 #include "rl/data_parallel.hpp"
 #include "rl/evaluation.hpp"
 #include "rl/memory_plan.hpp"
-#include "rl/metrics_log.hpp"
+#include "records/metrics_log.hpp"
 #include "rl/model_loading.hpp"
 #include "rl/policy_optimizer.hpp"
-#include "rl/progress_bar.hpp"
+#include "records/progress_bar.hpp"
 #include "rl/run_checkpoint.hpp"
 #include "rl/step_sampling.hpp"
 #include "rollout/http_client.hpp"
@@ -36,9 +36,9 @@ namespace aha::rl {
 namespace {
 
 // The numbers of one step that metrics.jsonl, TensorBoard and the progress bar show.
-StepMetrics step_metrics(const ExperimentConfig& c, const StepRollouts& rollouts, const StepStats& stats,
+records::StepMetrics step_metrics(const ExperimentConfig& c, const StepRollouts& rollouts, const StepStats& stats,
                          const std::vector<TrainingSequence>& batch, double train_seconds) {
-  StepMetrics m;
+  records::StepMetrics m;
   add_rollout_metrics(m, rollouts.all, c.rewards);
   m.add("frac_zero_std", static_cast<double>(rollouts.zero_std_groups) / static_cast<double>(rollouts.groups));
   m.add("loss", stats.loss);
@@ -75,7 +75,7 @@ class Trainer {
   std::unique_ptr<rollout::RolloutBackend> rollout_backend();
   StepRollouts sample(int64_t step);
   std::vector<TrainingSequence> training_batch(const std::vector<ScoredCompletion>& kept) const;
-  void evaluate_into(const std::string& file, StepMetrics* metrics);
+  void evaluate_into(const std::string& file, records::StepMetrics* metrics);
   void save(int64_t step);
   bool leader() const { return !dp_ || dp_->rank() == 0; }  // writes logs, evaluations and checkpoints
 
@@ -254,7 +254,7 @@ std::vector<TrainingSequence> Trainer::training_batch(const std::vector<ScoredCo
   return batch;
 }
 
-void Trainer::evaluate_into(const std::string& file, StepMetrics* metrics) {
+void Trainer::evaluate_into(const std::string& file, records::StepMetrics* metrics) {
   if (eval_problems_.empty() || !leader()) return;
   rollout::GenerationSettings stops;
   stops.eos_ids = eos_ids_;
@@ -280,10 +280,10 @@ void Trainer::save(int64_t step) {
 void Trainer::run() {
   const int64_t steps = c_.train.steps;
   if (start_step_ == 0 && !std::filesystem::exists(out_ / "eval_base.json")) evaluate_into("eval_base.json", nullptr);
-  LogSection quiet = c_.log;  // the other ranks compute the same numbers and write none of them
+  records::LogSection quiet = c_.log;  // the other ranks compute the same numbers and write none of them
   if (!leader()) quiet = {quiet.every, false, false, false, 0};
-  MetricsLog log(out_, quiet, start_step_, now_seconds());
-  ProgressBar progress("train", steps, quiet.progress, start_step_);
+  records::MetricsLog log(out_, quiet, start_step_, now_seconds());
+  records::ProgressBar progress("train", steps, quiet.progress, start_step_);
   for (int64_t step = start_step_ + 1; step <= steps; ++step) {
     const double began = now_seconds();
     // ---- sample G completions per prompt and score them ----
@@ -303,7 +303,7 @@ void Trainer::run() {
     if (leader())
       for (const std::string& line : rules_failing_everywhere(rollouts.all, c_.rewards))
         progress.note(fmt::format("step {}: warning: {}", step, line));
-    StepMetrics m = step_metrics(c_, rollouts, stats, batch, train_seconds);
+    records::StepMetrics m = step_metrics(c_, rollouts, stats, batch, train_seconds);
     if (c_.train.eval_every > 0 && step % c_.train.eval_every == 0 && step != steps) evaluate_into("", &m);
     if (step == steps) evaluate_into("eval_final.json", &m);
     m.add("time_step_s", now_seconds() - began);
@@ -314,7 +314,7 @@ void Trainer::run() {
       log.sample(step, prompts_->prompt_text(first.record), first.text, first.score.total, now_seconds());
     }
     if ((c_.train.save_every > 0 && step % c_.train.save_every == 0) || step == steps) save(step);
-    if (quiet.jsonl && (m.get("eval/pass@1") || step == steps)) plot_curves(out_ / "metrics.jsonl", out_ / "curves");
+    if (quiet.jsonl && (m.get("eval/pass@1") || step == steps)) records::plot_curves(out_ / "metrics.jsonl", out_ / "curves");
     progress.update(step, fmt::format("reward {:.2f} acc {:.2f} len {:.0f} refl {:.2f}", *m.get("reward_mean"),
                                       m.get("accuracy").value_or(0.0), *m.get("completion_length_mean"),
                                       *m.get("reflection_frequency")));

@@ -68,7 +68,7 @@ void walk(Walker& w, PretrainConfig& c) {
   w.section("data", "The synthetic arithmetic problems.", [&](Binder& b) { bind(b, c.data); });
   w.section("optim", optim_section_doc, [&](Binder& b) { bind(b, c.optim); });
   w.section("train", "The pretraining run.", [&](Binder& b) { bind(b, c.train); });
-  w.section("log", log_section_doc, [&](Binder& b) { bind(b, c.log); });
+  w.section("log", records::log_section_doc, [&](Binder& b) { bind(b, c.log); });
 }
 
 }  // namespace

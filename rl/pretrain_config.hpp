@@ -59,7 +59,7 @@ struct PretrainConfig {
   PretrainDataSection data;
   OptimSection optim;
   PretrainTrainSection train;
-  LogSection log;
+  records::LogSection log;
 };
 
 PretrainConfig load_pretrain_config(const std::filesystem::path& file, std::span<const std::string> overrides = {});

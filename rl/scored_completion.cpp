@@ -78,7 +78,7 @@ std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion>
   return scored;
 }
 
-void add_rollout_metrics(StepMetrics& metrics, std::span<const ScoredCompletion> batch,
+void add_rollout_metrics(records::StepMetrics& metrics, std::span<const ScoredCompletion> batch,
                          const std::vector<rewards::RewardSpec>& specs) {
   const double n = static_cast<double>(std::max<std::size_t>(batch.size(), 1));
   double sum = 0.0, squares = 0.0;

@@ -13,7 +13,7 @@
 #include "policy/tokenizer.hpp"
 #include "rewards/reflection_phrases.hpp"
 #include "rewards/reward_pipeline.hpp"
-#include "rl/metrics_log.hpp"
+#include "records/metrics_log.hpp"
 #include "rl/prompt_source.hpp"
 #include "rollout/generator.hpp"
 
@@ -53,7 +53,7 @@ std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion>
 // reward_mean/std, reward/<rule> means, accuracy, completion_length_mean/min/max, clipped_ratio
 // (share ended by max_new_tokens), reflection_frequency (share with a reflection) and
 // reflection_count (mean phrases per completion).
-void add_rollout_metrics(StepMetrics& metrics, std::span<const ScoredCompletion> batch,
+void add_rollout_metrics(records::StepMetrics& metrics, std::span<const ScoredCompletion> batch,
                          const std::vector<rewards::RewardSpec>& specs);
 
 // A line for each rule that failed on every completion of the batch (a missing data key, a

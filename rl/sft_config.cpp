@@ -57,7 +57,7 @@ void walk(Walker& w, SftConfig& c) {
   w.section("optim", optim_section_doc, [&](Binder& b) { bind(b, c.optim); });
   w.section("train", "The run: its length, batch, seed and checkpoints.", [&](Binder& b) { bind(b, c.train); });
   w.section("eval", eval_section_doc, [&](Binder& b) { bind(b, c.eval); });
-  w.section("log", log_section_doc, [&](Binder& b) { bind(b, c.log); });
+  w.section("log", records::log_section_doc, [&](Binder& b) { bind(b, c.log); });
 }
 
 }  // namespace

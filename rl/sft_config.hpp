@@ -45,7 +45,7 @@ struct SftConfig {
   OptimSection optim;
   SftTrainSection train;
   EvalSection eval;
-  LogSection log;
+  records::LogSection log;
 };
 
 // Reads `file` and applies `section.key=value` overrides; throws ConfigError listing every problem.

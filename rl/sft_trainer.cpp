@@ -17,10 +17,10 @@
 #include "policy/checkpoint.hpp"
 #include "rewards/reward_spec.hpp"
 #include "rl/evaluation.hpp"
-#include "rl/metrics_log.hpp"
+#include "records/metrics_log.hpp"
 #include "rl/model_loading.hpp"
 #include "rl/policy_optimizer.hpp"
-#include "rl/progress_bar.hpp"
+#include "records/progress_bar.hpp"
 #include "rl/run_checkpoint.hpp"
 #include "rl/sft_data.hpp"
 
@@ -34,7 +34,7 @@ class FineTuner {
   void run();
 
  private:
-  void evaluate_into(const std::string& file, StepMetrics* metrics);
+  void evaluate_into(const std::string& file, records::StepMetrics* metrics);
   void save(int64_t step);
 
   const SftConfig c_;
@@ -102,7 +102,7 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
                            pairs, data_.too_long, steps_, c_.train.batch_size, eval_problems_.size(), device_.str());
 }
 
-void FineTuner::evaluate_into(const std::string& file, StepMetrics* metrics) {
+void FineTuner::evaluate_into(const std::string& file, records::StepMetrics* metrics) {
   if (eval_problems_.empty()) return;
   rollout::GenerationSettings stops;
   stops.eos_ids = {eos_};
@@ -125,8 +125,8 @@ void FineTuner::save(int64_t step) {
 
 void FineTuner::run() {
   if (start_step_ == 0 && !std::filesystem::exists(out_ / "eval_base.json")) evaluate_into("eval_base.json", nullptr);
-  MetricsLog log(out_, c_.log, start_step_, now_seconds());
-  ProgressBar progress("sft", steps_, c_.log.progress, start_step_);
+  records::MetricsLog log(out_, c_.log, start_step_, now_seconds());
+  records::ProgressBar progress("sft", steps_, c_.log.progress, start_step_);
   for (int64_t step = start_step_ + 1; step <= steps_; ++step) {
     const double began = now_seconds();
     std::vector<TrainingSequence> batch;
@@ -146,7 +146,7 @@ void FineTuner::run() {
     if (!std::isfinite(stats.loss) || !std::isfinite(stats.grad_norm))
       throw Error(fmt::format("step {}: the loss is {} (gradient norm {}): {}", step, stats.loss, stats.grad_norm,
                               recovery_hint(out_, c_.model.path)));
-    StepMetrics m;
+    records::StepMetrics m;
     m.add("loss", stats.loss);
     m.add("grad_norm", stats.grad_norm);
     m.add("learning_rate", stats.learning_rate);

@@ -1,5 +1,5 @@
 // The sections the trainer owns: [data] (prompts), [grpo] (the objective), [optim], [train]
-// (the run), [eval] (held-out evaluation) and [log] (where the curves go).
+// (the run) and [eval] (held-out evaluation); [log] is records::LogSection.
 #pragma once
 
 #include <array>
@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/config_binder.hpp"
+#include "records/log_section.hpp"
 
 namespace aha::rl {
 
@@ -79,14 +80,6 @@ struct EvalSection {
   int batch_prompts = 16;
 };
 
-struct LogSection {
-  int every = 1;
-  bool progress = true;
-  bool jsonl = true;
-  bool tensorboard = true;
-  int samples_every = 10;
-};
-
 inline constexpr std::string_view data_section_doc =
     "Where prompts come from: JSONL files, one object per line, and the template that turns a question "
     "into a prompt.";
@@ -98,8 +91,6 @@ inline constexpr std::string_view train_section_doc = "The run: its length, seed
 inline constexpr std::string_view eval_section_doc =
     "Held-out evaluation on data.eval at the start, every train.eval_every steps and at the end: K samples per "
     "problem, DeepSeek-R1's protocol by default, judged by the math rule.";
-inline constexpr std::string_view log_section_doc =
-    "Metrics: the console progress bar, metrics.jsonl, TensorBoard event files and sample completions.";
 
 // Empty when `value` is "r1_zero" or a template with {question}; else what is wrong.
 std::string prompt_template_rule(const std::string& value);
@@ -109,7 +100,6 @@ void bind(config::Binder& b, GrpoSection& s);
 void bind(config::Binder& b, OptimSection& s);
 void bind(config::Binder& b, TrainSection& s);
 void bind(config::Binder& b, EvalSection& s);
-void bind(config::Binder& b, LogSection& s);
 // The `threads`, `micro_batch_threads` and `activation_checkpointing` keys every training section has.
 void bind_compute_keys(config::Binder& b, int& threads, int& micro_batch_threads, bool& activation_checkpointing);
 

@@ -16,7 +16,7 @@
 #include "policy/tokenizer.hpp"
 #include "rl/experiment_config.hpp"
 #include "rl/grpo_trainer.hpp"
-#include "rl/metrics_log.hpp"
+#include "records/metrics_log.hpp"
 #include "rl/pretrain_config.hpp"
 #include "rl/scored_completion.hpp"
 #include "rollout/generator.hpp"
@@ -206,7 +206,7 @@ TEST_CASE("a rule that fails on every completion of a step is named with its fir
   REQUIRE(lines.size() == 1);
   CHECK_THAT(lines[0], Catch::Contains("rule \"math\" failed on all 3 completions") &&
                            Catch::Contains("the record has no answer"));
-  StepMetrics m;
+  records::StepMetrics m;
   add_rollout_metrics(m, batch, specs);
   std::map<std::string, double> logged(m.items().begin(), m.items().end());
   CHECK(logged.at("reward_failures/math") == 3.0);

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "core/error.hpp"
-#include "rl/curve_series.hpp"
+#include "records/curve_series.hpp"
 
-using namespace aha::rl;
+using namespace aha::records;
 
 namespace {
 

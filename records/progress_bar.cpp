@@ -1,12 +1,12 @@
 // ProgressBar: redraw with '\r' on a terminal, or sparse lines in a log file.
-#include "rl/progress_bar.hpp"
+#include "records/progress_bar.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 
-namespace aha::rl {
+namespace aha::records {
 
 std::string clock_text(double seconds) {
   const auto s = static_cast<int64_t>(seconds + 0.5);
@@ -47,4 +47,4 @@ void ProgressBar::finish() {
   if (enabled_ && terminal_) std::fputc('\n', stderr);
 }
 
-}  // namespace aha::rl
+}  // namespace aha::records

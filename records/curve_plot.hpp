@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-namespace aha::rl {
+namespace aha::records {
 
 // The figure's size in pixels (the PNG) and in SVG user units.
 inline constexpr int curve_plot_width = 1200;
@@ -14,4 +14,4 @@ inline constexpr int curve_plot_height = 800;
 // creating the prefix's folder when needed. Errors name the file that could not be read or written.
 void plot_curves(const std::filesystem::path& metrics_jsonl, const std::filesystem::path& out_prefix);
 
-}  // namespace aha::rl
+}  // namespace aha::records

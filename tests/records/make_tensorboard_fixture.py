@@ -3,7 +3,7 @@ TensorFlow): the events the C++ writer test writes, with the same wall times, so
 must be byte for byte equal. Then reads it back with TensorBoard's EventAccumulator.
 
     pip install tensorboard
-    python tests/rl/make_tensorboard_fixture.py   # writes tests/fixtures/tensorboard/golden.tfevents
+    python tests/records/make_tensorboard_fixture.py   # writes tests/fixtures/tensorboard/golden.tfevents
 """
 import pathlib
 

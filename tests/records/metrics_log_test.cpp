@@ -6,10 +6,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "rl/metrics_log.hpp"
+#include "records/metrics_log.hpp"
 #include "tests/test_paths.hpp"
 
-using namespace aha::rl;
+using namespace aha::records;
 
 namespace {
 

@@ -1,5 +1,5 @@
 // read_curves: metrics.jsonl parsed line by line with nlohmann::json.
-#include "rl/curve_series.hpp"
+#include "records/curve_series.hpp"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 
 #include "core/error.hpp"
 
-namespace aha::rl {
+namespace aha::records {
 
 RunCurves read_curves(const std::filesystem::path& metrics_jsonl) {
   std::ifstream in(metrics_jsonl);
@@ -43,4 +43,4 @@ RunCurves read_curves(const std::filesystem::path& metrics_jsonl) {
   return curves;
 }
 
-}  // namespace aha::rl
+}  // namespace aha::records

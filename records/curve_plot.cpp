@@ -1,6 +1,6 @@
 // plot_curves: one drawing routine on a cairo context, run on an image surface (the PNG) and on an
 // SVG surface. Each axis is rounded out to ticks at 1, 2 or 5 times a power of ten.
-#include "rl/curve_plot.hpp"
+#include "records/curve_plot.hpp"
 
 #include <cairo-svg.h>
 #include <cairo.h>
@@ -19,9 +19,9 @@
 
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
-#include "rl/curve_series.hpp"
+#include "records/curve_series.hpp"
 
-namespace aha::rl {
+namespace aha::records {
 
 namespace {
 
@@ -316,4 +316,4 @@ void plot_curves(const std::filesystem::path& metrics_jsonl, const std::filesyst
   write_svg(curves, out_prefix.string() + ".svg");
 }
 
-}  // namespace aha::rl
+}  // namespace aha::records

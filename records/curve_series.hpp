@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace aha::rl {
+namespace aha::records {
 
 // One metric against the training step, in the order of the file.
 struct CurveSeries {
@@ -23,4 +23,4 @@ using RunCurves = std::map<std::string, CurveSeries, std::less<>>;
 // not parse (a run killed mid-write). Any other malformed line is an Error naming file:line.
 RunCurves read_curves(const std::filesystem::path& metrics_jsonl);
 
-}  // namespace aha::rl
+}  // namespace aha::records

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace aha::rl {
+namespace aha::records {
 
 class ProgressBar {
  public:
@@ -26,4 +26,4 @@ class ProgressBar {
 // "1:05:09", "4:02", "0:07"
 std::string clock_text(double seconds);
 
-}  // namespace aha::rl
+}  // namespace aha::records

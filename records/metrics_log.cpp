@@ -1,5 +1,5 @@
 // MetricsLog: JSONL lines with nlohmann::json, TensorBoard scalars and text.
-#include "rl/metrics_log.hpp"
+#include "records/metrics_log.hpp"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
 
-namespace aha::rl {
+namespace aha::records {
 
 std::optional<double> StepMetrics::get(std::string_view name) const {
   for (const auto& [key, value] : items_)
@@ -72,4 +72,4 @@ void MetricsLog::flush() {
   if (tensorboard_) tensorboard_->flush();
 }
 
-}  // namespace aha::rl
+}  // namespace aha::records

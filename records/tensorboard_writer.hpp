@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace aha::rl {
+namespace aha::records {
 
 class TensorBoardWriter {
  public:
@@ -29,4 +29,4 @@ class TensorBoardWriter {
 // CRC-32C (Castagnoli), as TFRecord uses it before masking.
 uint32_t crc32c(std::string_view bytes);
 
-}  // namespace aha::rl
+}  // namespace aha::records

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "core/error.hpp"
-#include "rl/curve_plot.hpp"
+#include "records/curve_plot.hpp"
 #include "tests/test_paths.hpp"
 
-using namespace aha::rl;
+using namespace aha::records;
 
 namespace {
 

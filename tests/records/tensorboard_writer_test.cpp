@@ -1,14 +1,14 @@
 // The TensorBoard writer against TensorBoard's own writer: the same events give the same bytes
-// (fixture from tests/rl/make_tensorboard_fixture.py, which also reads it back with TensorBoard).
+// (fixture from tests/records/make_tensorboard_fixture.py, which also reads it back with TensorBoard).
 #include <catch2/catch.hpp>
 
 #include <fstream>
 #include <sstream>
 
-#include "rl/tensorboard_writer.hpp"
+#include "records/tensorboard_writer.hpp"
 #include "tests/test_paths.hpp"
 
-using namespace aha::rl;
+using namespace aha::records;
 
 namespace {
 }  // namespace

@@ -1,5 +1,5 @@
 // Protocol-buffer encoding of Event/Summary messages and TFRecord framing.
-#include "rl/tensorboard_writer.hpp"
+#include "records/tensorboard_writer.hpp"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
 
-namespace aha::rl {
+namespace aha::records {
 
 namespace {
 
@@ -115,4 +115,4 @@ void TensorBoardWriter::flush() {
   if (!out_.flush()) throw_write_error(path_, "the write failed");
 }
 
-}  // namespace aha::rl
+}  // namespace aha::records

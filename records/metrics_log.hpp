@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "rl/tensorboard_writer.hpp"
+#include "records/tensorboard_writer.hpp"
 #include "rl/training_sections.hpp"
 
-namespace aha::rl {
+namespace aha::records {
 
 // One step's metrics, in the order they were added.
 class StepMetrics {
@@ -46,4 +46,4 @@ class MetricsLog {
 // Drops the lines of a JSONL file whose "step" is greater than `step` (rewriting it atomically).
 void truncate_jsonl_after(const std::filesystem::path& path, int64_t step);
 
-}  // namespace aha::rl
+}  // namespace aha::records
