@@ -3,7 +3,7 @@
 # with everything in place it only checks and runs an incremental build.
 #   - Debian packages: compilers and build tools, Boost, TOML++, Catch2, nlohmann-json, CLI11,
 #     spdlog/fmt, PCRE2, cairo (the curves of `aha plot`), Gloo headers (data parallelism), bubblewrap,
-#     jemalloc (the allocator of the `aha` binary);
+#     jemalloc (the allocator of the `aha` binary), clang-format (scripts/check_style.sh);
 #   - LibTorch: the PyPI torch wheel in a virtual environment outside the checkout, at
 #     $AHA_VENV (default ~/.cache/aha/venv), shared by every checkout on the machine.
 set -euo pipefail
@@ -21,7 +21,7 @@ as_root() {
 
 packages=(g++ cmake ninja-build ccache pkg-config python3 libboost-dev libtomlplusplus-dev catch2
           nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libpcre2-dev libcairo2-dev libgloo-dev bubblewrap
-          libjemalloc-dev)
+          libjemalloc-dev clang-format)
 python3 -m venv --help >/dev/null 2>&1 || packages+=(python3-venv)
 missing=()
 for package in "${packages[@]}"; do
