@@ -17,7 +17,7 @@
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
 #include "rl/policy_optimizer.hpp"
-#include "rl/prompt_source.hpp"
+#include "datasets/prompt_source.hpp"
 #include "rollout/generator.hpp"
 
 namespace {
@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
   auto model = aha::policy::load_causal_lm(dir);
   const auto tokenizer = aha::policy::Tokenizer::from_file(dir + "/tokenizer.json");
   std::vector<std::vector<int64_t>> prompts;
-  for (const auto& record : aha::rl::read_prompt_records(argv[2], aha::rl::DataSection{})) {
-    prompts.push_back(tokenizer.encode(aha::rl::apply_template(aha::rl::r1_zero_template, record.question)));
+  for (const auto& record : aha::datasets::read_prompt_records(argv[2], aha::datasets::DataSection{})) {
+    prompts.push_back(tokenizer.encode(aha::datasets::apply_template(aha::datasets::r1_zero_template, record.question)));
     if (prompts.size() == 4) break;
   }
   aha::rollout::GenerationSettings settings;

@@ -26,7 +26,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 import trl  # noqa: E402
 
-# rl/prompt_source.cpp, r1_zero_template, raw text (no chat template).
+# datasets/prompt_source.cpp, r1_zero_template, raw text (no chat template).
 R1_ZERO = (
     "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The "
     "assistant first thinks about the reasoning process in the mind and then provides the user with the answer. "

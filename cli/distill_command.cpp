@@ -120,10 +120,10 @@ int run_distill(const DistillOptions& o) {
   const auto specs = o.config.empty() ? default_rewards() : rewards::read_reward_specs(o.config);
   rl::require_verifier(specs);
   rewards::RewardPipeline pipeline(specs);
-  rl::DataSection data;
-  data.question_key = o.question_key.empty() ? rl::detect_question_key(o.data) : o.question_key;
+  datasets::DataSection data;
+  data.question_key = o.question_key.empty() ? datasets::detect_question_key(o.data) : o.question_key;
   std::size_t duplicate_problems = 0;
-  auto problems = rl::read_prompt_records(o.data, data, &duplicate_problems);
+  auto problems = datasets::read_prompt_records(o.data, data, &duplicate_problems);
   if (o.limit > 0 && problems.size() > static_cast<std::size_t>(o.limit)) problems.resize(static_cast<std::size_t>(o.limit));
   const auto tokenizer = policy::Tokenizer::from_file(o.teacher);
   if (!tokenizer.eos_id()) throw Error(fmt::format("{}: tokenizer_config.json names no eos_token", o.teacher));

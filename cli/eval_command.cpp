@@ -29,10 +29,10 @@ struct EvalCommandOptions {
 
 int run_eval(const EvalCommandOptions& o) {
   if (o.threads > 0) at::set_num_threads(o.threads);
-  rl::DataSection data;
-  data.question_key = o.question_key.empty() ? rl::detect_question_key(o.data) : o.question_key;
+  datasets::DataSection data;
+  data.question_key = o.question_key.empty() ? datasets::detect_question_key(o.data) : o.question_key;
   data.dedupe = false;
-  auto problems = rl::read_prompt_records(o.data, data);
+  auto problems = datasets::read_prompt_records(o.data, data);
   if (o.limit > 0 && problems.size() > static_cast<std::size_t>(o.limit)) problems.resize(static_cast<std::size_t>(o.limit));
   const auto tokenizer = policy::Tokenizer::from_file(o.model);
   if (!tokenizer.eos_id()) throw Error(fmt::format("{}: tokenizer_config.json names no eos_token", o.model));

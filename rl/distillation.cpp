@@ -55,13 +55,13 @@ void require_verifier(const std::vector<rewards::RewardSpec>& specs) {
 }
 
 DistilledBatch distill_batch(policy::CausalLMImpl& teacher, const policy::Tokenizer& tokenizer,
-                             const std::vector<PromptRecord>& problems, std::size_t first, std::size_t last,
+                             const std::vector<datasets::PromptRecord>& problems, std::size_t first, std::size_t last,
                              int64_t batch, const DistillSettings& settings, const rewards::RewardPipeline& pipeline,
                              TraceSet& seen) {
   std::vector<std::string> prompts;
   std::vector<std::vector<int64_t>> prompt_ids;
   for (std::size_t p = first; p < last; ++p) {
-    prompts.push_back(apply_template(settings.prompt_template, problems[p].question));
+    prompts.push_back(datasets::apply_template(settings.prompt_template, problems[p].question));
     prompt_ids.push_back(tokenizer.encode(prompts.back()));
   }
   at::Generator generator = rollout::seeded_generator(teacher.lm_head_weight().device(),
@@ -99,7 +99,7 @@ DistilledBatch distill_batch(policy::CausalLMImpl& teacher, const policy::Tokeni
   return out;
 }
 
-nlohmann::ordered_json trace_json(const Trace& trace, const PromptRecord& record, const std::string& tokenizer) {
+nlohmann::ordered_json trace_json(const Trace& trace, const datasets::PromptRecord& record, const std::string& tokenizer) {
   nlohmann::ordered_json rules = nlohmann::ordered_json::object();
   for (const auto& r : trace.score.rules) rules[r.name] = r.score;
   return {{"prompt", trace.prompt},       {"completion", trace.completion}, {"reward", trace.score.total},

@@ -14,7 +14,7 @@
 #include "policy/tokenizer.hpp"
 #include "policy/transformer.hpp"
 #include "rewards/reward_pipeline.hpp"
-#include "rl/prompt_source.hpp"
+#include "datasets/prompt_source.hpp"
 #include "rollout/generator.hpp"
 
 namespace aha::rl {
@@ -70,13 +70,13 @@ void require_verifier(const std::vector<rewards::RewardSpec>& specs);
 
 // Samples and filters problems [first, last): batch number `batch` of the run.
 DistilledBatch distill_batch(policy::CausalLMImpl& teacher, const policy::Tokenizer& tokenizer,
-                             const std::vector<PromptRecord>& problems, std::size_t first, std::size_t last,
+                             const std::vector<datasets::PromptRecord>& problems, std::size_t first, std::size_t last,
                              int64_t batch, const DistillSettings& settings, const rewards::RewardPipeline& pipeline,
                              TraceSet& seen);
 
 // {"prompt", "completion", "reward", "rewards": {rule: score}, "tokens", "question", "answer",
 //  "problem", "tokenizer"}: one line of traces.jsonl. `tokenizer` is the teacher's fingerprint.
-nlohmann::ordered_json trace_json(const Trace& trace, const PromptRecord& record, const std::string& tokenizer);
+nlohmann::ordered_json trace_json(const Trace& trace, const datasets::PromptRecord& record, const std::string& tokenizer);
 
 // {"problem", "line", "sampled", "correct", "formatted", "duplicates", "kept"} and back.
 nlohmann::ordered_json tally_json(const ProblemTally& tally);

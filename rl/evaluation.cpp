@@ -48,7 +48,7 @@ EvalSettings eval_settings(const EvalSection& eval, int max_new_tokens, const ro
 }
 
 EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
-                    const std::vector<PromptRecord>& problems, const EvalSettings& settings,
+                    const std::vector<datasets::PromptRecord>& problems, const EvalSettings& settings,
                     const rewards::ReflectionPhrases& phrases, const std::function<void(int64_t, int64_t)>& on_batch) {
   const rewards::MathRule math(rewards::MathKeys{});
   EvalReport report;
@@ -61,7 +61,7 @@ EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokeni
     const std::size_t last = std::min(problems.size(), first + static_cast<std::size_t>(settings.batch_prompts));
     std::vector<std::vector<int64_t>> prompts;
     for (std::size_t p = first; p < last; ++p)
-      prompts.push_back(tokenizer.encode(apply_template(settings.prompt_template, problems[p].question)));
+      prompts.push_back(tokenizer.encode(datasets::apply_template(settings.prompt_template, problems[p].question)));
     const auto samples = rollout::generate(model, prompts, settings.samples, settings.generation, generator,
                                            [&](std::span<const int64_t> ids) { return tokenizer.decode(ids); });
     for (std::size_t p = first; p < last; ++p) {
@@ -96,7 +96,7 @@ EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokeni
 }
 
 nlohmann::json evaluate_and_report(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
-                                   const std::vector<PromptRecord>& problems, const EvalSettings& settings,
+                                   const std::vector<datasets::PromptRecord>& problems, const EvalSettings& settings,
                                    const rewards::ReflectionPhrases& phrases, bool progress) {
   records::ProgressBar bar("eval", static_cast<int64_t>(problems.size()), progress);
   const EvalReport report =

@@ -14,7 +14,7 @@
 #include "policy/transformer.hpp"
 #include "rewards/reflection_phrases.hpp"
 #include "records/metrics_log.hpp"
-#include "rl/prompt_source.hpp"
+#include "datasets/prompt_source.hpp"
 #include "rl/training_sections.hpp"
 #include "rollout/generator.hpp"
 
@@ -44,13 +44,13 @@ EvalSettings eval_settings(const EvalSection& eval, int max_new_tokens, const ro
 
 // Shows progress through `on_batch(done, total)` when given.
 EvalReport evaluate(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
-                    const std::vector<PromptRecord>& problems, const EvalSettings& settings,
+                    const std::vector<datasets::PromptRecord>& problems, const EvalSettings& settings,
                     const rewards::ReflectionPhrases& phrases,
                     const std::function<void(int64_t, int64_t)>& on_batch = {});
 
 // The same with a progress bar (when `progress`) and a one-line summary on stderr; returns to_json(report).
 nlohmann::json evaluate_and_report(policy::CausalLMImpl& model, const policy::Tokenizer& tokenizer,
-                                   const std::vector<PromptRecord>& problems, const EvalSettings& settings,
+                                   const std::vector<datasets::PromptRecord>& problems, const EvalSettings& settings,
                                    const rewards::ReflectionPhrases& phrases, bool progress);
 
 // Each number of an evaluation's JSON (but "problems" and "samples") as the metric eval/<key>.

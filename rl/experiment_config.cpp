@@ -16,7 +16,7 @@ using config::Binder;
 template <class Walker>
 void walk(Walker& w, ExperimentConfig& c) {
   w.section("model", policy::model_section_doc, [&](Binder& b) { policy::bind(b, c.model); });
-  w.section("data", data_section_doc, [&](Binder& b) { bind(b, c.data); });
+  w.section("data", datasets::data_section_doc, [&](Binder& b) { bind(b, c.data); });
   w.section("rollout", rollout::rollout_section_doc, [&](Binder& b) { rollout::bind(b, c.rollout); });
   w.template table_array<rewards::RewardSpec>("reward", rewards::reward_section_doc, c.rewards,
                                               [](Binder& b, rewards::RewardSpec& r) { rewards::bind(b, r); });
@@ -36,7 +36,7 @@ void check_across_keys(config::ConfigReader& reader, const ExperimentConfig& c) 
     if (stop.empty())
       reader.add_problem("rollout", "rollout.stop holds an empty string, which would end every completion at its first "
                                     "token; remove it");
-  if (c.data.curriculum == Curriculum::field && c.data.difficulty_key.empty())
+  if (c.data.curriculum == datasets::Curriculum::field && c.data.difficulty_key.empty())
     reader.add_problem("data", "data.curriculum = \"field\" needs data.difficulty_key, the field to order by");
 }
 

@@ -16,7 +16,7 @@ namespace aha::rl {
 
 struct ExperimentConfig {
   policy::ModelSection model;
-  DataSection data;
+  datasets::DataSection data;
   rollout::RolloutSection rollout;
   std::vector<rewards::RewardSpec> rewards;
   GrpoSection grpo;

@@ -85,9 +85,9 @@ class Trainer {
   policy::Tokenizer tokenizer_;
   policy::CausalLM policy_{nullptr};
   std::vector<int64_t> eos_ids_;
-  std::unique_ptr<PromptSource> prompts_;
+  std::unique_ptr<datasets::PromptSource> prompts_;
   std::size_t duplicates_dropped_ = 0;
-  std::vector<PromptRecord> eval_problems_;
+  std::vector<datasets::PromptRecord> eval_problems_;
   rewards::RewardPipeline rewards_;
   rewards::ReflectionPhrases phrases_;
   std::unique_ptr<PolicyOptimizer> optimizer_;
@@ -139,12 +139,12 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
 
 void Trainer::read_data() {
   if (c_.data.train.empty()) throw ConfigError("data.train: the training prompts are required");
-  auto train_records = read_prompt_records(c_.data.train, c_.data, &duplicates_dropped_);
-  check_fields_for_rules(train_records, c_.data.train, c_.data, c_.rewards);
-  prompts_ = std::make_unique<PromptSource>(std::move(train_records), c_.data, static_cast<uint64_t>(c_.train.seed));
+  auto train_records = datasets::read_prompt_records(c_.data.train, c_.data, &duplicates_dropped_);
+  datasets::check_fields_for_rules(train_records, c_.data.train, c_.data, c_.rewards);
+  prompts_ = std::make_unique<datasets::PromptSource>(std::move(train_records), c_.data, static_cast<uint64_t>(c_.train.seed));
   if (c_.data.eval.empty()) return;
-  eval_problems_ = read_prompt_records(c_.data.eval, c_.data);
-  check_fields_for_rules(eval_problems_, c_.data.eval, c_.data, c_.rewards);
+  eval_problems_ = datasets::read_prompt_records(c_.data.eval, c_.data);
+  datasets::check_fields_for_rules(eval_problems_, c_.data.eval, c_.data, c_.rewards);
   if (c_.data.eval_limit > 0 && eval_problems_.size() > static_cast<std::size_t>(c_.data.eval_limit))
     eval_problems_.resize(static_cast<std::size_t>(c_.data.eval_limit));
 }

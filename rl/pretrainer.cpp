@@ -21,14 +21,14 @@
 #include "records/metrics_log.hpp"
 #include "records/progress_bar.hpp"
 #include "rl/policy_optimizer.hpp"
-#include "rl/prompt_source.hpp"
-#include "rl/synthetic_arithmetic.hpp"
+#include "datasets/prompt_source.hpp"
+#include "datasets/synthetic_arithmetic.hpp"
 
 namespace aha::rl {
 
 namespace {
 
-void write_problems(const std::filesystem::path& path, const std::vector<ArithmeticProblem>& problems) {
+void write_problems(const std::filesystem::path& path, const std::vector<datasets::ArithmeticProblem>& problems) {
   std::string text;
   for (const auto& p : problems)
     text += nlohmann::json{{"question", p.question}, {"answer", std::to_string(p.answer)}}.dump() + "\n";
@@ -36,12 +36,12 @@ void write_problems(const std::filesystem::path& path, const std::vector<Arithme
 }
 
 // Each problem's prompt and its trace (ending in end-of-sequence) as one training sequence.
-std::vector<TrainingSequence> traces(const policy::Tokenizer& tokenizer, const std::vector<ArithmeticProblem>& problems,
+std::vector<TrainingSequence> traces(const policy::Tokenizer& tokenizer, const std::vector<datasets::ArithmeticProblem>& problems,
                                      int64_t eos) {
   std::vector<TrainingSequence> out;
   for (const auto& p : problems) {
     TrainingSequence s;
-    s.prompt = tokenizer.encode(apply_template("r1_zero", p.question));
+    s.prompt = tokenizer.encode(datasets::apply_template("r1_zero", p.question));
     s.completion = tokenizer.encode(" " + p.trace);
     s.completion.push_back(eos);
     out.push_back(std::move(s));
@@ -50,10 +50,10 @@ std::vector<TrainingSequence> traces(const policy::Tokenizer& tokenizer, const s
 }
 
 // The training problems; both sets are written to data.output.
-std::vector<ArithmeticProblem> make_problems(const PretrainDataSection& data) {
-  const TraceMix mix{data.slip, data.reflect};
-  const auto train = make_arithmetic_problems(static_cast<uint64_t>(data.seed), data.train_problems, mix);
-  const auto eval = make_held_out_problems(static_cast<uint64_t>(data.seed) + 1000003, data.eval_problems, mix, train);
+std::vector<datasets::ArithmeticProblem> make_problems(const PretrainDataSection& data) {
+  const datasets::TraceMix mix{data.slip, data.reflect};
+  const auto train = datasets::make_arithmetic_problems(static_cast<uint64_t>(data.seed), data.train_problems, mix);
+  const auto eval = datasets::make_held_out_problems(static_cast<uint64_t>(data.seed) + 1000003, data.eval_problems, mix, train);
   std::filesystem::create_directories(data.output);
   write_problems(std::filesystem::path(data.output) / "train.jsonl", train);
   write_problems(std::filesystem::path(data.output) / "eval.jsonl", eval);
@@ -104,7 +104,7 @@ void pretrain(const PretrainConfig& c) {
   if (!tokenizer.eos_id())
     throw Error(fmt::format("{}: tokenizer_config.json must name an eos_token", c.model.tokenizer));
   const int64_t eos = *tokenizer.eos_id();
-  const std::vector<ArithmeticProblem> problems = make_problems(c.data);
+  const std::vector<datasets::ArithmeticProblem> problems = make_problems(c.data);
   policy::CausalLM model = random_model(c, tokenizer, eos);
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();

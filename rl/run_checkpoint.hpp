@@ -11,13 +11,13 @@
 #include <optional>
 
 #include "policy/transformer.hpp"
-#include "rl/prompt_source.hpp"
+#include "datasets/prompt_source.hpp"
 
 namespace aha::rl {
 
 struct TrainerState {
   int64_t step = 0;  // optimizer steps done
-  PromptCursor cursor;
+  datasets::PromptCursor cursor;
 };
 
 void save_run_checkpoint(const std::filesystem::path& output_dir, policy::CausalLMImpl& model,

@@ -40,7 +40,7 @@ std::string completion_text(const policy::Tokenizer& tokenizer, std::span<const 
   return tokenizer.decode(tokens);
 }
 
-rewards::CompletionRecord completion_record(const PromptRecord& record, const std::string& text, int64_t tokens) {
+rewards::CompletionRecord completion_record(const datasets::PromptRecord& record, const std::string& text, int64_t tokens) {
   rewards::CompletionRecord r;
   r.completion = text;
   if (!record.answer.empty()) r.answer = record.answer;
@@ -55,7 +55,7 @@ rewards::CompletionRecord completion_record(const PromptRecord& record, const st
 std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion> samples,
                                                 const std::vector<std::size_t>& records,
                                                 const std::vector<std::vector<int64_t>>& prompts, int group_size,
-                                                const PromptSource& source, const policy::Tokenizer& tokenizer,
+                                                const datasets::PromptSource& source, const policy::Tokenizer& tokenizer,
                                                 const std::vector<int64_t>& eos_ids, const ScoreBatch& score_batch,
                                                 const rewards::ReflectionPhrases& phrases) {
   std::vector<ScoredCompletion> scored(samples.size());

@@ -14,7 +14,7 @@
 #include "rewards/reflection_phrases.hpp"
 #include "rewards/reward_pipeline.hpp"
 #include "records/metrics_log.hpp"
-#include "rl/prompt_source.hpp"
+#include "datasets/prompt_source.hpp"
 #include "rollout/generator.hpp"
 
 namespace aha::rl {
@@ -37,7 +37,7 @@ std::string completion_text(const policy::Tokenizer& tokenizer, std::span<const 
                             const std::vector<int64_t>& eos_ids);
 
 // What the reward pipeline sees of a completion of the prompt record `record`.
-rewards::CompletionRecord completion_record(const PromptRecord& record, const std::string& text, int64_t tokens);
+rewards::CompletionRecord completion_record(const datasets::PromptRecord& record, const std::string& text, int64_t tokens);
 
 // Scores a batch of reward inputs: the pipeline itself, or (data parallel) a share of it per process.
 using ScoreBatch = std::function<std::vector<rewards::ScoreRecord>(const std::vector<rewards::CompletionRecord>&)>;
@@ -46,7 +46,7 @@ using ScoreBatch = std::function<std::vector<rewards::ScoreRecord>(const std::ve
 std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion> samples,
                                                 const std::vector<std::size_t>& records,
                                                 const std::vector<std::vector<int64_t>>& prompts, int group_size,
-                                                const PromptSource& source, const policy::Tokenizer& tokenizer,
+                                                const datasets::PromptSource& source, const policy::Tokenizer& tokenizer,
                                                 const std::vector<int64_t>& eos_ids, const ScoreBatch& score_batch,
                                                 const rewards::ReflectionPhrases& phrases);
 

@@ -12,25 +12,6 @@ namespace {
 using config::Binder;
 constexpr int unbounded = 1 << 30;
 
-void bind(Binder& b, SftDataSection& s) {
-  b.text({"train", "JSONL of prompt/completion pairs, e.g. the traces `aha distill` writes"}, s.train, std::nullopt);
-  b.text({"prompt_key", "field holding the prompt text, used as it is (no template)"}, s.prompt_key, "prompt");
-  b.text({"completion_key", "field holding the completion; the loss covers its tokens only"}, s.completion_key,
-         "completion");
-  b.integer({"max_tokens", "pairs longer than this (prompt + completion tokens) are skipped and counted"},
-            s.max_tokens, 1024, {2, unbounded});
-  b.boolean({"shuffle", "shuffle the pairs each epoch (seeded by train.seed)"}, s.shuffle, true);
-  b.text({"eval", "JSONL of held-out problems (question and answer) judged by the math rule; empty: no evaluation"},
-         s.eval, "");
-  b.text({"question_key", "held-out problems: field holding the question"}, s.question_key, "question");
-  b.text({"answer_key", "held-out problems: field holding the reference answer"}, s.answer_key, "answer");
-  b.text({"template", "held-out problems: \"r1_zero\" or text with {question}; use the template the pairs' prompts "
-                      "were written with"},
-         s.prompt_template, "r1_zero", {prompt_template_rule, "\"r1_zero\" or text with {question}"});
-  b.integer({"eval_limit", "evaluate on the first eval_limit held-out problems; 0: all of them"}, s.eval_limit, 0,
-            {0, unbounded});
-}
-
 void bind(Binder& b, SftTrainSection& s) {
   b.integer({"epochs", "passes over the pairs, when steps = 0"}, s.epochs, 1, {1, unbounded});
   b.integer({"steps", "optimizer steps; 0: epochs * pairs / batch_size, rounded up"}, s.steps, 0, {0, unbounded});

@@ -12,19 +12,6 @@
 
 namespace aha::rl {
 
-struct SftDataSection {
-  std::string train;  // JSONL of prompt/completion pairs
-  std::string prompt_key = "prompt";
-  std::string completion_key = "completion";
-  int max_tokens = 1024;  // longer pairs are skipped and counted
-  bool shuffle = true;
-  std::string eval;  // held-out problems (question/answer); empty: no evaluation
-  std::string question_key = "question";
-  std::string answer_key = "answer";
-  std::string prompt_template = "r1_zero";  // for the held-out problems
-  int eval_limit = 0;
-};
-
 struct SftTrainSection {
   int epochs = 1;
   int steps = 0;  // 0: epochs * pairs / batch_size, rounded up
@@ -41,7 +28,7 @@ struct SftTrainSection {
 
 struct SftConfig {
   policy::ModelSection model;
-  SftDataSection data;
+  datasets::SftDataSection data;
   OptimSection optim;
   SftTrainSection train;
   EvalSection eval;

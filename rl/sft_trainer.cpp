@@ -22,7 +22,7 @@
 #include "rl/policy_optimizer.hpp"
 #include "records/progress_bar.hpp"
 #include "rl/run_checkpoint.hpp"
-#include "rl/sft_data.hpp"
+#include "datasets/sft_data.hpp"
 
 namespace aha::rl {
 
@@ -42,9 +42,9 @@ class FineTuner {
   at::Device device_;
   policy::Tokenizer tokenizer_;
   int64_t eos_ = 0;
-  SftPairs data_;
-  std::unique_ptr<PairOrder> order_;
-  std::vector<PromptRecord> eval_problems_;
+  datasets::SftPairs data_;
+  std::unique_ptr<datasets::PairOrder> order_;
+  std::vector<datasets::PromptRecord> eval_problems_;
   policy::CausalLM model_{nullptr};
   std::unique_ptr<PolicyOptimizer> optimizer_;
   at::Generator rng_;  // not drawn from; kept in checkpoints like the GRPO trainer's
@@ -62,17 +62,17 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
     throw Error(fmt::format("{}: tokenizer_config.json names no eos_token, so the student could not learn to stop",
                             c_.model.path));
   eos_ = *tokenizer_.eos_id();
-  data_ = read_sft_pairs(c_.data.train, c_.data, tokenizer_, eos_, c_.model.path);
-  order_ = std::make_unique<PairOrder>(data_.pairs.size(), c_.data.shuffle, static_cast<uint64_t>(c_.train.seed));
+  data_ = datasets::read_sft_pairs(c_.data.train, c_.data, tokenizer_, eos_, c_.model.path);
+  order_ = std::make_unique<datasets::PairOrder>(data_.pairs.size(), c_.data.shuffle, static_cast<uint64_t>(c_.train.seed));
   const auto pairs = static_cast<int64_t>(data_.pairs.size());
   steps_ = c_.train.steps > 0 ? c_.train.steps
                               : (static_cast<int64_t>(c_.train.epochs) * pairs + c_.train.batch_size - 1) / c_.train.batch_size;
   if (!c_.data.eval.empty()) {
-    DataSection problems;
+    datasets::DataSection problems;
     problems.question_key = c_.data.question_key;
     problems.answer_key = c_.data.answer_key;
     problems.dedupe = false;
-    eval_problems_ = read_prompt_records(c_.data.eval, problems);
+    eval_problems_ = datasets::read_prompt_records(c_.data.eval, problems);
     if (c_.data.eval_limit > 0 && eval_problems_.size() > static_cast<std::size_t>(c_.data.eval_limit))
       eval_problems_.resize(static_cast<std::size_t>(c_.data.eval_limit));
   }
@@ -132,7 +132,10 @@ void FineTuner::run() {
     std::vector<TrainingSequence> batch;
     int64_t tokens = 0, completion_tokens = 0;
     for (const std::size_t i : order_->next(static_cast<std::size_t>(c_.train.batch_size))) {
-      batch.push_back(data_.pairs[i]);
+      TrainingSequence s;
+      s.prompt = data_.pairs[i].prompt;
+      s.completion = data_.pairs[i].completion;
+      batch.push_back(std::move(s));
       tokens += static_cast<int64_t>(batch.back().prompt.size() + batch.back().completion.size());
       completion_tokens += static_cast<int64_t>(batch.back().completion.size());
     }

@@ -31,7 +31,7 @@ bool rewards_all_equal(std::span<const ScoredCompletion> group) {
 
 }  // namespace
 
-StepSampler::StepSampler(const ExperimentConfig& config, PromptSource& prompts, const policy::Tokenizer& tokenizer,
+StepSampler::StepSampler(const ExperimentConfig& config, datasets::PromptSource& prompts, const policy::Tokenizer& tokenizer,
                          const std::vector<int64_t>& eos_ids, const rewards::RewardPipeline& rewards,
                          const rewards::ReflectionPhrases& phrases, rollout::RolloutBackend& backend,
                          at::Generator& rng, DataParallel* data_parallel)

@@ -13,7 +13,7 @@
 #include "policy/tokenizer.hpp"
 #include "rewards/reward_pipeline.hpp"
 #include "rl/experiment_config.hpp"
-#include "rl/prompt_source.hpp"
+#include "datasets/prompt_source.hpp"
 #include "rl/scored_completion.hpp"
 #include "rollout/worker_pool.hpp"
 
@@ -32,7 +32,7 @@ struct StepRollouts {
 class StepSampler {
  public:
   // Keeps references to every argument; `rng` draws the jobs' seeds (the run checkpoint saves it).
-  StepSampler(const ExperimentConfig& config, PromptSource& prompts, const policy::Tokenizer& tokenizer,
+  StepSampler(const ExperimentConfig& config, datasets::PromptSource& prompts, const policy::Tokenizer& tokenizer,
               const std::vector<int64_t>& eos_ids, const rewards::RewardPipeline& rewards,
               const rewards::ReflectionPhrases& phrases, rollout::RolloutBackend& backend, at::Generator& rng,
               DataParallel* data_parallel);
@@ -53,7 +53,7 @@ class StepSampler {
   std::vector<rewards::ScoreRecord> score(const std::vector<rewards::CompletionRecord>& inputs) const;
 
   const ExperimentConfig& c_;
-  PromptSource& prompts_;
+  datasets::PromptSource& prompts_;
   const policy::Tokenizer& tokenizer_;
   const std::vector<int64_t>& eos_ids_;
   const rewards::RewardPipeline& rewards_;

@@ -1,5 +1,5 @@
-// The sections the trainer owns: [data] (prompts), [grpo] (the objective), [optim], [train]
-// (the run) and [eval] (held-out evaluation); [log] is records::LogSection.
+// The sections the trainer owns: [grpo] (the objective), [optim], [train] (the run) and [eval]
+// (held-out evaluation); [data] is datasets::DataSection and [log] records::LogSection.
 #pragma once
 
 #include <array>
@@ -9,24 +9,10 @@
 #include <utility>
 
 #include "core/config_binder.hpp"
+#include "datasets/data_sections.hpp"
 #include "records/log_section.hpp"
 
 namespace aha::rl {
-
-enum class Curriculum { none, field, pass_rate };
-struct DataSection {
-  std::string train;  // JSONL of training prompts
-  std::string eval;   // JSONL of held-out prompts; empty: no evaluation
-  std::string question_key = "question";
-  std::string answer_key = "answer";
-  std::string prompt_template = "r1_zero";
-  int max_prompt_tokens = 512;
-  bool shuffle = true;
-  bool dedupe = true;
-  Curriculum curriculum = Curriculum::none;
-  std::string difficulty_key;
-  int eval_limit = 0;
-};
 
 enum class AdvantageMode { group, batch, none };
 enum class LossAggregation { grpo, bnpo, dr_grpo, dapo };
@@ -80,9 +66,6 @@ struct EvalSection {
   int batch_prompts = 16;
 };
 
-inline constexpr std::string_view data_section_doc =
-    "Where prompts come from: JSONL files, one object per line, and the template that turns a question "
-    "into a prompt.";
 inline constexpr std::string_view grpo_section_doc =
     "The GRPO objective: group-relative advantages, the clipped ratio, the k3 KL penalty and how token "
     "losses are averaged.";
@@ -92,10 +75,6 @@ inline constexpr std::string_view eval_section_doc =
     "Held-out evaluation on data.eval at the start, every train.eval_every steps and at the end: K samples per "
     "problem, DeepSeek-R1's protocol by default, judged by the math rule.";
 
-// Empty when `value` is "r1_zero" or a template with {question}; else what is wrong.
-std::string prompt_template_rule(const std::string& value);
-
-void bind(config::Binder& b, DataSection& s);
 void bind(config::Binder& b, GrpoSection& s);
 void bind(config::Binder& b, OptimSection& s);
 void bind(config::Binder& b, TrainSection& s);

@@ -19,7 +19,7 @@
 #include "rl/policy_optimizer.hpp"
 #include "rl/pretrain_config.hpp"
 #include "rl/scored_completion.hpp"
-#include "rl/sft_data.hpp"
+#include "datasets/sft_data.hpp"
 #include "rl/sft_trainer.hpp"
 #include "tests/rl/tiny_models.hpp"
 #include "tests/test_paths.hpp"
@@ -34,8 +34,8 @@ const std::filesystem::path tokenizer_dir = demo_tokenizer();
 const std::string taught = " <think> 1 + 1 = 2. </think> <answer> 2 </answer>";
 
 // Questions whose answer is 2 and questions whose answer is 5.
-std::vector<PromptRecord> problems() {
-  std::vector<PromptRecord> out;
+std::vector<datasets::PromptRecord> problems() {
+  std::vector<datasets::PromptRecord> out;
   std::size_t line = 0;
   for (const auto& [question, answer] : std::vector<std::pair<std::string, std::string>>{
            {"Ann has 1 apple and gets 1 more. How many apples does Ann have?", "2"},
@@ -65,7 +65,7 @@ std::filesystem::path teacher() {
   std::vector<TrainingSequence> batch;
   for (const auto& p : problems()) {
     TrainingSequence s;
-    s.prompt = tokenizer.encode(apply_template("r1_zero", p.question));
+    s.prompt = tokenizer.encode(datasets::apply_template("r1_zero", p.question));
     s.completion = tokenizer.encode(taught);
     s.completion.push_back(*tokenizer.eos_id());
     batch.push_back(std::move(s));
@@ -90,7 +90,7 @@ rewards::RewardPipeline math_and_format() {
 
 TEST_CASE("the rejection filter keeps verified-correct, well-formatted traces, each once") {
   const auto pipeline = math_and_format();
-  const PromptRecord record{"Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "
+  const datasets::PromptRecord record{"Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "
                             "to her friends in May. How many clips did Natalia sell altogether in April and May?",
                             "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 "
                             "clips altogether in April and May.\n#### 72",
@@ -142,7 +142,7 @@ TEST_CASE("a teacher's traces are kept where they solve the problem and refused 
   for (const auto& trace : batch.traces) {
     CHECK(trace.completion == taught);
     CHECK(is_correct(trace.score) == true);
-    CHECK(trace.prompt == apply_template("r1_zero", data[trace.problem].question));
+    CHECK(trace.prompt == datasets::apply_template("r1_zero", data[trace.problem].question));
     const auto line = trace_json(trace, data[trace.problem], tokenizer.fingerprint());
     CHECK(line["rewards"]["math"] == 1.0);
     CHECK(line["rewards"]["format"] == 1.0);
@@ -203,13 +203,13 @@ TEST_CASE("the SFT loss is the mean log-likelihood of the completion tokens only
 TEST_CASE("SFT pairs are read with their line on every error, and the teacher's tokenizer must be the student's") {
   std::filesystem::create_directories(work);
   const auto tokenizer = policy::Tokenizer::from_file(tokenizer_dir);
-  SftDataSection data;
+  datasets::SftDataSection data;
   data.max_tokens = 200;
   const auto write = [&](const std::string& text) {
     std::ofstream(work / "pairs.jsonl", std::ios::trunc) << text;
     return work / "pairs.jsonl";
   };
-  const auto read = [&](const std::string& text) { return read_sft_pairs(write(text), data, tokenizer, 1, "student"); };
+  const auto read = [&](const std::string& text) { return datasets::read_sft_pairs(write(text), data, tokenizer, 1, "student"); };
   const nlohmann::json ok{{"prompt", "User: 1 + 1? Assistant:"}, {"completion", taught}, {"tokenizer", tokenizer.fingerprint()}};
   const auto pairs = read(ok.dump() + "\n\n" + nlohmann::json{{"prompt", "x"}, {"completion", std::string(300, 'y')}}.dump() + "\n");
   REQUIRE(pairs.pairs.size() == 1);
@@ -232,7 +232,7 @@ TEST_CASE("an SFT run resumed from its checkpoint ends where the uninterrupted r
     const auto tokenizer = policy::Tokenizer::from_file(tokenizer_dir);
     std::ofstream traces(work / "traces.jsonl", std::ios::trunc), eval(work / "eval.jsonl", std::ios::trunc);
     for (const auto& p : problems()) {
-      traces << nlohmann::json{{"prompt", apply_template("r1_zero", p.question)}, {"completion", taught},
+      traces << nlohmann::json{{"prompt", datasets::apply_template("r1_zero", p.question)}, {"completion", taught},
                                {"tokenizer", tokenizer.fingerprint()}}.dump() << "\n";
       eval << p.fields.dump() << "\n";
     }

@@ -11,7 +11,7 @@
 #include "policy/checkpoint.hpp"
 #include "policy/model_init.hpp"
 #include "policy/tokenizer.hpp"
-#include "rl/synthetic_arithmetic.hpp"
+#include "datasets/synthetic_arithmetic.hpp"
 #include "tests/test_paths.hpp"
 
 std::filesystem::path demo_tokenizer() { return source_dir() / "configs/zero-demo"; }
@@ -46,6 +46,6 @@ void save_tiny_demo_model(const std::filesystem::path& dir, aha::rl::BaseArchite
 
 void write_arithmetic_problems(const std::filesystem::path& file, uint64_t seed, int count) {
   std::ofstream data(file);
-  for (const auto& p : aha::rl::make_arithmetic_problems(seed, count))
+  for (const auto& p : aha::datasets::make_arithmetic_problems(seed, count))
     data << nlohmann::json{{"question", p.question}, {"answer", std::to_string(p.answer)}}.dump() << "\n";
 }

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace aha::rl {
+namespace aha::datasets {
 
 struct ArithmeticProblem {
   std::string question;
@@ -38,4 +38,4 @@ std::vector<ArithmeticProblem> make_arithmetic_problems(uint64_t seed, int count
 std::vector<ArithmeticProblem> make_held_out_problems(uint64_t seed, int count, const TraceMix& mix,
                                                       const std::vector<ArithmeticProblem>& train);
 
-}  // namespace aha::rl
+}  // namespace aha::datasets

@@ -4,9 +4,9 @@
 #include <regex>
 #include <set>
 
-#include "rl/synthetic_arithmetic.hpp"
+#include "datasets/synthetic_arithmetic.hpp"
 
-using namespace aha::rl;
+using namespace aha::datasets;
 
 namespace {
 int64_t traced_answer(const std::string& trace) {

@@ -1,6 +1,6 @@
 // Word problems built from a few stories: a quantity that grows by three one-digit
 // additions, and the trace that works them out step by step.
-#include "rl/synthetic_arithmetic.hpp"
+#include "datasets/synthetic_arithmetic.hpp"
 
 #include <fmt/format.h>
 
@@ -10,7 +10,7 @@
 
 #include "core/error.hpp"
 
-namespace aha::rl {
+namespace aha::datasets {
 
 namespace {
 
@@ -82,4 +82,4 @@ std::vector<ArithmeticProblem> make_held_out_problems(uint64_t seed, int count, 
   return out;
 }
 
-}  // namespace aha::rl
+}  // namespace aha::datasets

@@ -6,10 +6,10 @@
 #include <fstream>
 
 #include "core/error.hpp"
-#include "rl/prompt_source.hpp"
+#include "datasets/prompt_source.hpp"
 #include "tests/test_paths.hpp"
 
-using namespace aha::rl;
+using namespace aha::datasets;
 
 namespace {
 

@@ -1,5 +1,5 @@
 // Reading, tokenizing and ordering the SFT pairs.
-#include "rl/sft_data.hpp"
+#include "datasets/sft_data.hpp"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 
 #include "core/error.hpp"
 
-namespace aha::rl {
+namespace aha::datasets {
 
 namespace {
 
@@ -41,7 +41,7 @@ SftPairs read_sft_pairs(const std::filesystem::path& path, const SftDataSection&
       throw Error(fmt::format("{}: these traces come from a teacher whose tokenizer (fingerprint {}) is not the "
                               "student's ({}, fingerprint {}); teacher and student must share a tokenizer",
                               where, teacher->get<std::string>(), student, tokenizer.fingerprint()));
-    TrainingSequence s;
+    TokenPair s;
     s.prompt = tokenizer.encode(text(record, data.prompt_key, where));
     s.completion = tokenizer.encode(text(record, data.completion_key, where));
     if (s.completion.empty()) throw Error(fmt::format("{}: the completion is empty", where));
@@ -96,4 +96,4 @@ void PairOrder::restore(PromptCursor cursor) {
   cursor_ = std::move(cursor);
 }
 
-}  // namespace aha::rl
+}  // namespace aha::datasets

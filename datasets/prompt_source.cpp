@@ -1,5 +1,5 @@
 // JSONL reading, templating and the seeded, resumable prompt order.
-#include "rl/prompt_source.hpp"
+#include "datasets/prompt_source.hpp"
 
 #include <fmt/format.h>
 
@@ -11,7 +11,7 @@
 
 #include "core/error.hpp"
 
-namespace aha::rl {
+namespace aha::datasets {
 
 const char* const r1_zero_template =
     "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The "
@@ -172,4 +172,4 @@ void PromptSource::restore(PromptCursor cursor) {
   cursor_ = std::move(cursor);
 }
 
-}  // namespace aha::rl
+}  // namespace aha::datasets

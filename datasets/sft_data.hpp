@@ -9,14 +9,18 @@
 #include <vector>
 
 #include "policy/tokenizer.hpp"
-#include "rl/prompt_source.hpp"
-#include "rl/sft_config.hpp"
-#include "rl/training_batch.hpp"
+#include "datasets/prompt_source.hpp"
+#include "datasets/data_sections.hpp"
 
-namespace aha::rl {
+namespace aha::datasets {
+
+// One pair's token ids: the prompt, and the completion ending in end-of-sequence.
+struct TokenPair {
+  std::vector<int64_t> prompt, completion;
+};
 
 struct SftPairs {
-  std::vector<TrainingSequence> pairs;
+  std::vector<TokenPair> pairs;
   std::size_t too_long = 0;  // skipped: longer than data.max_tokens
 };
 
@@ -42,4 +46,4 @@ class PairOrder {
   PromptCursor cursor_;
 };
 
-}  // namespace aha::rl
+}  // namespace aha::datasets

@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "rewards/reward_spec.hpp"
-#include "rl/training_sections.hpp"
+#include "datasets/data_sections.hpp"
 
-namespace aha::rl {
+namespace aha::datasets {
 
 // The R1-Zero prompt of the DeepSeek-R1 paper (Table 1), with {question} for the question.
 extern const char* const r1_zero_template;
@@ -79,4 +79,4 @@ class PromptSource {
   PromptCursor cursor_;
 };
 
-}  // namespace aha::rl
+}  // namespace aha::datasets
