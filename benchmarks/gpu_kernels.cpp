@@ -110,12 +110,24 @@ void moe_figures() {
 }
 
 void model_figures() {
-  const nlohmann::json config = {
-      {"architectures", {"Qwen3MoeForCausalLM"}}, {"model_type", "qwen3_moe"}, {"vocab_size", 151936},
-      {"hidden_size", 1024}, {"intermediate_size", 3072}, {"num_hidden_layers", 8}, {"num_attention_heads", 16},
-      {"num_key_value_heads", 4}, {"head_dim", 64}, {"max_position_embeddings", 4096}, {"rms_norm_eps", 1e-6},
-      {"rope_theta", 1000000.0}, {"num_experts", 32}, {"num_experts_per_tok", 4}, {"moe_intermediate_size", 512},
-      {"norm_topk_prob", true}, {"tie_word_embeddings", true}, {"initializer_range", 0.02}};
+  const nlohmann::json config = {{"architectures", {"Qwen3MoeForCausalLM"}},
+                                 {"model_type", "qwen3_moe"},
+                                 {"vocab_size", 151936},
+                                 {"hidden_size", 1024},
+                                 {"intermediate_size", 3072},
+                                 {"num_hidden_layers", 8},
+                                 {"num_attention_heads", 16},
+                                 {"num_key_value_heads", 4},
+                                 {"head_dim", 64},
+                                 {"max_position_embeddings", 4096},
+                                 {"rms_norm_eps", 1e-6},
+                                 {"rope_theta", 1000000.0},
+                                 {"num_experts", 32},
+                                 {"num_experts_per_tok", 4},
+                                 {"moe_intermediate_size", 512},
+                                 {"norm_topk_prob", true},
+                                 {"tie_word_embeddings", true},
+                                 {"initializer_range", 0.02}};
   aha::policy::CausalLM model = aha::policy::init_causal_lm(config, 0);
   model->to(at::kCUDA);
   model->set_autocast(at::kBFloat16);
@@ -126,14 +138,16 @@ void model_figures() {
   const int prompts_n = 64, group = 8, new_tokens = 256, prompt_len = 128;
   std::vector<std::vector<int64_t>> prompts;
   const at::Tensor ids = at::randint(1000, 100000, {prompts_n, prompt_len}, at::kLong);
-  for (int i = 0; i < prompts_n; ++i) prompts.emplace_back(ids[i].data_ptr<int64_t>(), ids[i].data_ptr<int64_t>() + prompt_len);
+  for (int i = 0; i < prompts_n; ++i)
+    prompts.emplace_back(ids[i].data_ptr<int64_t>(), ids[i].data_ptr<int64_t>() + prompt_len);
   aha::rollout::GenerationSettings settings;
   settings.sampling.temperature = 1.0;
   settings.max_new_tokens = new_tokens;
   at::Generator generator = at::detail::createCPUGenerator(7);
   {
     torch::NoGradGuard no_grad;
-    const double rollout_s = time_on_device(1, [&] { aha::rollout::generate(*model, prompts, group, settings, generator); });
+    const double rollout_s =
+        time_on_device(1, [&] { aha::rollout::generate(*model, prompts, group, settings, generator); });
     std::printf("qwen3_moe %.2fB parameters (32 experts, top-4, 8 layers), bf16 autocast: rollout %d x %d sequences, "
                 "%d new tokens each: %.2f s, %.0f tokens/s\n",
                 parameters / 1e9, prompts_n, group, new_tokens, rollout_s, prompts_n * group * new_tokens / rollout_s);
@@ -147,8 +161,8 @@ void model_figures() {
   const double train_s = time_on_device(3, [&] {
     optimizer.zero_grad();
     const at::Tensor hidden = model->forward(input, mask).hidden.narrow(1, 0, seq - 1).reshape({-1, 1024});
-    const at::Tensor logp = aha::policy::token_logprobs(hidden, model->output_head(),
-                                                        input.narrow(1, 1, seq - 1).reshape({-1}), 1.0, 4096);
+    const at::Tensor logp =
+        aha::policy::token_logprobs(hidden, model->output_head(), input.narrow(1, 1, seq - 1).reshape({-1}), 1.0, 4096);
     logp.mean().backward();
     optimizer.step();
   });

@@ -13,11 +13,11 @@
 #include <string>
 #include <thread>
 
+#include "datasets/prompt_source.hpp"
 #include "kernels/cpu_threads.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
 #include "rl/policy_optimizer.hpp"
-#include "datasets/prompt_source.hpp"
 #include "rollout/generator.hpp"
 
 namespace {
@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   const auto tokenizer = aha::policy::Tokenizer::from_file(dir + "/tokenizer.json");
   std::vector<std::vector<int64_t>> prompts;
   for (const auto& record : aha::datasets::read_prompt_records(argv[2], aha::datasets::DataSection{})) {
-    prompts.push_back(tokenizer.encode(aha::datasets::apply_template(aha::datasets::r1_zero_template, record.question)));
+    prompts.push_back(
+        tokenizer.encode(aha::datasets::apply_template(aha::datasets::r1_zero_template, record.question)));
     if (prompts.size() == 4) break;
   }
   aha::rollout::GenerationSettings settings;

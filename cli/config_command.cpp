@@ -41,8 +41,9 @@ int run_check(const CheckOptions& o) {
 }
 
 int run_docs() {
-  std::cout << rl::config_reference() << "\n# Pretrain configs (`aha pretrain`)\n\n" << rl::pretrain_config_reference()
-            << "\n# SFT configs (`aha sft`)\n\n" << rl::sft_config_reference();
+  std::cout << rl::config_reference() << "\n# Pretrain configs (`aha pretrain`)\n\n"
+            << rl::pretrain_config_reference() << "\n# SFT configs (`aha sft`)\n\n"
+            << rl::sft_config_reference();
   return 0;
 }
 

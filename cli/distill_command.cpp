@@ -14,9 +14,9 @@
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "policy/checkpoint.hpp"
+#include "records/progress_bar.hpp"
 #include "rewards/reward_config.hpp"
 #include "rl/distillation.hpp"
-#include "records/progress_bar.hpp"
 
 namespace aha::cli {
 
@@ -99,7 +99,8 @@ void print_summary(const std::vector<rl::ProblemTally>& tallies, const std::stri
   int64_t sampled = 0, correct = 0, formatted = 0, duplicates = 0, kept = 0, with_trace = 0;
   std::cout << "line\tkept/sampled\tcorrect\tformatted\tduplicates\n";
   for (const auto& t : tallies) {
-    std::cout << fmt::format("{}\t{}/{}\t{}\t{}\t{}\n", t.line, t.kept, t.sampled, t.correct, t.formatted, t.duplicates);
+    std::cout << fmt::format("{}\t{}/{}\t{}\t{}\t{}\n", t.line, t.kept, t.sampled, t.correct, t.formatted,
+                             t.duplicates);
     sampled += t.sampled;
     correct += t.correct;
     formatted += t.formatted;
@@ -107,7 +108,9 @@ void print_summary(const std::vector<rl::ProblemTally>& tallies, const std::stri
     kept += t.kept;
     with_trace += t.kept > 0;
   }
-  const auto share = [](int64_t part, int64_t whole) { return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0; };
+  const auto share = [](int64_t part, int64_t whole) {
+    return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+  };
   std::cout << fmt::format(
       "overall: kept {}/{} samples ({:.1f}%); correct {:.1f}%, well formatted {:.1f}%, {} duplicates dropped; "
       "{}/{} problems have at least one trace; traces in {}\n",
@@ -124,7 +127,8 @@ int run_distill(const DistillOptions& o) {
   data.question_key = o.question_key.empty() ? datasets::detect_question_key(o.data) : o.question_key;
   std::size_t duplicate_problems = 0;
   auto problems = datasets::read_prompt_records(o.data, data, &duplicate_problems);
-  if (o.limit > 0 && problems.size() > static_cast<std::size_t>(o.limit)) problems.resize(static_cast<std::size_t>(o.limit));
+  if (o.limit > 0 && problems.size() > static_cast<std::size_t>(o.limit))
+    problems.resize(static_cast<std::size_t>(o.limit));
   const auto tokenizer = policy::Tokenizer::from_file(o.teacher);
   if (!tokenizer.eos_id()) throw Error(fmt::format("{}: tokenizer_config.json names no eos_token", o.teacher));
 
@@ -188,13 +192,20 @@ void add_distill_command(CLI::App& app, Action& chosen) {
   cmd->add_option("--teacher", o->teacher, "the teacher: Hugging Face model folder with tokenizer.json")->required();
   cmd->add_option("--data", o->data, "JSONL problems with question/answer (GSM8K) or problem/answer")->required();
   cmd->add_option("--out", o->out, "the traces, one JSON line each (prompt, completion, reward, rewards)")->required();
-  cmd->add_option("--samples", o->samples, "K completions sampled per problem")->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--samples", o->samples, "K completions sampled per problem")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--config", o->config, "TOML with [[reward]] entries; default: math, and format at weight 0.5");
-  cmd->add_option("--temperature", o->temperature, "sampling temperature")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--temperature", o->temperature, "sampling temperature")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--top-p", o->top_p, "nucleus sampling mass")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--max-new-tokens", o->max_new_tokens, "longest completion")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "longest completion")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--stop", o->stop, "a string that ends a completion (repeatable)");
-  cmd->add_option("--template", o->prompt_template, "prompt template: r1_zero, or text with {question}")->capture_default_str();
+  cmd->add_option("--template", o->prompt_template, "prompt template: r1_zero, or text with {question}")
+      ->capture_default_str();
   cmd->add_option("--limit", o->limit, "only the first N problems; 0: all")->capture_default_str();
   cmd->add_option("--question-key", o->question_key, "the question's field; default: question, or problem");
   cmd->add_option("--batch", o->batch, "problems sampled together")->capture_default_str()->check(CLI::PositiveNumber);

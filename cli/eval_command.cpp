@@ -12,9 +12,9 @@
 #include "core/error.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
+#include "records/progress_bar.hpp"
 #include "rewards/reward_spec.hpp"
 #include "rl/evaluation.hpp"
-#include "records/progress_bar.hpp"
 
 namespace aha::cli {
 
@@ -33,7 +33,8 @@ int run_eval(const EvalCommandOptions& o) {
   data.question_key = o.question_key.empty() ? datasets::detect_question_key(o.data) : o.question_key;
   data.dedupe = false;
   auto problems = datasets::read_prompt_records(o.data, data);
-  if (o.limit > 0 && problems.size() > static_cast<std::size_t>(o.limit)) problems.resize(static_cast<std::size_t>(o.limit));
+  if (o.limit > 0 && problems.size() > static_cast<std::size_t>(o.limit))
+    problems.resize(static_cast<std::size_t>(o.limit));
   const auto tokenizer = policy::Tokenizer::from_file(o.model);
   if (!tokenizer.eos_id()) throw Error(fmt::format("{}: tokenizer_config.json names no eos_token", o.model));
   auto model = policy::load_causal_lm(o.model);
@@ -67,9 +68,13 @@ void add_eval_command(CLI::App& app, Action& chosen) {
   cmd->add_option("--model", o->model, "Hugging Face model folder with tokenizer.json")->required();
   cmd->add_option("--data", o->data, "JSONL with question/answer (GSM8K) or problem/answer")->required();
   cmd->add_option("--samples", o->samples, "K samples per problem")->capture_default_str()->check(CLI::Range(1, 1024));
-  cmd->add_option("--temperature", o->temperature, "sampling temperature")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--temperature", o->temperature, "sampling temperature")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--top-p", o->top_p, "nucleus sampling mass")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--max-new-tokens", o->max_new_tokens, "longest completion")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "longest completion")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--limit", o->limit, "evaluate only the first N problems; 0: all")->capture_default_str();
   cmd->add_option("--question-key", o->question_key, "the question's field; default: question, or problem");
   cmd->add_option("--batch", o->batch, "problems sampled together")->capture_default_str()->check(CLI::PositiveNumber);

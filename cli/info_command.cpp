@@ -17,9 +17,9 @@ int run_info() {
     std::cout << fmt::format("{:<14}{}\n", label, value);
   };
   line("aha", fmt::format("{} ({} build, {})", build::version, build::build_type, build::compiler));
-  line("LibTorch", info.torch_version +
-                       (info.torch_cuda_build ? fmt::format(", built with CUDA {}", info.torch_cuda_version)
-                                              : std::string(", CPU-only build")));
+  line("LibTorch",
+       info.torch_version + (info.torch_cuda_build ? fmt::format(", built with CUDA {}", info.torch_cuda_version)
+                                                   : std::string(", CPU-only build")));
   line("CUDA", info.cuda_available ? fmt::format("available: {} device(s), {}", info.cuda_devices, info.cuda_status)
                                    : fmt::format("not available: {}", info.cuda_status));
   line("device", fmt::format("{} (what device = \"auto\" picks)", info.cuda_available ? "cuda" : "cpu"));

@@ -33,8 +33,8 @@ int run_logprobs(const LogprobsOptions& o) {
   const at::Tensor input = at::tensor(ids, at::kLong).unsqueeze(0);
   const at::Tensor hidden = model->forward(input, at::ones_like(input)).hidden[0];  // [tokens, hidden]
   const auto n = static_cast<int64_t>(ids.size());
-  const at::Tensor logprobs =
-      policy::token_logprobs(hidden.narrow(0, 0, n - 1), model->output_head(), input[0].narrow(0, 1, n - 1), o.temperature);
+  const at::Tensor logprobs = policy::token_logprobs(hidden.narrow(0, 0, n - 1), model->output_head(),
+                                                     input[0].narrow(0, 1, n - 1), o.temperature);
   const at::Tensor values = logprobs.to(at::kDouble).contiguous();
   std::vector<double> out(values.data_ptr<double>(), values.data_ptr<double>() + values.numel());
   std::cout << nlohmann::json{{"ids", ids}, {"logprobs", out}}.dump() << "\n";

@@ -80,12 +80,13 @@ int run_reward(const RewardOptions& options) {
 void add_reward_command(CLI::App& app, Action& chosen) {
   auto options = std::make_shared<RewardOptions>();
   auto* reward = app.add_subcommand("reward", "Score completions from a JSONL file with the config's [[reward]] rules");
-  reward->add_option("--config", options->config,
-                     "TOML file with [[reward]] entries (a whole experiment config is fine)")
+  reward
+      ->add_option("--config", options->config, "TOML file with [[reward]] entries (a whole experiment config is fine)")
       ->required();
-  reward->add_option("--input", options->input,
-                     "JSONL, one {\"completion\", \"answer\"?, \"tests\"?, \"entry_point\"?, \"language\"?} per line; "
-                     "- for stdin")
+  reward
+      ->add_option("--input", options->input,
+                   "JSONL, one {\"completion\", \"answer\"?, \"tests\"?, \"entry_point\"?, \"language\"?} per line; "
+                   "- for stdin")
       ->required();
   reward->add_option("--threads", options->threads, "scoring threads; 0: one per core");
   reward->callback([&chosen, options] { chosen = [options] { return run_reward(*options); }; });

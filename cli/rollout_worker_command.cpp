@@ -68,7 +68,8 @@ void add_rollout_worker_command(CLI::App& app, Action& chosen) {
   auto* cmd = app.add_subcommand("rollout-worker", "Serve generation over HTTP (/v1/completions) for remote rollouts");
   cmd->add_option("--listen", o->listen, "HOST:PORT to bind; 0.0.0.0 to accept other machines; port 0: any free one")
       ->capture_default_str();
-  cmd->add_option("--token-file", o->token_file, "file whose first line is the bearer token clients must send")->required();
+  cmd->add_option("--token-file", o->token_file, "file whose first line is the bearer token clients must send")
+      ->required();
   cmd->add_option("--model", o->model, "Hugging Face model folder with tokenizer.json")->required();
   cmd->add_option("--threads", o->threads, "CPU threads; 0: all cores")->capture_default_str();
   cmd->add_option("--max-body-mb", o->max_body_mb, "largest /v1/completions body")->capture_default_str();

@@ -30,7 +30,8 @@ void add_sft_command(CLI::App& app, Action& chosen) {
                 "with --resume: continue with settings that differ from the run's config.toml (each is printed)");
   cmd->callback([&chosen, options] {
     chosen = [options] {
-      rl::fine_tune(rl::load_sft_config(options->file, options->overrides), rl::SftOptions{options->resume, options->override_config});
+      rl::fine_tune(rl::load_sft_config(options->file, options->overrides),
+                    rl::SftOptions{options->resume, options->override_config});
       return 0;
     };
   });

@@ -24,7 +24,8 @@ void print_ids(const std::vector<int64_t>& ids) { std::cout << nlohmann::json(id
 
 int run_tokenize(const TokenizeOptions& o) {
   const int modes = o.has_text + !o.input.empty() + o.decode;
-  if (modes != 1 || o.decode != o.has_ids) throw UsageError("tokenize: give exactly one of --text, --input or --decode --ids");
+  if (modes != 1 || o.decode != o.has_ids)
+    throw UsageError("tokenize: give exactly one of --text, --input or --decode --ids");
   const auto tokenizer = policy::Tokenizer::from_file(o.tokenizer);
   if (o.decode) {
     std::vector<int64_t> ids;

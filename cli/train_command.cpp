@@ -104,7 +104,8 @@ void add_train_command(CLI::App& app, Action& chosen) {
   cmd->callback([&chosen, options] {
     chosen = [options] {
       if (options->nproc > 1 && !std::getenv("WORLD_SIZE")) return launch(*options);
-      rl::train(rl::load_experiment(options->file, options->overrides), rl::TrainOptions{options->resume, options->override_config});
+      rl::train(rl::load_experiment(options->file, options->overrides),
+                rl::TrainOptions{options->resume, options->override_config});
       return 0;
     };
   });

@@ -13,7 +13,8 @@ namespace {
 
 void flatten(const toml::node& node, const std::string& key, std::map<std::string, std::string>& out) {
   if (const auto* table = node.as_table()) {
-    for (const auto& [name, child] : *table) flatten(child, key.empty() ? std::string(name.str()) : key + "." + std::string(name.str()), out);
+    for (const auto& [name, child] : *table)
+      flatten(child, key.empty() ? std::string(name.str()) : key + "." + std::string(name.str()), out);
   } else if (const auto* array = node.as_array(); array && array->is_array_of_tables()) {
     for (std::size_t i = 0; i < array->size(); ++i) flatten(*array->get(i), key + "." + std::to_string(i), out);
   } else {

@@ -116,8 +116,7 @@ class TableReader final : public Binder {
     if (!node) return;
     if (!node->is_integer()) return wrong_type(key, *node, "an integer");
     const std::int64_t v = node->as_integer()->get();
-    if (v < range.min || v > range.max)
-      return out_of_range(key, *node, describe(range));
+    if (v < range.min || v > range.max) return out_of_range(key, *node, describe(range));
     value = v;
   }
 
@@ -149,7 +148,8 @@ class TableReader final : public Binder {
     const toml::node* node = find(key);
     if (!node) {
       if (!fallback)
-        state_.problem(location_, fmt::format("[{}] is missing the required key '{}' ({})", display_, key.name, key.doc));
+        state_.problem(location_,
+                       fmt::format("[{}] is missing the required key '{}' ({})", display_, key.name, key.doc));
       return;
     }
     if (!node->is_string()) return wrong_type(key, *node, "a string");
@@ -181,8 +181,8 @@ class TableReader final : public Binder {
     const toml::node* node = find(key);
     if (!node) {
       if (fallback.empty())
-        state_.problem(location_, fmt::format("[{}] is missing the required key '{}' (one of: {})", display_,
-                                              key.name, join(choices)));
+        state_.problem(location_, fmt::format("[{}] is missing the required key '{}' (one of: {})", display_, key.name,
+                                              join(choices)));
       return;
     }
     if (!node->is_string()) return wrong_type(key, *node, fmt::format("a string, one of: {}", join(choices)));
@@ -194,8 +194,8 @@ class TableReader final : public Binder {
     std::vector<std::string> names(choices.begin(), choices.end());
     std::string hint;
     if (auto near = closest_match(v, names)) hint = fmt::format("; did you mean \"{}\"?", *near);
-    state_.problem(where(node->source(), location_),
-                   fmt::format("{}.{} = \"{}\" is not allowed (one of: {}){}", display_, key.name, v, join(choices), hint));
+    state_.problem(where(node->source(), location_), fmt::format("{}.{} = \"{}\" is not allowed (one of: {}){}",
+                                                                 display_, key.name, v, join(choices), hint));
     value.clear();
   }
 
@@ -206,8 +206,8 @@ class TableReader final : public Binder {
   }
 
   void wrong_type(Key key, const toml::node& node, std::string_view expected) {
-    state_.problem(where(node.source(), location_), fmt::format("{}.{}: expected {}, got {} ({})", display_,
-                                                                key.name, expected, type_name(node), show(node)));
+    state_.problem(where(node.source(), location_), fmt::format("{}.{}: expected {}, got {} ({})", display_, key.name,
+                                                                expected, type_name(node), show(node)));
   }
 
   void out_of_range(Key key, const toml::node& node, const std::string& allowed) {
@@ -323,9 +323,9 @@ std::size_t ConfigReader::table_array_size(std::string_view name) {
   const toml::node* node = state_->root.get(name);
   if (!node) return 0;
   if (const toml::array* array = node->as_array(); array && array->is_array_of_tables()) return array->size();
-  state_->problem(where(node->source(), state_->source_name),
-                  fmt::format("'{}' must be written as [[{}]] entries (an array of tables), not {}", name, name,
-                              type_name(*node)));
+  state_->problem(
+      where(node->source(), state_->source_name),
+      fmt::format("'{}' must be written as [[{}]] entries (an array of tables), not {}", name, name, type_name(*node)));
   return 0;
 }
 

@@ -28,8 +28,8 @@ std::string describe(const NumberRange& range) {
   if (!low && !high) return "any finite number";
   if (!high) return fmt::format("{} {}", range.min_exclusive ? ">" : ">=", format_number(range.min));
   if (!low) return fmt::format("{} {}", range.max_exclusive ? "<" : "<=", format_number(range.max));
-  return fmt::format("{}{}, {}{}", range.min_exclusive ? "(" : "[", format_number(range.min),
-                     format_number(range.max), range.max_exclusive ? ")" : "]");
+  return fmt::format("{}{}, {}{}", range.min_exclusive ? "(" : "[", format_number(range.min), format_number(range.max),
+                     range.max_exclusive ? ")" : "]");
 }
 
 std::string quote(std::string_view text) {

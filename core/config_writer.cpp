@@ -17,7 +17,9 @@ class TextBinder final : public Binder {
   }
 
  protected:
-  void bind_integer(Key key, std::int64_t& value, std::int64_t, IntRange) override { line(key, fmt::format("{}", value)); }
+  void bind_integer(Key key, std::int64_t& value, std::int64_t, IntRange) override {
+    line(key, fmt::format("{}", value));
+  }
   void bind_number(Key key, double& value, double, NumberRange) override { line(key, format_number(value)); }
   void bind_boolean(Key key, bool& value, bool) override { line(key, value ? "true" : "false"); }
   void bind_text(Key key, std::string& value, const std::optional<std::string>&, const TextRule&) override {

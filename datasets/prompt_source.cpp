@@ -164,8 +164,9 @@ std::string PromptSource::prompt_text(std::size_t index) const {
 void PromptSource::record_pass_rate(std::size_t index, double pass_rate) { cursor_.pass_rates.at(index) = pass_rate; }
 
 void PromptSource::restore(PromptCursor cursor) {
-  const bool fits = cursor.pass_rates.size() == records_.size() && cursor.order.size() == records_.size() &&
-                    std::all_of(cursor.order.begin(), cursor.order.end(), [&](std::size_t i) { return i < records_.size(); });
+  const bool fits =
+      cursor.pass_rates.size() == records_.size() && cursor.order.size() == records_.size() &&
+      std::all_of(cursor.order.begin(), cursor.order.end(), [&](std::size_t i) { return i < records_.size(); });
   if (!fits)
     throw Error(fmt::format("the saved data cursor covers {} prompts, the data has {}: was the data file changed?",
                             cursor.order.size(), records_.size()));

@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rewards/reward_spec.hpp"
 #include "datasets/data_sections.hpp"
+#include "rewards/reward_spec.hpp"
 
 namespace aha::datasets {
 
@@ -23,7 +23,7 @@ struct PromptRecord {
   std::string answer;     // reference answer, as the data gives it (GSM8K: the solution ending "#### N")
   nlohmann::json fields;  // the whole record (tests, entry_point, ... for the code rule)
   double difficulty = 0.0;
-  std::size_t line = 0;   // 1-based line in the file
+  std::size_t line = 0;  // 1-based line in the file
 };
 
 // Reads a JSONL file. Blank lines are skipped; a malformed line or a missing question is an
@@ -49,9 +49,9 @@ std::vector<std::size_t> shuffled_indices(std::size_t count, uint64_t seed, int6
 // Everything needed to continue serving prompts exactly where a run stopped.
 struct PromptCursor {
   int64_t epoch = 0;
-  int64_t position = 0;             // next index into this epoch's order
-  std::vector<std::size_t> order;   // this epoch's order of record indices
-  std::vector<double> pass_rates;   // per record, for curriculum = "pass_rate"
+  int64_t position = 0;            // next index into this epoch's order
+  std::vector<std::size_t> order;  // this epoch's order of record indices
+  std::vector<double> pass_rates;  // per record, for curriculum = "pass_rate"
 };
 
 class PromptSource {

@@ -16,7 +16,8 @@ namespace {
 std::string text(const nlohmann::json& record, const std::string& key, const std::string& where) {
   const auto it = record.find(key);
   if (it == record.end())
-    throw Error(fmt::format("{}: the record has no \"{}\" field (set data.prompt_key / data.completion_key?)", where, key));
+    throw Error(
+        fmt::format("{}: the record has no \"{}\" field (set data.prompt_key / data.completion_key?)", where, key));
   if (!it->is_string()) throw Error(fmt::format("{}: \"{}\" must be a string, not {}", where, key, it->type_name()));
   return it->get<std::string>();
 }

@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <vector>
 
-#include "policy/tokenizer.hpp"
-#include "datasets/prompt_source.hpp"
 #include "datasets/data_sections.hpp"
+#include "datasets/prompt_source.hpp"
+#include "policy/tokenizer.hpp"
 
 namespace aha::datasets {
 

@@ -18,8 +18,14 @@ struct Story {
   const char* who;
   const char* item;
 };
-constexpr std::array<Story, 8> stories{{{"Tom", "apples"}, {"Mia", "marbles"}, {"Sam", "coins"}, {"Ana", "books"},
-                                         {"Leo", "stickers"}, {"Ivy", "shells"}, {"Max", "cards"}, {"Zoe", "pens"}}};
+constexpr std::array<Story, 8> stories{{{"Tom", "apples"},
+                                        {"Mia", "marbles"},
+                                        {"Sam", "coins"},
+                                        {"Ana", "books"},
+                                        {"Leo", "stickers"},
+                                        {"Ivy", "shells"},
+                                        {"Max", "cards"},
+                                        {"Zoe", "pens"}}};
 
 }  // namespace
 
@@ -77,8 +83,7 @@ std::vector<ArithmeticProblem> make_held_out_problems(uint64_t seed, int count, 
     if (seen.insert(p.question).second) out.push_back(std::move(p));
   }
   if (static_cast<int>(out.size()) < count)
-    throw Error(fmt::format("only {} held-out problems differ from the training problems; ask for fewer",
-                            out.size()));
+    throw Error(fmt::format("only {} held-out problems differ from the training problems; ask for fewer", out.size()));
   return out;
 }
 

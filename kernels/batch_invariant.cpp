@@ -147,8 +147,8 @@ void serial_gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
     return;
   }
   const auto matrix = [](const float* data, int64_t rows, int64_t cols, int64_t ld, bool transpose) {
-    const at::Tensor stored = at::from_blob(const_cast<float*>(data), {transpose ? cols : rows, transpose ? rows : cols},
-                                            {ld, 1}, at::kFloat);
+    const at::Tensor stored = at::from_blob(const_cast<float*>(data),
+                                            {transpose ? cols : rows, transpose ? rows : cols}, {ld, 1}, at::kFloat);
     return transpose ? stored.t() : stored;
   };
   at::Tensor out = at::from_blob(c, {m, n}, {ldc, 1}, at::kFloat);
@@ -161,6 +161,8 @@ at::Tensor invariant_bmm(const at::Tensor& a, const at::Tensor& b) {
   return at::bmm(at_least_invariant_rows(a), b).narrow(1, 0, a.size(1));
 }
 
-at::Tensor invariant_sigmoid(const at::Tensor& x) { return batch_invariant(x) ? 1.0 / (1.0 + at::exp(-x)) : at::sigmoid(x); }
+at::Tensor invariant_sigmoid(const at::Tensor& x) {
+  return batch_invariant(x) ? 1.0 / (1.0 + at::exp(-x)) : at::sigmoid(x);
+}
 
 }  // namespace aha::kernels

@@ -8,7 +8,7 @@ namespace aha::kernels {
 
 struct DeviceInfo {
   std::string torch_version;
-  bool torch_cuda_build = false;  // LibTorch was built with CUDA
+  bool torch_cuda_build = false;   // LibTorch was built with CUDA
   std::string torch_cuda_version;  // CUDA runtime LibTorch was built against; empty for CPU builds
   bool cuda_available = false;
   int cuda_devices = 0;

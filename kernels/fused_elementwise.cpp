@@ -31,8 +31,8 @@ constexpr int64_t kRowsPerTask = 64;
 // unless it is null.
 // The squares add up in eight lanes (element t into lane t % 8), then the lanes, then the tail.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void rms_norm_span(const float* x, const float* w,
-                                                                              float* y, float* inv_rms, int64_t first,
-                                                                              int64_t end, int64_t d, float eps) {
+                                                                                float* y, float* inv_rms, int64_t first,
+                                                                                int64_t end, int64_t d, float eps) {
   for (int64_t r = first; r < end; ++r) {
     const float* xr = x + r * d;
     float* yr = y + r * d;
@@ -145,8 +145,14 @@ RotaryProblem rotary_problem(const at::Tensor& x, const at::Tensor& cos, const a
                   cos.sizes() == at::IntArrayRef({x.size(0), x.size(2), x.size(3)}) && sin.sizes() == cos.sizes(),
               "rotate_half_embedding: x ", x.sizes(), " and cos/sin ", cos.sizes(),
               " do not fit [b, heads, s, d] (even d, rows contiguous) and [b, s, d]");
-  return {x.size(0), x.size(1), x.size(2), x.size(3), {x.stride(0), x.stride(1), x.stride(2)},
-          x.const_data_ptr<float>(), cos.const_data_ptr<float>(), sin.const_data_ptr<float>()};
+  return {x.size(0),
+          x.size(1),
+          x.size(2),
+          x.size(3),
+          {x.stride(0), x.stride(1), x.stride(2)},
+          x.const_data_ptr<float>(),
+          cos.const_data_ptr<float>(),
+          sin.const_data_ptr<float>()};
 }
 
 class RotaryFunction : public torch::autograd::Function<RotaryFunction> {
@@ -158,9 +164,8 @@ class RotaryFunction : public torch::autograd::Function<RotaryFunction> {
     const RotaryProblem p = rotary_problem(x, cos, sin);
     at::Tensor out = at::empty(x.sizes(), x.options());
     float* o = out.data_ptr<float>();
-    at::parallel_for(0, p.batch * p.heads * p.seq, kRowsPerTask, [&](int64_t begin, int64_t end) {
-      rotate_rows(p, o, begin, end);
-    });
+    at::parallel_for(0, p.batch * p.heads * p.seq, kRowsPerTask,
+                     [&](int64_t begin, int64_t end) { rotate_rows(p, o, begin, end); });
     if (ctx) ctx->save_for_backward({cos, sin});
     return out;
   }
@@ -173,9 +178,8 @@ class RotaryFunction : public torch::autograd::Function<RotaryFunction> {
     at::Tensor dx = at::empty_like(dy);
     const float* g = dy.const_data_ptr<float>();
     float* o = dx.data_ptr<float>();
-    at::parallel_for(0, p.batch * p.heads * p.seq, kRowsPerTask, [&](int64_t begin, int64_t end) {
-      unrotate_rows(p, g, o, begin, end);
-    });
+    at::parallel_for(0, p.batch * p.heads * p.seq, kRowsPerTask,
+                     [&](int64_t begin, int64_t end) { unrotate_rows(p, g, o, begin, end); });
     return {dx, at::Tensor(), at::Tensor()};
   }
 };
@@ -185,7 +189,7 @@ class RotaryFunction : public torch::autograd::Function<RotaryFunction> {
 // out = (g * sigmoid(g)) * u, eight elements at a time; the last few go through the same lanes
 // from a padded copy, so every element gets the same arithmetic wherever it sits.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_span(const float* g, const float* u,
-                                                                              float* out, int64_t n) {
+                                                                                float* out, int64_t n) {
   int64_t t = 0;
   for (; t + 8 <= n; t += 8) {
     const Lanes x = load(g + t);
@@ -202,14 +206,15 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_span(
 
 // d gate = dy u s (1 + g (1 - s)), d up = dy g s, with s = sigmoid(g) as the forward computes it.
 inline __attribute__((always_inline)) void silu_mul_gradients(Lanes x, Lanes up, Lanes grad, Lanes& d_gate,
-                                                             Lanes& d_up) {
+                                                              Lanes& d_up) {
   const Lanes s = lanes::sigmoid(x), one = splat(1.0f);
   d_gate = grad * up * (s * (one + x * (one - s)));
   d_up = grad * (x * s);
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_backward_span(
-    const float* g, const float* u, const float* dy, float* dg, float* du, int64_t n) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_backward_span(const float* g, const float* u,
+                                                                                         const float* dy, float* dg,
+                                                                                         float* du, int64_t n) {
   int64_t t = 0;
   for (; t + 8 <= n; t += 8) {
     Lanes a, b;
@@ -242,9 +247,8 @@ class SiluMulFunction : public torch::autograd::Function<SiluMulFunction> {
     at::Tensor out = at::empty(gate.sizes(), gate.options());
     const float *g = gate.const_data_ptr<float>(), *u = up.const_data_ptr<float>();
     float* o = out.data_ptr<float>();
-    at::parallel_for(0, gate.numel(), kElementsPerTask, [&](int64_t begin, int64_t end) {
-      silu_mul_span(g + begin, u + begin, o + begin, end - begin);
-    });
+    at::parallel_for(0, gate.numel(), kElementsPerTask,
+                     [&](int64_t begin, int64_t end) { silu_mul_span(g + begin, u + begin, o + begin, end - begin); });
     if (ctx) ctx->save_for_backward({gate, up});
     return out;
   }
@@ -276,7 +280,8 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
     const at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, true) + eps);
     return weight * normed.to(x.scalar_type());
   }
-  return tracked(x, weight) ? RmsNormFunction::apply(x, weight, eps) : RmsNormFunction::forward(nullptr, x, weight, eps);
+  return tracked(x, weight) ? RmsNormFunction::apply(x, weight, eps)
+                            : RmsNormFunction::forward(nullptr, x, weight, eps);
 }
 
 at::Tensor rotate_half_embedding(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {

@@ -52,12 +52,14 @@ at::Tensor grouped_product(const at::Tensor& x, const std::vector<int64_t>& grou
   const std::vector<int64_t> starts = group_starts(group_rows);
   const int64_t in = x.size(1), out = weights.front().size(0), groups = static_cast<int64_t>(weights.size());
   at::Tensor y = at::empty({x.size(0), out}, x.options());
-  const bool raw = batch_invariant(x) && x.scalar_type() == at::kFloat &&
-                   std::all_of(weights.begin(), weights.end(), [](const at::Tensor& w) { return w.scalar_type() == at::kFloat; });
+  const bool raw =
+      batch_invariant(x) && x.scalar_type() == at::kFloat &&
+      std::all_of(weights.begin(), weights.end(), [](const at::Tensor& w) { return w.scalar_type() == at::kFloat; });
   if (!raw) {
     for (int64_t g = 0; g < groups; ++g)
       if (group_rows[g] > 0)
-        y.narrow(0, starts[g], group_rows[g]).copy_(invariant_linear(x.narrow(0, starts[g], group_rows[g]), weights[g]));
+        y.narrow(0, starts[g], group_rows[g])
+            .copy_(invariant_linear(x.narrow(0, starts[g], group_rows[g]), weights[g]));
     return y;
   }
   at::parallel_for(0, groups, 1, [&](int64_t begin, int64_t end) {  // the groups over the threads
@@ -87,7 +89,7 @@ class GroupedLinearCpu : public torch::autograd::Function<GroupedLinearCpu> {
     const auto group_rows = ctx->saved_data["group_rows"].toIntVector();
     const std::vector<int64_t> starts = group_starts(group_rows);
     const at::Tensor grad = grads[0].contiguous();  // [rows, out]
-    at::Tensor grad_x = at::empty_like(x);         // [rows, in]
+    at::Tensor grad_x = at::empty_like(x);          // [rows, in]
     torch::autograd::variable_list result{grad_x, at::Tensor()};
     for (std::size_t g = 0; g < group_rows.size(); ++g) {
       const at::Tensor& weight = saved[g + 1];  // [out, in]
@@ -107,9 +109,8 @@ class GroupedLinearCpu : public torch::autograd::Function<GroupedLinearCpu> {
 at::Tensor grouped_linear_cpu(const at::Tensor& x, const std::vector<int64_t>& group_rows,
                               const std::vector<at::Tensor>& weights) {
   const bool tracked = at::GradMode::is_enabled() &&
-                       (x.requires_grad() || std::any_of(weights.begin(), weights.end(), [](const at::Tensor& w) {
-                          return w.requires_grad();
-                        }));
+                       (x.requires_grad() || std::any_of(weights.begin(), weights.end(),
+                                                         [](const at::Tensor& w) { return w.requires_grad(); }));
   if (tracked) return GroupedLinearCpu::apply(x, group_rows, at::TensorList(weights));
   return grouped_product(x.contiguous(), group_rows, contiguous(weights));
 }
@@ -173,8 +174,8 @@ class GroupedLinearFunction : public torch::autograd::Function<GroupedLinearFunc
       const int64_t rows = group_rows[g];
       if (rows == 0) continue;
       // y_g^T [out, rows] = W_g [out, in] x_g^T [in, rows]
-      groups.add(CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, weights[g].const_data_ptr(), in,
-                 x[start].const_data_ptr(), in, y[start].data_ptr(), out);
+      groups.add(CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, weights[g].const_data_ptr(), in, x[start].const_data_ptr(),
+                 in, y[start].data_ptr(), out);
       start += rows;
     }
     groups.run(x);
@@ -199,8 +200,8 @@ class GroupedLinearFunction : public torch::autograd::Function<GroupedLinearFunc
       grad_weights.push_back(at::zeros_like(weights[g]));  // [out, in]
       if (rows == 0) continue;
       // grad_x_g^T [in, rows] = W_g^T [in, out] grad_g^T [out, rows]
-      groups.add(CUBLAS_OP_N, CUBLAS_OP_N, in, rows, out, weights[g].const_data_ptr(), in,
-                 grad[start].const_data_ptr(), out, grad_x[start].data_ptr(), in);
+      groups.add(CUBLAS_OP_N, CUBLAS_OP_N, in, rows, out, weights[g].const_data_ptr(), in, grad[start].const_data_ptr(),
+                 out, grad_x[start].data_ptr(), in);
       // grad_W_g^T [in, out] = x_g^T [in, rows] grad_g [rows, out]
       groups.add(CUBLAS_OP_N, CUBLAS_OP_T, in, out, rows, x[start].const_data_ptr(), in, grad[start].const_data_ptr(),
                  out, grad_weights.back().data_ptr(), in);
@@ -222,7 +223,7 @@ at::Tensor grouped_linear(const at::Tensor& x, const std::vector<int64_t>& group
   TORCH_CHECK(!weights.empty() && weights.size() == group_rows.size(), "grouped_linear: ", group_rows.size(),
               " groups of rows but ", weights.size(), " weights");
   TORCH_CHECK(x.dim() == 2 && std::accumulate(group_rows.begin(), group_rows.end(), int64_t{0}) == x.size(0),
-              "grouped_linear: x must be [rows, in] with the groups' ", 
+              "grouped_linear: x must be [rows, in] with the groups' ",
               std::accumulate(group_rows.begin(), group_rows.end(), int64_t{0}), " rows, got ", x.sizes());
   for (const auto& w : weights)
     TORCH_CHECK(w.dim() == 2 && w.sizes() == weights.front().sizes() && w.size(1) == x.size(1),
@@ -232,7 +233,7 @@ at::Tensor grouped_linear(const at::Tensor& x, const std::vector<int64_t>& group
     // Autocast does not see custom functions: cast here, so the casts' own backward returns
     // float32 gradients to float32 master weights.
     const auto dtype = at::autocast::is_autocast_enabled(at::kCUDA) ? at::autocast::get_autocast_dtype(at::kCUDA)
-                                                                     : x.scalar_type();
+                                                                    : x.scalar_type();
     std::vector<at::Tensor> cast;
     for (const auto& w : weights) cast.push_back(w.to(dtype));
     return GroupedLinearFunction::apply(x.to(dtype), group_rows, at::TensorList(cast));

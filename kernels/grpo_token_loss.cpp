@@ -122,8 +122,8 @@ at::Tensor backward_logp(const TokenInputs& in, const at::Tensor& grad_loss_in) 
 class GrpoTokenLossFunction : public torch::autograd::Function<GrpoTokenLossFunction> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logp, const at::Tensor& old_logp,
-                            const std::optional<at::Tensor>& ref_logp, const at::Tensor& advantages,
-                            double epsilon_low, double epsilon_high, double beta) {
+                            const std::optional<at::Tensor>& ref_logp, const at::Tensor& advantages, double epsilon_low,
+                            double epsilon_high, double beta) {
     const TokenInputs in =
         checked(logp, old_logp, ref_logp.value_or(at::Tensor()), advantages, {epsilon_low, epsilon_high, beta});
     ctx->save_for_backward({in.logp, in.old_logp, in.ref_logp, in.advantages});
@@ -136,10 +136,18 @@ class GrpoTokenLossFunction : public torch::autograd::Function<GrpoTokenLossFunc
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const TokenInputs in{saved[0], saved[1], saved[2], saved[3],
+    const TokenInputs in{saved[0],
+                         saved[1],
+                         saved[2],
+                         saved[3],
                          {ctx->saved_data["epsilon_low"].toDouble(), ctx->saved_data["epsilon_high"].toDouble(),
                           ctx->saved_data["beta"].toDouble()}};
-    return {backward_logp(in, grads[0]), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(),
+    return {backward_logp(in, grads[0]),
+            at::Tensor(),
+            at::Tensor(),
+            at::Tensor(),
+            at::Tensor(),
+            at::Tensor(),
             at::Tensor()};
   }
 };
@@ -149,8 +157,8 @@ class GrpoTokenLossFunction : public torch::autograd::Function<GrpoTokenLossFunc
 at::Tensor grpo_token_loss(const at::Tensor& logp, const at::Tensor& old_logp, const at::Tensor& ref_logp,
                            const at::Tensor& advantages, const GrpoTokenLossOptions& options) {
   const std::optional<at::Tensor> ref = options.beta != 0.0 ? std::optional<at::Tensor>(ref_logp) : std::nullopt;
-  return GrpoTokenLossFunction::apply(logp, old_logp, ref, advantages,
-                                      options.epsilon_low, options.epsilon_high, options.beta);
+  return GrpoTokenLossFunction::apply(logp, old_logp, ref, advantages, options.epsilon_low, options.epsilon_high,
+                                      options.beta);
 }
 
 }  // namespace aha::kernels

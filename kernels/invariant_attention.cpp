@@ -11,8 +11,8 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/batch_invariant.hpp"
 #include "kernels/attention_rows.hpp"
+#include "kernels/batch_invariant.hpp"
 
 namespace aha::kernels {
 
@@ -28,8 +28,12 @@ struct Problem {
 
   int64_t group() const { return heads / kv_heads; }
   const float* q_row(int64_t b, int64_t h, int64_t i) const { return q + ((b * heads + h) * queries + i) * dim; }
-  const float* key(int64_t b, int64_t g, int64_t j) const { return k + b * k_stride[0] + g * k_stride[1] + j * k_stride[2]; }
-  const float* value(int64_t b, int64_t g, int64_t j) const { return v + b * v_stride[0] + g * v_stride[1] + j * v_stride[2]; }
+  const float* key(int64_t b, int64_t g, int64_t j) const {
+    return k + b * k_stride[0] + g * k_stride[1] + j * k_stride[2];
+  }
+  const float* value(int64_t b, int64_t g, int64_t j) const {
+    return v + b * v_stride[0] + g * v_stride[1] + j * v_stride[2];
+  }
   // The last key query i of row b sees.
   int64_t last_key(int64_t b, int64_t i) const {
     return std::max<int64_t>(0, std::min(positions[b * queries + i], std::min(lengths[b], span) - 1));
@@ -38,10 +42,21 @@ struct Problem {
 
 Problem problem_of(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values, const at::Tensor& positions,
                    const at::Tensor& lengths, double scale) {
-  Problem p{q.size(0), q.size(1), keys.size(1), q.size(2), keys.size(2), q.size(3), values.size(3),
-            static_cast<float>(scale), q.const_data_ptr<float>(), keys.const_data_ptr<float>(),
-            values.const_data_ptr<float>(), positions.const_data_ptr<int64_t>(), lengths.const_data_ptr<int64_t>(),
-            {keys.stride(0), keys.stride(1), keys.stride(2)}, {values.stride(0), values.stride(1), values.stride(2)}};
+  Problem p{q.size(0),
+            q.size(1),
+            keys.size(1),
+            q.size(2),
+            keys.size(2),
+            q.size(3),
+            values.size(3),
+            static_cast<float>(scale),
+            q.const_data_ptr<float>(),
+            keys.const_data_ptr<float>(),
+            values.const_data_ptr<float>(),
+            positions.const_data_ptr<int64_t>(),
+            lengths.const_data_ptr<int64_t>(),
+            {keys.stride(0), keys.stride(1), keys.stride(2)},
+            {values.stride(0), values.stride(1), values.stride(2)}};
   return p;
 }
 
@@ -55,8 +70,10 @@ void check(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values
                   q.size(1) % keys.size(1) == 0,
               "invariant_attention: q ", q.sizes(), ", keys ", keys.sizes(), " and values ", values.sizes(),
               " do not fit [b, heads, s, d], [b, kv_heads, span, d], [b, kv_heads, span, dv]");
-  TORCH_CHECK(keys.stride(3) == 1 && values.stride(3) == 1, "invariant_attention: key and value rows must be contiguous");
-  TORCH_CHECK(positions.sizes() == at::IntArrayRef({q.size(0), q.size(2)}) && lengths.sizes() == at::IntArrayRef({q.size(0)}),
+  TORCH_CHECK(keys.stride(3) == 1 && values.stride(3) == 1,
+              "invariant_attention: key and value rows must be contiguous");
+  TORCH_CHECK(positions.sizes() == at::IntArrayRef({q.size(0), q.size(2)}) &&
+                  lengths.sizes() == at::IntArrayRef({q.size(0)}),
               "invariant_attention: query_positions must be [", q.size(0), ", ", q.size(2), "] and key_lengths [",
               q.size(0), "]");
 }
@@ -65,8 +82,8 @@ void check(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values
 inline __attribute__((always_inline)) float row_weights(const Problem& p, int64_t b, int64_t h, int64_t i,
                                                         float* weights) {
   const int64_t g = h / p.group();
-  return softmax_weights(p.q_row(b, h, i), [&](int64_t j) { return p.key(b, g, j); }, p.last_key(b, i) + 1, p.dim,
-                         p.scale, weights);
+  return softmax_weights(
+      p.q_row(b, h, i), [&](int64_t j) { return p.key(b, g, j); }, p.last_key(b, i) + 1, p.dim, p.scale, weights);
 }
 
 // One query row: its softmax weights and the weighted values into out [dv]; `scores` holds
@@ -74,11 +91,12 @@ inline __attribute__((always_inline)) float row_weights(const Problem& p, int64_
 // loads; this file is compiled without floating-point contraction, so every variant gives the
 // same bits.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_row(const Problem& p, int64_t row,
-                                                                           float* scores, float* out) {
+                                                                             float* scores, float* out) {
   const int64_t i = row % p.queries, h = (row / p.queries) % p.heads, b = row / (p.queries * p.heads);
   const int64_t g = h / p.group(), keys = p.last_key(b, i) + 1;
   const float total = row_weights(p, b, h, i, scores);
-  weighted_values(scores, total, [&](int64_t j) { return p.value(b, g, j); }, keys, p.value_dim, out);
+  weighted_values(
+      scores, total, [&](int64_t j) { return p.value(b, g, j); }, keys, p.value_dim, out);
 }
 
 // The gradients of the query rows of batch row b whose heads read key head g, given the output
@@ -87,9 +105,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_row(con
 // forward computes them), dS = P * (dO V^T - rowsum(dO * O)) * scale, and then dQ = dS K,
 // dK = dS^T Q and dV = P^T dO, as serial products. `scratch` holds 2 R keys floats and
 // `weights` span + 8.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_backward(
-    const Problem& p, int64_t b, int64_t g, const float* out, const float* grad_out, float* grad_q, float* grad_k,
-    float* grad_v, float* scratch, float* weights) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_backward(const Problem& p, int64_t b,
+                                                                                  int64_t g, const float* out,
+                                                                                  const float* grad_out, float* grad_q,
+                                                                                  float* grad_k, float* grad_v,
+                                                                                  float* scratch, float* weights) {
   const int64_t rows = p.group() * p.queries, first = (b * p.heads + g * p.group()) * p.queries;
   const int64_t keys = std::max<int64_t>(1, std::min(p.lengths[b], p.span));
   float *prob = scratch, *d_s = scratch + rows * keys;

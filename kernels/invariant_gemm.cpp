@@ -87,10 +87,9 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
   }
 }
 
-
-constexpr int64_t kLanes = 16;          // input rows per vector
-constexpr int64_t kWeightRows = 8;      // output columns per block: eight accumulators
-constexpr int64_t kRowsAhead = 64;      // features ahead whose weights a block asks the memory for
+constexpr int64_t kLanes = 16;      // input rows per vector
+constexpr int64_t kWeightRows = 8;  // output columns per block: eight accumulators
+constexpr int64_t kRowsAhead = 64;  // features ahead whose weights a block asks the memory for
 
 // out[r][o] for the kWeightRows (or 1) weight rows at `w` and every group of kLanes input rows:
 // xt [groups, in, kLanes] holds the rows transposed, row r of group g in lane r. Lane r of acc[o]
@@ -120,7 +119,8 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
     const float* xt, int64_t groups, int64_t n, int64_t in, const float* weight, int64_t first, int64_t last,
     float* out, int64_t ld) {
   int64_t o = first;
-  for (; o + kWeightRows <= last; o += kWeightRows) weight_rows<kWeightRows>(xt, groups, n, in, weight + o * in, out + o, ld);
+  for (; o + kWeightRows <= last; o += kWeightRows)
+    weight_rows<kWeightRows>(xt, groups, n, in, weight + o * in, out + o, ld);
   for (; o < last; ++o) weight_rows<1>(xt, groups, n, in, weight + o * in, out + o, ld);
 }
 
@@ -148,7 +148,8 @@ void invariant_gemm_columns(const float* x, int64_t n, int64_t in, const float* 
   thread_local std::vector<float> transposed;  // [groups, in, kLanes], zero past the last row
   transposed.assign(static_cast<std::size_t>(groups * in * kLanes), 0.0f);
   for (int64_t r = 0; r < n; ++r)
-    for (int64_t k = 0; k < in; ++k) transposed[static_cast<std::size_t>(((r / kLanes) * in + k) * kLanes + r % kLanes)] = x[r * in + k];
+    for (int64_t k = 0; k < in; ++k)
+      transposed[static_cast<std::size_t>(((r / kLanes) * in + k) * kLanes + r % kLanes)] = x[r * in + k];
   lane_columns(transposed.data(), groups, n, in, weight, first, last, out, out_features);
 }
 

@@ -47,13 +47,15 @@ at::Tensor gather_rows(const at::Tensor& in, const at::Tensor& index, const at::
     const at::Tensor src = in.contiguous(), idx = index.contiguous();
     const int64_t rows = idx.size(0), width = src.size(1);
     at::Tensor out = at::empty({rows, width}, src.options());
-    const float *from = src.const_data_ptr<float>(), *scale = row_scale.defined() ? row_scale.const_data_ptr<float>() : nullptr;
+    const float *from = src.const_data_ptr<float>(),
+                *scale = row_scale.defined() ? row_scale.const_data_ptr<float>() : nullptr;
     const int64_t* at_row = idx.const_data_ptr<int64_t>();
     float* to = out.data_ptr<float>();
     for (int64_t i = 0; i < rows; ++i) {
       const float* row = from + at_row[i] * width;
       float* o = to + i * width;
-      if (scale) for (int64_t c = 0; c < width; ++c) o[c] = row[c] * scale[i];
+      if (scale)
+        for (int64_t c = 0; c < width; ++c) o[c] = row[c] * scale[i];
       else std::copy_n(row, width, o);
     }
     return out;
@@ -80,7 +82,8 @@ at::Tensor sum_over_slots(const at::Tensor& rows, const at::Tensor& row_of_slot,
     const at::Tensor src = rows.contiguous(), slots = row_of_slot.contiguous();
     at::Tensor out = at::empty({tokens, src.size(1)}, src.options());
     combine_rows(src.const_data_ptr<float>(), slots.const_data_ptr<int64_t>(),
-                 weights.defined() ? weights.const_data_ptr<float>() : nullptr, tokens, k, src.size(1), out.data_ptr<float>());
+                 weights.defined() ? weights.const_data_ptr<float>() : nullptr, tokens, k, src.size(1),
+                 out.data_ptr<float>());
     return out;
   }
   at::Tensor sum = at::zeros({tokens, rows.size(1)}, rows.options().dtype(at::kFloat));  // [n, width]
@@ -111,7 +114,8 @@ torch::autograd::variable_list backward_cpu(const at::Tensor& rows_in, const at:
   const at::Tensor rows = rows_in.contiguous(), weights = weights_in.contiguous(), slots = row_of_slot_in.contiguous();
   const int64_t tokens = slots.size(0), k = slots.size(1), width = rows.size(1);
   at::Tensor grad_rows = at::empty_like(rows), grad_weights = at::empty({tokens, k}, weights.options());
-  const float *r = rows.const_data_ptr<float>(), *w = weights.const_data_ptr<float>(), *g = grad.const_data_ptr<float>();
+  const float *r = rows.const_data_ptr<float>(), *w = weights.const_data_ptr<float>(),
+              *g = grad.const_data_ptr<float>();
   const int64_t* slot = slots.const_data_ptr<int64_t>();
   float *d_rows = grad_rows.data_ptr<float>(), *d_weights = grad_weights.data_ptr<float>();
   for (int64_t t = 0; t < tokens; ++t) {
@@ -164,13 +168,13 @@ ExpertRouting route_by_expert(const at::Tensor& experts, int64_t num_experts) {
               "route_by_expert: experts must be int64 [tokens, k], got ", experts.scalar_type(), " ", experts.sizes());
   at::NoGradGuard no_grad;
   const int64_t tokens = experts.size(0), k = experts.size(1);
-  const at::Tensor flat = experts.reshape({-1});                                   // [n * k]
+  const at::Tensor flat = experts.reshape({-1});  // [n * k]
   ExpertRouting routing;
-  routing.slot_of_row = at::argsort(flat, /*stable=*/true);                        // [n * k]
-  routing.token_of_row = at::floor_divide(routing.slot_of_row, k);                 // [n * k]
+  routing.slot_of_row = at::argsort(flat, /*stable=*/true);         // [n * k]
+  routing.token_of_row = at::floor_divide(routing.slot_of_row, k);  // [n * k]
   routing.row_of_slot = at::empty_like(flat)
                             .scatter_(0, routing.slot_of_row, at::arange(flat.numel(), flat.options()))
-                            .view({tokens, k});                                    // [n, k]
+                            .view({tokens, k});  // [n, k]
   const at::Tensor counts = at::bincount(flat, {}, num_experts).to(at::kCPU);
   TORCH_CHECK(counts.size(0) == num_experts, "route_by_expert: an expert id is at least ", num_experts,
               " (the number of experts)");

@@ -20,8 +20,8 @@ __global__ void gather_kernel(const T* in, const int64_t* index, const float* ro
 
 // out[t, c] = sum_s (weights ? weights[t, s] : 1) * rows[row_of_slot[t, s], c]
 template <typename T>
-__global__ void slots_kernel(const T* rows, const int64_t* row_of_slot, const float* weights, int64_t tokens,
-                             int64_t k, int64_t width, T* out) {
+__global__ void slots_kernel(const T* rows, const int64_t* row_of_slot, const float* weights, int64_t tokens, int64_t k,
+                             int64_t width, T* out) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= tokens * width) return;
   const int64_t token = i / width, col = i % width;
@@ -34,10 +34,10 @@ __global__ void slots_kernel(const T* rows, const int64_t* row_of_slot, const fl
 }
 
 template <typename T>
-void launch_gather(const void* in, const int64_t* index, const float* row_scale, int64_t rows, int64_t width,
-                   void* out, cudaStream_t stream) {
-  gather_kernel<<<blocks_for(rows * width, kThreads), kThreads, 0, stream>>>(static_cast<const T*>(in), index,
-                                                                             row_scale, rows, width, static_cast<T*>(out));
+void launch_gather(const void* in, const int64_t* index, const float* row_scale, int64_t rows, int64_t width, void* out,
+                   cudaStream_t stream) {
+  gather_kernel<<<blocks_for(rows * width, kThreads), kThreads, 0, stream>>>(
+      static_cast<const T*>(in), index, row_scale, rows, width, static_cast<T*>(out));
 }
 
 template <typename T>
@@ -49,23 +49,19 @@ void launch_slots(const void* rows, const int64_t* row_of_slot, const float* wei
 
 }  // namespace
 
-void gather_rows(const void* in, const int64_t* index, const float* row_scale, int64_t rows, int64_t width,
-                 Dtype dtype, void* out, cudaStream_t stream) {
+void gather_rows(const void* in, const int64_t* index, const float* row_scale, int64_t rows, int64_t width, Dtype dtype,
+                 void* out, cudaStream_t stream) {
   if (rows * width == 0) return;
-  if (dtype == Dtype::float32)
-    launch_gather<float>(in, index, row_scale, rows, width, out, stream);
-  else
-    launch_gather<__nv_bfloat16>(in, index, row_scale, rows, width, out, stream);
+  if (dtype == Dtype::float32) launch_gather<float>(in, index, row_scale, rows, width, out, stream);
+  else launch_gather<__nv_bfloat16>(in, index, row_scale, rows, width, out, stream);
   check_launch("gather_rows");
 }
 
 void combine_slots(const void* rows, const int64_t* row_of_slot, const float* weights, int64_t tokens, int64_t k,
                    int64_t width, Dtype dtype, void* out, cudaStream_t stream) {
   if (tokens * width == 0) return;
-  if (dtype == Dtype::float32)
-    launch_slots<float>(rows, row_of_slot, weights, tokens, k, width, out, stream);
-  else
-    launch_slots<__nv_bfloat16>(rows, row_of_slot, weights, tokens, k, width, out, stream);
+  if (dtype == Dtype::float32) launch_slots<float>(rows, row_of_slot, weights, tokens, k, width, out, stream);
+  else launch_slots<__nv_bfloat16>(rows, row_of_slot, weights, tokens, k, width, out, stream);
   check_launch("combine_slots");
 }
 

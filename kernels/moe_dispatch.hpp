@@ -13,9 +13,9 @@
 namespace aha::kernels {
 
 struct ExpertRouting {
-  at::Tensor token_of_row;  // [n * k] int64: the token each expert-sorted row came from
-  at::Tensor slot_of_row;   // [n * k] int64: its flat (token, slot) index, token * k + slot
-  at::Tensor row_of_slot;   // [n, k] int64: the inverse, where each (token, slot) went
+  at::Tensor token_of_row;               // [n * k] int64: the token each expert-sorted row came from
+  at::Tensor slot_of_row;                // [n * k] int64: its flat (token, slot) index, token * k + slot
+  at::Tensor row_of_slot;                // [n, k] int64: the inverse, where each (token, slot) went
   std::vector<int64_t> rows_per_expert;  // [experts], on the host
 };
 

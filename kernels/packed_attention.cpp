@@ -32,7 +32,9 @@ struct Packed {
 struct Block {
   int64_t start, length, prefix_start, prefix_length;
   Block(const Packed& p, int64_t b)
-      : start(p.block[4 * b]), length(p.block[4 * b + 1]), prefix_start(p.block[4 * b + 2]),
+      : start(p.block[4 * b]),
+        length(p.block[4 * b + 1]),
+        prefix_start(p.block[4 * b + 2]),
         prefix_length(p.block[4 * b + 3]) {}
   int64_t token_of_key(int64_t j) const { return j < prefix_length ? prefix_start + j : start + j - prefix_length; }
   int64_t width() const { return prefix_length + length; }  // the last token's keys
@@ -40,8 +42,16 @@ struct Block {
 
 Packed packed_of(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values, const at::Tensor& blocks,
                  double scale) {
-  return {q.size(0), q.size(1), keys.size(1), q.size(2), values.size(2), blocks.size(0), static_cast<float>(scale),
-          q.const_data_ptr<float>(), keys.const_data_ptr<float>(), values.const_data_ptr<float>(),
+  return {q.size(0),
+          q.size(1),
+          keys.size(1),
+          q.size(2),
+          values.size(2),
+          blocks.size(0),
+          static_cast<float>(scale),
+          q.const_data_ptr<float>(),
+          keys.const_data_ptr<float>(),
+          values.const_data_ptr<float>(),
           blocks.const_data_ptr<int64_t>()};
 }
 
@@ -66,14 +76,15 @@ void check(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values
               "packed_attention: q ", q.sizes(), ", keys ", keys.sizes(), " and values ", values.sizes(),
               " do not fit [n, heads, d], [n, kv_heads, d], [n, kv_heads, dv]");
   TORCH_CHECK(blocks.dim() == 2 && blocks.size(1) == 4 && blocks.scalar_type() == at::kLong && blocks.is_cpu(),
-              "packed_attention: blocks must be int64 [m, 4] on the CPU, got ", blocks.scalar_type(), " ", blocks.sizes());
+              "packed_attention: blocks must be int64 [m, 4] on the CPU, got ", blocks.scalar_type(), " ",
+              blocks.sizes());
   const int64_t n = q.size(0);
   std::vector<char> covered(static_cast<std::size_t>(n), 0);
   const int64_t* b = blocks.const_data_ptr<int64_t>();
   for (int64_t i = 0; i < blocks.size(0); ++i, b += 4) {
     TORCH_CHECK(b[0] >= 0 && b[1] > 0 && b[0] + b[1] <= n && b[2] >= 0 && b[3] >= 0 && b[2] + b[3] <= n,
-                "packed_attention: block ", i, " (", b[0], ", ", b[1], ", ", b[2], ", ", b[3],
-                ") lies outside the ", n, " tokens");
+                "packed_attention: block ", i, " (", b[0], ", ", b[1], ", ", b[2], ", ", b[3], ") lies outside the ", n,
+                " tokens");
     for (int64_t t = b[0]; t < b[0] + b[1]; ++t) {
       TORCH_CHECK(!covered[static_cast<std::size_t>(t)], "packed_attention: token ", t, " is in two blocks");
       covered[static_cast<std::size_t>(t)] = 1;
@@ -128,8 +139,7 @@ AHA_INLINE void tile_weights(const Packed& p, const Block& block, int64_t h, int
       tiles::store<N>(w + r1 * ld + j0, s[1]);
     }
   }
-  for (int r = 0; r < rows; ++r)
-    totals[r] = tiles::softmax_row(w + r * ld, block.prefix_length + i0 + r + 1, width);
+  for (int r = 0; r < rows; ++r) totals[r] = tiles::softmax_row(w + r * ld, block.prefix_length + i0 + r + 1, width);
 }
 
 // Every query of block b, every head, into out [n, heads, dv]; and, when `kept` is given, each
@@ -174,8 +184,7 @@ __attribute__((target("avx2"))) void attend_blocks_avx2(const Packed& p, int64_t
   Scratch s;
   for (int64_t b = begin; b < end; ++b) attend_block<8>(p, b, s, out, kept, offsets);
 }
-void attend_blocks_plain(const Packed& p, int64_t begin, int64_t end, float* out, float* kept,
-                         const int64_t* offsets) {
+void attend_blocks_plain(const Packed& p, int64_t begin, int64_t end, float* out, float* kept, const int64_t* offsets) {
   Scratch s;
   for (int64_t b = begin; b < end; ++b) attend_block<8>(p, b, s, out, kept, offsets);
 }
@@ -199,7 +208,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block_b
     float* d_s = scratch.data();  // then P, when the forward did not keep it
     const float *k_prefix = p.key(block.prefix_start, g), *k_own = p.key(block.start, g);
     const float *v_prefix = p.value(block.prefix_start, g), *v_own = p.value(block.start, g);
-    float *dk_prefix = grad_k + (block.prefix_start * p.kv_heads + g) * p.dim, *dk_own = grad_k + (block.start * p.kv_heads + g) * p.dim;
+    float *dk_prefix = grad_k + (block.prefix_start * p.kv_heads + g) * p.dim,
+          *dk_own = grad_k + (block.start * p.kv_heads + g) * p.dim;
     float *dv_prefix = grad_v + (block.prefix_start * p.kv_heads + g) * p.value_dim,
           *dv_own = grad_v + (block.start * p.kv_heads + g) * p.value_dim;
     for (int64_t h = g * p.group(); h < (g + 1) * p.group(); ++h) {
@@ -222,7 +232,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block_b
       for (int64_t i = 0; i < rows; ++i) {
         float delta = 0.0f;  // dO . O of the row
         for (int64_t t = 0; t < p.value_dim; ++t) delta += d_o[i * o_ld + t] * o[i * o_ld + t];
-        for (int64_t j = 0; j < width; ++j) d_s[i * width + j] = prob[i * width + j] * (d_s[i * width + j] - delta) * p.scale;
+        for (int64_t j = 0; j < width; ++j)
+          d_s[i * width + j] = prob[i * width + j] * (d_s[i * width + j] - delta) * p.scale;
       }
       if (prefix > 0) {
         serial_gemm(false, false, rows, p.dim, prefix, d_s, width, k_prefix, k_ld, d_q, q_ld);
@@ -299,8 +310,8 @@ class PackedAttentionFunction : public torch::autograd::Function<PackedAttention
 
 at::Tensor packed_attention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
                             const at::Tensor& blocks, double scale, int64_t kept_weights_bytes) {
-  const bool backward_follows =
-      at::GradMode::is_enabled() && (q.requires_grad() || keys.requires_grad() || values.requires_grad());
+  const bool backward_follows = at::GradMode::is_enabled() &&
+                                (q.requires_grad() || keys.requires_grad() || values.requires_grad());
   return PackedAttentionFunction::apply(q, keys, values, blocks, scale, backward_follows ? kept_weights_bytes : -1);
 }
 

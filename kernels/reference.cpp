@@ -33,11 +33,11 @@ at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& keys, const a
                             const at::Tensor& query_positions, const at::Tensor& key_lengths, double scale) {
   const int64_t b = q.size(0), group = q.size(1) / keys.size(1), span = keys.size(2);
   const at::Tensor key_position = at::arange(span, at::kLong).view({1, 1, span});
-  const at::Tensor allowed = ((key_position <= query_positions.unsqueeze(-1)) &
-                              (key_position < key_lengths.view({b, 1, 1}))) |
-                             (key_position == 0);                                   // [b, s, span]
+  const at::Tensor allowed =
+      ((key_position <= query_positions.unsqueeze(-1)) & (key_position < key_lengths.view({b, 1, 1}))) |
+      (key_position == 0);  // [b, s, span]
   const at::Tensor k = keys.repeat_interleave(group, 1), v = values.repeat_interleave(group, 1);
-  const at::Tensor scores = at::matmul(q, k.transpose(-1, -2)) * scale;           // [b, heads, s, span]
+  const at::Tensor scores = at::matmul(q, k.transpose(-1, -2)) * scale;  // [b, heads, s, span]
   return at::matmul(at::softmax(scores.masked_fill(allowed.logical_not().unsqueeze(1), -INFINITY), -1), v);
 }
 

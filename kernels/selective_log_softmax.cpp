@@ -63,7 +63,8 @@ void backward_cpu(const float* grad, const T* logits, const int64_t* targets, co
       const T* x = logits + row * vocab;
       T* out = grad_logits + row * vocab;
       const float g = grad[row] * scale, lse = logsumexp[row];
-      for (int64_t j = 0; j < vocab; ++j) out[j] = static_cast<T>(-g * std::exp(static_cast<float>(x[j]) * scale - lse));
+      for (int64_t j = 0; j < vocab; ++j)
+        out[j] = static_cast<T>(-g * std::exp(static_cast<float>(x[j]) * scale - lse));
       out[targets[row]] = static_cast<T>(static_cast<float>(out[targets[row]]) + g);
     }
   });
@@ -133,10 +134,12 @@ at::Tensor selective_log_softmax_backward(const at::Tensor& grad_logprobs, const
   }
 #endif
   TORCH_CHECK(logits.is_cpu(), "selective_log_softmax_backward: no kernel for ", logits.device(), " in this build");
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, logits.scalar_type(), "selective_log_softmax_backward", [&] {
-    backward_cpu(grad.const_data_ptr<float>(), logits.const_data_ptr<scalar_t>(), targets.const_data_ptr<int64_t>(),
-                 lse.const_data_ptr<float>(), rows, vocab, static_cast<float>(scale), grad_logits.data_ptr<scalar_t>());
-  });
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, logits.scalar_type(), "selective_log_softmax_backward",
+                                  [&] {
+                                    backward_cpu(grad.const_data_ptr<float>(), logits.const_data_ptr<scalar_t>(),
+                                                 targets.const_data_ptr<int64_t>(), lse.const_data_ptr<float>(), rows,
+                                                 vocab, static_cast<float>(scale), grad_logits.data_ptr<scalar_t>());
+                                  });
   return grad_logits;
 }
 

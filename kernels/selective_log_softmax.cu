@@ -83,8 +83,8 @@ __global__ void backward_kernel(const float* grad_logprobs, const T* logits, con
 
 }  // namespace
 
-void selective_log_softmax_forward(const void* logits, Dtype dtype, const int64_t* targets, int64_t rows,
-                                   int64_t vocab, float scale, float* logprobs, float* logsumexp, float* entropy,
+void selective_log_softmax_forward(const void* logits, Dtype dtype, const int64_t* targets, int64_t rows, int64_t vocab,
+                                   float scale, float* logprobs, float* logsumexp, float* entropy,
                                    cudaStream_t stream) {
   if (rows == 0) return;
   if (dtype == Dtype::float32)
@@ -96,9 +96,9 @@ void selective_log_softmax_forward(const void* logits, Dtype dtype, const int64_
   check_launch("selective_log_softmax_forward");
 }
 
-void selective_log_softmax_backward(const float* grad_logprobs, const void* logits, Dtype dtype,
-                                    const int64_t* targets, const float* logsumexp, int64_t rows, int64_t vocab,
-                                    float scale, void* grad_logits, cudaStream_t stream) {
+void selective_log_softmax_backward(const float* grad_logprobs, const void* logits, Dtype dtype, const int64_t* targets,
+                                    const float* logsumexp, int64_t rows, int64_t vocab, float scale, void* grad_logits,
+                                    cudaStream_t stream) {
   if (rows == 0) return;
   const dim3 grid(static_cast<unsigned>(rows), blocks_for(vocab, 256));
   if (dtype == Dtype::float32)

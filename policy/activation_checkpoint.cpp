@@ -14,9 +14,9 @@ namespace {
 // What the backward needs to run the layer again.
 struct LayerRun : torch::CustomClassHolder {
   DecoderLayerImpl* layer = nullptr;
-  AttentionInputs in;      // the pass's, its layout included
-  at::Tensor replay;       // experts forced on the first run (undefined: the router's own)
-  RouterTrace trace;       // the first run's routing; its experts are forced on the second
+  AttentionInputs in;  // the pass's, its layout included
+  at::Tensor replay;   // experts forced on the first run (undefined: the router's own)
+  RouterTrace trace;   // the first run's routing; its experts are forced on the second
   bool moe = false;
 };
 

@@ -22,7 +22,8 @@ class CharacterClass {
     PCRE2_SIZE offset = 0;
     code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &error,
                           &offset, nullptr);
-    if (!code_) throw Error(fmt::format("PCRE2 cannot compile {} (Unicode binary properties need PCRE2 10.40)", pattern));
+    if (!code_)
+      throw Error(fmt::format("PCRE2 cannot compile {} (Unicode binary properties need PCRE2 10.40)", pattern));
   }
   CharacterClass(const CharacterClass&) = delete;
   CharacterClass& operator=(const CharacterClass&) = delete;
@@ -31,7 +32,8 @@ class CharacterClass {
   bool contains(std::string_view ch) const {
     if (ch.empty()) return false;
     pcre2_match_data* match = pcre2_match_data_create(1, nullptr);
-    const int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(ch.data()), ch.size(), 0, PCRE2_ANCHORED, match, nullptr);
+    const int rc =
+        pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(ch.data()), ch.size(), 0, PCRE2_ANCHORED, match, nullptr);
     pcre2_match_data_free(match);
     return rc > 0;
   }
@@ -85,8 +87,9 @@ AddedTokenSplitter::AddedTokenSplitter(std::vector<AddedToken> tokens) : tokens_
   for (std::size_t i = 0; i < tokens_.size(); ++i)
     if (!tokens_[i].content.empty()) by_first_byte_[static_cast<unsigned char>(tokens_[i].content[0])].push_back(i);
   for (auto& bucket : by_first_byte_)
-    std::stable_sort(bucket.begin(), bucket.end(),
-                     [&](std::size_t a, std::size_t b) { return tokens_[a].content.size() > tokens_[b].content.size(); });
+    std::stable_sort(bucket.begin(), bucket.end(), [&](std::size_t a, std::size_t b) {
+      return tokens_[a].content.size() > tokens_[b].content.size();
+    });
 }
 
 std::optional<AddedTokenSplitter::Match> AddedTokenSplitter::find(std::string_view text, std::size_t from) const {

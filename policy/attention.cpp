@@ -25,9 +25,7 @@ at::Tensor split_heads(const at::Tensor& x, int64_t heads) {
 }
 
 // [b, heads, s, dim] -> [b, s, heads * dim]
-at::Tensor merge_heads(const at::Tensor& x) {
-  return x.transpose(1, 2).reshape({x.size(0), x.size(2), -1});
-}
+at::Tensor merge_heads(const at::Tensor& x) { return x.transpose(1, 2).reshape({x.size(0), x.size(2), -1}); }
 
 }  // namespace
 
@@ -62,7 +60,8 @@ at::Tensor unpad_rows(const at::Tensor& x, const AttentionLayout& layout) {
   return x.reshape({rows->batch * rows->seq, x.size(-1)}).index_select(0, rows->tokens);
 }
 
-std::pair<at::Tensor, at::Tensor> LayerCache::store(const at::Tensor& k, const at::Tensor& v, const AttentionInputs& in) {
+std::pair<at::Tensor, at::Tensor> LayerCache::store(const at::Tensor& k, const at::Tensor& v,
+                                                    const AttentionInputs& in) {
   keys = written(keys, k, in.write_slots, in.capacity);
   values = written(values, v, in.write_slots, in.capacity);
   return {keys.narrow(2, 0, in.key_span), values.narrow(2, 0, in.key_span)};
@@ -75,9 +74,9 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor&
   const int64_t b = q.size(0), span = keys.size(2);
   const at::Tensor key_position = at::arange(span, in.query_positions.options()).view({1, 1, span});
   // [b, s, span]: the row's keys at or before the query; key 0 always, so padding queries stay finite.
-  const at::Tensor allowed = ((key_position <= in.query_positions.unsqueeze(-1)) &
-                              (key_position < in.key_lengths.view({b, 1, 1}))) |
-                             (key_position == 0);
+  const at::Tensor allowed =
+      ((key_position <= in.query_positions.unsqueeze(-1)) & (key_position < in.key_lengths.view({b, 1, 1}))) |
+      (key_position == 0);
   return at::scaled_dot_product_attention(q, keys, values, allowed.unsqueeze(1), 0.0, false, scale,
                                           /*enable_gqa=*/q.size(1) != keys.size(1));
 }
@@ -149,7 +148,8 @@ LatentAttentionImpl::LatentAttentionImpl(const ModelConfig& c)
     q_a_layernorm_ = register_module("q_a_layernorm", RMSNorm(c.q_lora_rank, c.rms_norm_eps));
     q_b_proj_ = register_module("q_b_proj", linear(c.q_lora_rank, heads_ * qk_dim, false));
   }
-  kv_a_proj_with_mqa_ = register_module("kv_a_proj_with_mqa", linear(c.hidden_size, kv_rank_ + rope_dim_, c.attention_bias));
+  kv_a_proj_with_mqa_ =
+      register_module("kv_a_proj_with_mqa", linear(c.hidden_size, kv_rank_ + rope_dim_, c.attention_bias));
   kv_a_layernorm_ = register_module("kv_a_layernorm", RMSNorm(kv_rank_, c.rms_norm_eps));
   kv_b_proj_ = register_module("kv_b_proj", linear(kv_rank_, heads_ * (nope_dim_ + v_dim_), false));
   o_proj_ = register_module("o_proj", linear(heads_ * v_dim_, c.hidden_size, c.attention_bias));

@@ -14,7 +14,9 @@ namespace {
 
 constexpr std::size_t max_cached_words = 200000;
 
-uint64_t pair_key(int64_t left, int64_t right) { return (static_cast<uint64_t>(left) << 32) | static_cast<uint64_t>(right); }
+uint64_t pair_key(int64_t left, int64_t right) {
+  return (static_cast<uint64_t>(left) << 32) | static_cast<uint64_t>(right);
+}
 
 // A symbol of the word being merged; `length` 0 marks one merged into its left neighbour.
 struct Symbol {
@@ -61,7 +63,8 @@ std::vector<int64_t> BpeModel::merge(const std::string& word) const {
     while (i + length < word.size() && (static_cast<unsigned char>(word[i + length]) & 0xC0) == 0x80) ++length;
     const auto it = vocab_.find(word.substr(i, length));
     if (it == vocab_.end())
-      throw Error(fmt::format("BPE: the symbol \"{}\" of the word \"{}\" is not in the vocabulary", word.substr(i, length), word));
+      throw Error(fmt::format("BPE: the symbol \"{}\" of the word \"{}\" is not in the vocabulary",
+                              word.substr(i, length), word));
     const auto index = static_cast<std::ptrdiff_t>(symbols.size());
     symbols.push_back({it->second, index - 1, index + 1, length});
     i += length;
@@ -86,7 +89,8 @@ std::vector<int64_t> BpeModel::merge(const std::string& word) const {
     left.length += right.length;
     left.next = right.next;
     right.length = 0;
-    if (left.next < static_cast<std::ptrdiff_t>(symbols.size())) symbols[left.next].previous = static_cast<std::ptrdiff_t>(top.position);
+    if (left.next < static_cast<std::ptrdiff_t>(symbols.size()))
+      symbols[left.next].previous = static_cast<std::ptrdiff_t>(top.position);
     if (left.previous >= 0) queue_pair(static_cast<std::size_t>(left.previous));
     queue_pair(top.position);
   }

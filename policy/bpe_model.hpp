@@ -14,8 +14,8 @@ namespace aha::policy {
 class BpeModel {
  public:
   // Throws aha::Error naming merges[i] when a merge's parts or result are not in the vocabulary.
-  BpeModel(std::unordered_map<std::string, int64_t> vocab, const std::vector<std::pair<std::string, std::string>>& merges,
-           bool ignore_merges);
+  BpeModel(std::unordered_map<std::string, int64_t> vocab,
+           const std::vector<std::pair<std::string, std::string>>& merges, bool ignore_merges);
 
   // `word` is already in the byte-level alphabet. Appends its ids to `out`.
   void encode_word(const std::string& word, std::vector<int64_t>& out) const;

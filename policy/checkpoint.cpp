@@ -54,8 +54,8 @@ CheckpointTensors CheckpointTensors::open(const std::filesystem::path& dir) {
       // A shard is a file of this folder: a path or a link out of it would read what it names.
       const auto path = dir / shard;
       std::error_code ec;
-      const auto inside = std::filesystem::weakly_canonical(path, ec)
-                              .lexically_relative(std::filesystem::weakly_canonical(dir, ec));
+      const auto inside =
+          std::filesystem::weakly_canonical(path, ec).lexically_relative(std::filesystem::weakly_canonical(dir, ec));
       if (ec || shard.find('/') != std::string::npos || inside.empty() || *inside.begin() == "..")
         throw Error(fmt::format("{}: shard \"{}\" is not a file of the model folder", index.string(), shard));
       files.push_back(path);
@@ -99,8 +99,8 @@ void load_weights(CausalLMImpl& model, const CheckpointTensors& tensors, const s
       continue;
     }
     if (tensors.tensor(name).sizes() != target.sizes())
-      mismatched.push_back(fmt::format("{} (checkpoint {}, model {})", name, fmt::join(tensors.tensor(name).sizes(), "x"),
-                                       fmt::join(target.sizes(), "x")));
+      mismatched.push_back(fmt::format("{} (checkpoint {}, model {})", name,
+                                       fmt::join(tensors.tensor(name).sizes(), "x"), fmt::join(target.sizes(), "x")));
   }
   for (const auto& name : tensors.names())
     if (!targets.contains(name) && !(model.config().tie_word_embeddings && name == "lm_head.weight"))
@@ -125,8 +125,8 @@ CausalLM load_causal_lm(const std::filesystem::path& dir, at::ScalarType dtype) 
   if (tensors.contains(embedding)) {
     const auto shape = tensors.tensor(embedding).sizes();
     if (shape.size() != 2 || shape[0] != config.vocab_size || shape[1] != config.hidden_size)
-      throw Error(fmt::format("{}: config.json says vocab_size {} and hidden_size {}, but {} has shape {}", dir.string(),
-                              config.vocab_size, config.hidden_size, embedding, fmt::join(shape, " x ")));
+      throw Error(fmt::format("{}: config.json says vocab_size {} and hidden_size {}, but {} has shape {}",
+                              dir.string(), config.vocab_size, config.hidden_size, embedding, fmt::join(shape, " x ")));
   }
   const std::string last_layer = fmt::format("model.layers.{}.input_layernorm.weight", config.num_layers - 1);
   if (config.num_layers <= 0 || !tensors.contains(last_layer))
@@ -138,20 +138,24 @@ CausalLM load_causal_lm(const std::filesystem::path& dir, at::ScalarType dtype) 
   return model;
 }
 
-void write_model_files(CausalLMImpl& model, const std::filesystem::path& dir, const std::filesystem::path& tokenizer_from) {
+void write_model_files(CausalLMImpl& model, const std::filesystem::path& dir,
+                       const std::filesystem::path& tokenizer_from) {
   write_safetensors(dir / "model.safetensors", model_tensors(model));
   write_file_durably(dir / "config.json", model.config().raw.dump(2) + "\n");
   if (tokenizer_from.empty()) return;
-  for (const char* file : {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json"}) {
+  for (const char* file :
+       {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json"}) {
     if (!std::filesystem::exists(tokenizer_from / file)) continue;
     std::error_code ec;
-    std::filesystem::copy_file(tokenizer_from / file, dir / file, std::filesystem::copy_options::overwrite_existing, ec);
+    std::filesystem::copy_file(tokenizer_from / file, dir / file, std::filesystem::copy_options::overwrite_existing,
+                               ec);
     if (ec) throw_write_error(dir / file, ec.message());
     sync_path(dir / file);
   }
 }
 
-void save_causal_lm(CausalLMImpl& model, const std::filesystem::path& dir, const std::filesystem::path& tokenizer_from) {
+void save_causal_lm(CausalLMImpl& model, const std::filesystem::path& dir,
+                    const std::filesystem::path& tokenizer_from) {
   const auto staging = std::filesystem::path(dir.string() + ".saving");
   std::filesystem::remove_all(staging);
   std::filesystem::create_directories(staging);

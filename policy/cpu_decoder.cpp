@@ -46,8 +46,8 @@ at::Tensor view_of(float* data, int64_t rows, int64_t cols) { return at::from_bl
 void split_product(const float* weight, int64_t out_features, int64_t in, const float* x, int64_t n, float* out) {
   constexpr int64_t kBlock = 8;  // columns a thread's share is a multiple of
   const int64_t blocks = (out_features + kBlock - 1) / kBlock;
-  const int64_t threads =
-      n * in * out_features < (int64_t{1} << 20) ? 1 : std::min<int64_t>(at::get_num_threads(), blocks);
+  const int64_t threads = n * in * out_features < (int64_t{1} << 20) ? 1
+                                                                     : std::min<int64_t>(at::get_num_threads(), blocks);
   at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
     const int64_t first = blocks * begin / threads * kBlock, last = blocks * end / threads * kBlock;
     kernels::invariant_gemm_columns(x, n, in, weight, out_features, first, last - first, out);
@@ -87,7 +87,8 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache, int64_t rows_per_prom
     return p;
   };
   const auto swiglu = [&](const std::string& name) {
-    return SwiGLUWeights{projection(name + ".gate_proj"), projection(name + ".up_proj"), projection(name + ".down_proj")};
+    return SwiGLUWeights{projection(name + ".gate_proj"), projection(name + ".up_proj"),
+                         projection(name + ".down_proj")};
   };
   embedding_ = data("model.embed_tokens.weight");
   const at::Tensor head = model.output_head();  // the rows of the tokenizer's ids only
@@ -101,16 +102,19 @@ CpuDecoder::CpuDecoder(CausalLMImpl& model, KvCache cache, int64_t rows_per_prom
     layer.post_norm = data(at + "post_attention_layernorm.weight");
     layer.q = projection(at + "self_attn.q_proj"), layer.k = projection(at + "self_attn.k_proj");
     layer.v = projection(at + "self_attn.v_proj"), layer.o = projection(at + "self_attn.o_proj");
-    if (c.qk_norm) layer.q_norm = data(at + "self_attn.q_norm.weight"), layer.k_norm = data(at + "self_attn.k_norm.weight");
+    if (c.qk_norm)
+      layer.q_norm = data(at + "self_attn.q_norm.weight"), layer.k_norm = data(at + "self_attn.k_norm.weight");
     layer.moe = c.is_moe_layer(i);
     if (!layer.moe) {
       layer.mlp = swiglu(at + "mlp");
     } else {
       layer.router = projection(at + "mlp.gate");
-      for (int64_t e = 0; e < c.num_experts; ++e) layer.experts.push_back(swiglu(fmt::format("{}mlp.experts.{}", at, e)));
+      for (int64_t e = 0; e < c.num_experts; ++e)
+        layer.experts.push_back(swiglu(fmt::format("{}mlp.experts.{}", at, e)));
       for (const char* name : {"mlp.shared_expert", "mlp.shared_experts"})
         if (parameters.count(at + name + ".gate_proj.weight")) layer.mlp = swiglu(at + name), layer.shared = true;
-      if (parameters.count(at + "mlp.shared_expert_gate.weight")) layer.shared_gate = projection(at + "mlp.shared_expert_gate");
+      if (parameters.count(at + "mlp.shared_expert_gate.weight"))
+        layer.shared_gate = projection(at + "mlp.shared_expert_gate");
     }
     layers_.push_back(std::move(layer));
   }
@@ -230,7 +234,8 @@ void CpuDecoder::mixture(const Layer& layer, const float* x, int64_t n, float* o
   const at::Tensor gate = kernels::invariant_sigmoid(view_of(router_logits_.data(), n, 1)).contiguous();
   const float* g = gate.const_data_ptr<float>();
   for (int64_t t = 0; t < n; ++t)
-    for (int64_t c = 0; c < hidden_; ++c) out[t * hidden_ + c] = out[t * hidden_ + c] + g[t] * shared_out_[t * hidden_ + c];
+    for (int64_t c = 0; c < hidden_; ++c)
+      out[t * hidden_ + c] = out[t * hidden_ + c] + g[t] * shared_out_[t * hidden_ + c];
 }
 
 at::Tensor CpuDecoder::logits(const at::Tensor& hidden) const {

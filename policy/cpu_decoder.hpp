@@ -66,8 +66,8 @@ class CpuDecoder {
 
   CausalLMImpl& model_;
   KvCache cache_;
-  std::vector<int64_t> lengths_;                          // tokens cached per cache row
-  std::vector<int64_t> prompt_row_, prompt_length_;        // per cache row: where its prompt's keys are, how many
+  std::vector<int64_t> lengths_;                                 // tokens cached per cache row
+  std::vector<int64_t> prompt_row_, prompt_length_;              // per cache row: where its prompt's keys are, how many
   std::vector<int64_t> step_prompt_rows_, step_prompt_lengths_;  // the same for a step's rows
   std::vector<Layer> layers_;
   Projection lm_head_;
@@ -76,7 +76,7 @@ class CpuDecoder {
   double eps_, scale_;
   bool norm_topk_prob_;
   std::vector<float> x_, normed_, mixed_, ffn_out_, shared_out_;  // [rows, hidden] each
-  std::vector<float> gate_, up_, act_, rows_in_, rows_out_;      // feed-forward and expert scratch
+  std::vector<float> gate_, up_, act_, rows_in_, rows_out_;       // feed-forward and expert scratch
   std::vector<float> q_, k_, v_, rotated_, heads_out_;            // attention scratch
   std::vector<float> router_logits_;                              // [rows, experts], then the shared gate's [rows]
   std::vector<int64_t> row_of_slot_, group_rows_;                 // the step's expert-sorted rows

@@ -18,7 +18,9 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) { return kernels::rms_norm(x, weight_, eps_); }
 
 SwiGLUImpl::SwiGLUImpl(int64_t hidden, int64_t intermediate) {
-  const auto linear = [](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
+  const auto linear = [](int64_t in, int64_t out) {
+    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+  };
   gate_proj_ = register_module("gate_proj", linear(hidden, intermediate));
   up_proj_ = register_module("up_proj", linear(hidden, intermediate));
   down_proj_ = register_module("down_proj", linear(intermediate, hidden));
@@ -32,9 +34,7 @@ at::Tensor SwiGLUImpl::forward(const at::Tensor& x) {
   return project(down_proj_, kernels::silu_mul(project(gate_proj_, x), project(up_proj_, x)));
 }
 
-double yarn_mscale(double factor, double mscale) {
-  return factor <= 1.0 ? 1.0 : 0.1 * mscale * std::log(factor) + 1.0;
-}
+double yarn_mscale(double factor, double mscale) { return factor <= 1.0 ? 1.0 : 0.1 * mscale * std::log(factor) + 1.0; }
 
 Rotary Rotary::from_config(const ModelConfig& config, int64_t rotary_dim) {
   Rotary rotary;
@@ -66,7 +66,7 @@ Rotary Rotary::from_config(const ModelConfig& config, int64_t rotary_dim) {
 
 std::pair<at::Tensor, at::Tensor> Rotary::tables(const at::Tensor& positions, at::ScalarType dtype) const {
   const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq.to(positions.device());  // [b, s, d/2]
-  const at::Tensor emb = at::cat({freqs, freqs}, -1);                                                // [b, s, d]
+  const at::Tensor emb = at::cat({freqs, freqs}, -1);                                                 // [b, s, d]
   return {(emb.cos() * attention_scaling).to(dtype), (emb.sin() * attention_scaling).to(dtype)};
 }
 

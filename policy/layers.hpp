@@ -41,7 +41,7 @@ TORCH_MODULE(SwiGLU);
 
 // cos and sin tables for given positions; `rotary_dim` is the rotated part of a head.
 struct Rotary {
-  at::Tensor inv_freq;            // [rotary_dim / 2], float32
+  at::Tensor inv_freq;             // [rotary_dim / 2], float32
   double attention_scaling = 1.0;  // YaRN multiplies cos and sin by this
   bool interleaved = false;
 

@@ -71,8 +71,8 @@ void read_rope(const json& j, const std::string& source, ModelConfig& c) {
   c.rope_theta = r.get<double>("rope_theta", c.rope_theta);
   c.rope_scaling.type = r.get<std::string>("rope_type", r.get<std::string>("type", "default"));
   if (c.rope_scaling.type != "default" && c.rope_scaling.type != "linear" && c.rope_scaling.type != "yarn")
-    throw Error(fmt::format("{}: rope type \"{}\" is not supported (default, linear, yarn)", source,
-                            c.rope_scaling.type));
+    throw Error(
+        fmt::format("{}: rope type \"{}\" is not supported (default, linear, yarn)", source, c.rope_scaling.type));
   c.rope_scaling.factor = r.get<double>("factor", 1.0);
   c.rope_scaling.original_max_position_embeddings =
       r.get<int>("original_max_position_embeddings", c.max_position_embeddings);
@@ -143,7 +143,8 @@ ModelConfig parse_model_config(const json& j, const std::string& source) {
     c.head_dim = c.qk_rope_head_dim;
   }
 
-  if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer()) c.bos_token_id = j["bos_token_id"].get<int>();
+  if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer())
+    c.bos_token_id = j["bos_token_id"].get<int>();
   if (j.contains("eos_token_id")) {
     const json& eos = j["eos_token_id"];
     if (eos.is_number_integer()) c.eos_token_ids = {eos.get<int>()};
@@ -157,16 +158,17 @@ ModelConfig parse_model_config(const json& j, const std::string& source) {
     throw Error(fmt::format("{}: num_experts_per_tok ({}) must be between 1 and the number of experts ({})", source,
                             c.num_experts_per_tok, c.num_experts));
   if (c.n_group > 0 && c.num_experts > 0 && c.num_experts % c.n_group != 0)
-    throw Error(fmt::format("{}: n_group ({}) must divide the number of experts ({})", source, c.n_group,
-                            c.num_experts));
+    throw Error(
+        fmt::format("{}: n_group ({}) must divide the number of experts ({})", source, c.n_group, c.num_experts));
   return c;
 }
 
 ModelConfig read_model_config(const std::filesystem::path& dir) {
   const auto path = dir / "config.json";
   std::ifstream in(path);
-  if (!in) throw Error(fmt::format("{}: cannot read config.json; is {} a Hugging Face model folder?", path.string(),
-                                   dir.string()));
+  if (!in)
+    throw Error(
+        fmt::format("{}: cannot read config.json; is {} a Hugging Face model folder?", path.string(), dir.string()));
   json j;
   try {
     j = json::parse(in);

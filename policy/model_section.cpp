@@ -8,7 +8,7 @@ namespace {
 // `invariant`: the default of batch_invariant (GRPO compares sampling with training; SFT does not).
 void bind_holding(config::Binder& b, ModelSection& s, bool invariant) {
   b.choice({"dtype", "compute dtype: bfloat16 runs the matrix products in bf16 (autocast, CUDA only) with float32 "
-                      "master weights, router, norms and log-softmax"},
+                     "master weights, router, norms and log-softmax"},
            s.dtype, DType::float32, dtype_names);
   b.choice({"device", "where the policy runs; auto picks cuda when a GPU is visible, else cpu"}, s.device,
            DeviceChoice::automatic, device_names);

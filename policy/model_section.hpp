@@ -14,10 +14,10 @@ namespace aha::policy {
 enum class DType { float32, bfloat16 };
 enum class DeviceChoice { automatic, cpu, cuda };
 
-inline constexpr std::array<std::pair<DType, std::string_view>, 2> dtype_names{{
-    {DType::float32, "float32"}, {DType::bfloat16, "bfloat16"}}};
-inline constexpr std::array<std::pair<DeviceChoice, std::string_view>, 3> device_names{{
-    {DeviceChoice::automatic, "auto"}, {DeviceChoice::cpu, "cpu"}, {DeviceChoice::cuda, "cuda"}}};
+inline constexpr std::array<std::pair<DType, std::string_view>, 2> dtype_names{
+    {{DType::float32, "float32"}, {DType::bfloat16, "bfloat16"}}};
+inline constexpr std::array<std::pair<DeviceChoice, std::string_view>, 3> device_names{
+    {{DeviceChoice::automatic, "auto"}, {DeviceChoice::cpu, "cpu"}, {DeviceChoice::cuda, "cuda"}}};
 
 struct ModelSection {
   std::string path;       // Hugging Face model folder the policy starts from

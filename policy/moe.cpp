@@ -4,11 +4,11 @@
 #include <ATen/ATen.h>
 #include <ATen/TensorIndexing.h>
 
-#include "policy/autocast.hpp"
 #include "kernels/batch_invariant.hpp"
 #include "kernels/fused_elementwise.hpp"
 #include "kernels/grouped_linear.hpp"
 #include "kernels/moe_dispatch.hpp"
+#include "policy/autocast.hpp"
 
 namespace aha::policy {
 
@@ -21,10 +21,12 @@ RouterImpl::RouterImpl(const ModelConfig& config) : config_(config) {
 at::Tensor RouterImpl::choose(const at::Tensor& logits) const {
   const int64_t k = config_.num_experts_per_tok;
   if (config_.type != ModelType::deepseek_v3) return std::get<1>(at::softmax(logits, -1).topk(k, -1));
-  at::Tensor choice = kernels::invariant_sigmoid(logits) + score_bias_.to(at::kFloat);  // the bias steers selection only
+  at::Tensor choice = kernels::invariant_sigmoid(logits) +
+                      score_bias_.to(at::kFloat);  // the bias steers selection only
   if (config_.n_group > 1) {
     const int64_t tokens = logits.size(0), groups = config_.n_group;
-    const at::Tensor group_scores = std::get<0>(choice.view({tokens, groups, -1}).topk(2, -1)).sum(-1);  // [tokens, groups]
+    const at::Tensor group_scores =
+        std::get<0>(choice.view({tokens, groups, -1}).topk(2, -1)).sum(-1);  // [tokens, groups]
     const at::Tensor best_groups = std::get<1>(group_scores.topk(config_.topk_group, -1));
     const at::Tensor group_mask = at::zeros_like(group_scores).scatter_(1, best_groups, 1.0);
     const at::Tensor expert_mask =
@@ -37,7 +39,7 @@ at::Tensor RouterImpl::choose(const at::Tensor& logits) const {
 RouterDecision RouterImpl::forward(const at::Tensor& x, const at::Tensor& replay) {
   RouterDecision d;
   {
-    const AutocastScope float32(x.device().type(), std::nullopt);  // routing decided in float32
+    const AutocastScope float32(x.device().type(), std::nullopt);                    // routing decided in float32
     d.logits = kernels::invariant_linear(x.to(at::kFloat), weight_.to(at::kFloat));  // [tokens, experts]
   }
   d.own = choose(d.logits);
@@ -82,8 +84,9 @@ at::Tensor MoEImpl::forward(const at::Tensor& x, RouterTrace& trace, const at::T
     gate.push_back(expert->gate_weight()), up.push_back(expert->up_weight()), down.push_back(expert->down_weight());
   }
   const at::Tensor rows = kernels::permute_tokens(tokens, routing);  // [n * k, hidden]
-  const at::Tensor activated = kernels::silu_mul(kernels::grouped_linear(rows, groups, gate),
-                                                kernels::grouped_linear(rows, groups, up));  // [n * k, moe_intermediate]
+  const at::Tensor activated =
+      kernels::silu_mul(kernels::grouped_linear(rows, groups, gate),
+                        kernels::grouped_linear(rows, groups, up));  // [n * k, moe_intermediate]
   at::Tensor out = kernels::combine_tokens(kernels::grouped_linear(activated, groups, down), decision.weights,
                                            routing);  // [n, hidden]
   if (shared_) {
@@ -107,8 +110,8 @@ std::pair<at::Tensor, at::Tensor> pooled(const std::vector<RouterTrace>& traces,
 RoutingShares routing_shares(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask, int64_t k) {
   at::NoGradGuard no_grad;
   const auto [logits, mask] = pooled(traces, token_mask);
-  const at::Tensor chosen = std::get<1>(at::softmax(logits, -1).topk(k, -1));             // [pairs, k]
-  const at::Tensor one_hot = at::one_hot(chosen, logits.size(1)).to(at::kFloat);          // [pairs, k, experts]
+  const at::Tensor chosen = std::get<1>(at::softmax(logits, -1).topk(k, -1));     // [pairs, k]
+  const at::Tensor one_hot = at::one_hot(chosen, logits.size(1)).to(at::kFloat);  // [pairs, k, experts]
   return {(one_hot * mask.view({-1, 1, 1})).sum(0), mask.sum().item<double>()};
 }
 

@@ -79,7 +79,6 @@ at::Tensor load_balancing_part(const std::vector<RouterTrace>& traces, const at:
 
 // Router statistics: how many routed slots each expert received, per MoE layer, counting the
 // tokens where `token_mask` ([tokens] bool) is true: [layers, experts] int64.
-at::Tensor tokens_per_expert(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask,
-                             int64_t num_experts);
+at::Tensor tokens_per_expert(const std::vector<RouterTrace>& traces, const at::Tensor& token_mask, int64_t num_experts);
 
 }  // namespace aha::policy

@@ -13,8 +13,7 @@
 
 namespace aha::policy {
 
-const char* const gpt2_split_pattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+const char* const gpt2_split_pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 struct RegexSplit::Compiled {
   pcre2_code* code = nullptr;
@@ -80,9 +79,7 @@ std::vector<std::string_view> RegexSplit::split(std::string_view text) const {
   const auto all = stretches(text);
   switch (behavior_) {
     case Behavior::isolated:
-    case Behavior::removed:
-      pieces = all;
-      break;
+    case Behavior::removed: pieces = all; break;
     case Behavior::contiguous:
       for (const Stretch& s : all) {
         if (!pieces.empty() && s.is_match == previous_match) pieces.back().end = s.end;
@@ -108,7 +105,8 @@ std::vector<std::string_view> RegexSplit::split(std::string_view text) const {
   }
   std::vector<std::string_view> out;
   for (const Stretch& s : pieces)
-    if (s.end > s.begin && !(behavior_ == Behavior::removed && s.is_match)) out.push_back(text.substr(s.begin, s.end - s.begin));
+    if (s.end > s.begin && !(behavior_ == Behavior::removed && s.is_match))
+      out.push_back(text.substr(s.begin, s.end - s.begin));
   return out;
 }
 

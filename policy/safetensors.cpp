@@ -23,17 +23,16 @@ constexpr std::size_t max_header_bytes = 100 << 20;
 
 const std::vector<std::pair<std::string, at::ScalarType>>& dtype_names() {
   static const std::vector<std::pair<std::string, at::ScalarType>> names{
-      {"F64", at::kDouble}, {"F32", at::kFloat}, {"F16", at::kHalf},  {"BF16", at::kBFloat16},
-      {"I64", at::kLong},   {"I32", at::kInt},   {"I16", at::kShort}, {"I8", at::kChar},
-      {"U8", at::kByte},    {"BOOL", at::kBool}};
+      {"F64", at::kDouble}, {"F32", at::kFloat}, {"F16", at::kHalf}, {"BF16", at::kBFloat16}, {"I64", at::kLong},
+      {"I32", at::kInt},    {"I16", at::kShort}, {"I8", at::kChar},  {"U8", at::kByte},       {"BOOL", at::kBool}};
   return names;
 }
 
 at::ScalarType dtype_from_name(const std::string& name, const std::string& where) {
   for (const auto& [n, t] : dtype_names())
     if (n == name) return t;
-  throw Error(fmt::format("{}: dtype \"{}\" is not supported (F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)",
-                          where, name));
+  throw Error(
+      fmt::format("{}: dtype \"{}\" is not supported (F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)", where, name));
 }
 
 std::string name_of_dtype(at::ScalarType type, const std::string& tensor) {
@@ -144,7 +143,8 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
   const Entry& e = it->second;
   auto keep_alive = mapping_;
   void* data = const_cast<unsigned char*>(data_ + e.begin);
-  return at::from_blob(data, e.shape, [keep_alive](void*) {}, at::TensorOptions().dtype(e.dtype));
+  return at::from_blob(
+      data, e.shape, [keep_alive](void*) {}, at::TensorOptions().dtype(e.dtype));
 }
 
 void write_safetensors(const std::filesystem::path& path, const std::map<std::string, at::Tensor>& tensors) {

@@ -29,17 +29,16 @@ class ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpro
  public:
   // -> {log-probs [n], entropies [n] (no gradient; [0] unless asked for)}
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& hidden,
-                                                const at::Tensor& lm_head, const at::Tensor& targets, double temperature,
-                                                int64_t chunk_rows, bool with_entropy) {
+                                                const at::Tensor& lm_head, const at::Tensor& targets,
+                                                double temperature, int64_t chunk_rows, bool with_entropy) {
     const int64_t n = hidden.size(0);
     at::Tensor logprobs = at::empty({n}, hidden.options().dtype(at::kFloat));
     at::Tensor logsumexp = at::empty({n}, hidden.options().dtype(at::kFloat));
     at::Tensor entropy = at::empty({with_entropy ? n : 0}, hidden.options().dtype(at::kFloat));
     for (int64_t begin = 0; begin < n; begin += chunk_rows) {
       const int64_t rows = std::min(chunk_rows, n - begin);
-      const auto selected = kernels::selective_log_softmax(chunk_logits(hidden, lm_head, begin, rows),
-                                                           targets.narrow(0, begin, rows), 1.0 / temperature,
-                                                           with_entropy);
+      const auto selected = kernels::selective_log_softmax(
+          chunk_logits(hidden, lm_head, begin, rows), targets.narrow(0, begin, rows), 1.0 / temperature, with_entropy);
       logsumexp.narrow(0, begin, rows).copy_(selected.logsumexp);
       logprobs.narrow(0, begin, rows).copy_(selected.logprobs);
       if (with_entropy) entropy.narrow(0, begin, rows).copy_(selected.entropy);

@@ -46,7 +46,9 @@ T get(const json& value, const std::string& path) {
     return value.get<T>();
   } catch (const json::exception&) {
     throw Error(fmt::format("{}: expected {}, found {}", path,
-                            std::is_same_v<T, std::string> ? "a string" : std::is_same_v<T, bool> ? "true or false" : "an integer",
+                            std::is_same_v<T, std::string> ? "a string"
+                            : std::is_same_v<T, bool>      ? "true or false"
+                                                           : "an integer",
                             value.dump().substr(0, 40)));
   }
 }
@@ -58,7 +60,9 @@ T get_or(const json& object, const std::string& path, const char* key, T fallbac
   return it == object.end() || it->is_null() ? fallback : get<T>(*it, fmt::format("{}.{}", path, key));
 }
 
-std::string type_of(const json& object, const std::string& path) { return get<std::string>(member(object, path, "type"), path + ".type"); }
+std::string type_of(const json& object, const std::string& path) {
+  return get<std::string>(member(object, path, "type"), path + ".type");
+}
 
 std::vector<std::pair<std::string, std::string>> read_merges(const json& merges, const std::string& path) {
   if (!merges.is_array()) throw Error(fmt::format("{}: expected an array", path));
@@ -116,9 +120,10 @@ std::vector<AddedToken> read_added_tokens(const json& root) {
     const json& a = list[i];
     const auto id = get<int64_t>(member(a, path, "id"), path + ".id");
     if (id < 0) throw Error(fmt::format("{}.id: negative id {}", path, id));
-    out.push_back({get<std::string>(member(a, path, "content"), path + ".content"), id, get_or(a, path, "lstrip", false),
-                   get_or(a, path, "rstrip", false), get_or(a, path, "single_word", false),
-                   get_or(a, path, "normalized", false), get_or(a, path, "special", false)});
+    out.push_back({get<std::string>(member(a, path, "content"), path + ".content"), id,
+                   get_or(a, path, "lstrip", false), get_or(a, path, "rstrip", false),
+                   get_or(a, path, "single_word", false), get_or(a, path, "normalized", false),
+                   get_or(a, path, "special", false)});
   }
   return out;
 }
@@ -128,10 +133,12 @@ bool read_normalizer(const json& normalizer, const std::string& path) {
   if (normalizer.is_null()) return false;
   const std::string type = type_of(normalizer, path);
   if (type == "NFC") return true;
-  if (type != "Sequence") throw Error(fmt::format("{}.type: normalizer \"{}\" is not supported (NFC, Sequence)", path, type));
+  if (type != "Sequence")
+    throw Error(fmt::format("{}.type: normalizer \"{}\" is not supported (NFC, Sequence)", path, type));
   const json& list = member(normalizer, path, "normalizers");
   bool nfc = false;
-  for (std::size_t i = 0; i < list.size(); ++i) nfc = read_normalizer(list[i], fmt::format("{}.normalizers[{}]", path, i)) || nfc;
+  for (std::size_t i = 0; i < list.size(); ++i)
+    nfc = read_normalizer(list[i], fmt::format("{}.normalizers[{}]", path, i)) || nfc;
   return nfc;
 }
 
@@ -144,8 +151,9 @@ RegexSplit::Behavior split_behavior(const std::string& name, const std::string& 
                                                         {"Contiguous", B::contiguous}};
   const auto it = names.find(name);
   if (it == names.end())
-    throw Error(fmt::format("{}: behavior \"{}\" is unknown (Isolated, Removed, MergedWithPrevious, MergedWithNext, Contiguous)",
-                            path, name));
+    throw Error(fmt::format(
+        "{}: behavior \"{}\" is unknown (Isolated, Removed, MergedWithPrevious, MergedWithNext, Contiguous)", path,
+        name));
   return it->second;
 }
 
@@ -154,13 +162,15 @@ void read_pre_tokenizer(const json& pre, const std::string& path, std::vector<Pr
   const std::string type = type_of(pre, path);
   if (type == "Sequence") {
     const json& list = member(pre, path, "pretokenizers");
-    for (std::size_t i = 0; i < list.size(); ++i) read_pre_tokenizer(list[i], fmt::format("{}.pretokenizers[{}]", path, i), steps);
+    for (std::size_t i = 0; i < list.size(); ++i)
+      read_pre_tokenizer(list[i], fmt::format("{}.pretokenizers[{}]", path, i), steps);
   } else if (type == "Split") {
     const json& pattern = member(pre, path, "pattern");
     std::string regex;
     if (pattern.contains("Regex")) regex = get<std::string>(pattern["Regex"], path + ".pattern.Regex");
     else regex = escape_regex(get<std::string>(member(pattern, path + ".pattern", "String"), path + ".pattern.String"));
-    const auto behavior = split_behavior(get<std::string>(member(pre, path, "behavior"), path + ".behavior"), path + ".behavior");
+    const auto behavior =
+        split_behavior(get<std::string>(member(pre, path, "behavior"), path + ".behavior"), path + ".behavior");
     const bool invert = get_or(pre, path, "invert", false);
     PreTokenizerStep step;
     try {
@@ -190,7 +200,9 @@ void check_decoder(const json& decoder) {
 std::optional<int64_t> config_token_id(const json& config, const char* key, const Tokenizer& tokenizer) {
   const auto it = config.find(key);
   if (it == config.end() || it->is_null()) return std::nullopt;
-  const std::string content = it->is_string() ? it->get<std::string>() : get<std::string>(member(*it, key, "content"), std::string(key) + ".content");
+  const std::string content = it->is_string()
+                                  ? it->get<std::string>()
+                                  : get<std::string>(member(*it, key, "content"), std::string(key) + ".content");
   const auto id = tokenizer.token_to_id(content);
   if (!id) throw Error(fmt::format("{}: \"{}\" is not a token of tokenizer.json", key, content));
   return id;
@@ -251,7 +263,9 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_file(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path)) throw Error(fmt::format("{}: no such file or folder (give a tokenizer.json or a folder holding one)", path.string()));
+  if (!std::filesystem::exists(path))
+    throw Error(
+        fmt::format("{}: no such file or folder (give a tokenizer.json or a folder holding one)", path.string()));
   const auto file = std::filesystem::is_directory(path) ? path / "tokenizer.json" : path;
   const json root = parse_file(file);
   auto impl = std::make_unique<Impl>();
@@ -341,7 +355,8 @@ std::optional<int64_t> Tokenizer::token_to_id(std::string_view token) const {
 }
 
 std::string Tokenizer::id_to_token(int64_t id) const {
-  if (id < 0 || id >= vocab_size()) throw Error(fmt::format("id {} is outside the vocabulary (0..{})", id, vocab_size() - 1));
+  if (id < 0 || id >= vocab_size())
+    throw Error(fmt::format("id {} is outside the vocabulary (0..{})", id, vocab_size() - 1));
   return impl_->id_to_token[static_cast<std::size_t>(id)];
 }
 

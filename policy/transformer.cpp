@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <variant>
 
+#include "kernels/batch_invariant.hpp"
 #include "policy/activation_checkpoint.hpp"
 #include "policy/autocast.hpp"
-#include "kernels/batch_invariant.hpp"
 
 namespace aha::policy {
 
@@ -59,7 +59,8 @@ CausalLMImpl::CausalLMImpl(ModelConfig config) : config_(std::move(config)) {
   layers_ = body_->register_module("layers", layers_);
   norm_ = body_->register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
   if (!c.tie_word_embeddings)
-    lm_head_ = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, c.vocab_size).bias(false)));
+    lm_head_ = register_module("lm_head",
+                               torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, c.vocab_size).bias(false)));
   rotary_ = Rotary::from_config(c, c.uses_mla() ? c.qk_rope_head_dim : c.head_dim);
   vocabulary_ = c.vocab_size;
 }
@@ -70,9 +71,7 @@ int CausalLMImpl::num_moe_layers() const {
   return count;
 }
 
-const at::Tensor& CausalLMImpl::lm_head_weight() const {
-  return lm_head_ ? lm_head_->weight : embed_tokens_->weight;
-}
+const at::Tensor& CausalLMImpl::lm_head_weight() const { return lm_head_ ? lm_head_->weight : embed_tokens_->weight; }
 
 void CausalLMImpl::limit_vocabulary(int64_t ids) {
   TORCH_CHECK(ids >= 1, "limit_vocabulary: a tokenizer needs at least one id, got ", ids);

@@ -52,7 +52,8 @@ void decompose(char32_t cp, std::vector<char32_t>& out) {
 }
 
 char32_t compose_pair(char32_t first, char32_t second) {
-  if (first >= hangul_l && first < hangul_l + hangul_l_count && second >= hangul_v && second < hangul_v + hangul_v_count)
+  if (first >= hangul_l && first < hangul_l + hangul_l_count && second >= hangul_v &&
+      second < hangul_v + hangul_v_count)
     return hangul_s + ((first - hangul_l) * hangul_v_count + (second - hangul_v)) * hangul_t_count;
   if (first >= hangul_s && first < hangul_s + hangul_s_count && (first - hangul_s) % hangul_t_count == 0 &&
       second > hangul_t && second < hangul_t + hangul_t_count)
@@ -79,7 +80,10 @@ std::vector<char32_t> utf8_to_code_points(std::string_view text) {
     }
     // The length a lead byte announces, and the range its second byte must fall in (the tighter ranges
     // after E0, ED, F0 and F4 exclude overlong forms, surrogates and code points above U+10FFFF).
-    const int length = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
+    const int length = lead >= 0xC2 && lead <= 0xDF   ? 2
+                       : lead >= 0xE0 && lead <= 0xEF ? 3
+                       : lead >= 0xF0 && lead <= 0xF4 ? 4
+                                                      : 0;
     const unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
     const unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
     char32_t cp = lead & (0x7F >> length);

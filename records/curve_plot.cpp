@@ -43,9 +43,7 @@ struct Color {
 constexpr Color train_color{0.12, 0.47, 0.71}, eval_color{0.90, 0.38, 0.0}, text_color{0.15, 0.15, 0.15},
     faint_text_color{0.55, 0.55, 0.55}, grid_color{0.90, 0.90, 0.90}, frame_color{0.55, 0.55, 0.55};
 
-void set_color(cairo_t* cr, Color c) {
-  cairo_set_source_rgb(cr, c.r, c.g, c.b);
-}
+void set_color(cairo_t* cr, Color c) { cairo_set_source_rgb(cr, c.r, c.g, c.b); }
 
 void set_font(cairo_t* cr, double size, cairo_font_weight_t weight = CAIRO_FONT_WEIGHT_NORMAL) {
   cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, weight);
@@ -69,9 +67,7 @@ void draw_text(cairo_t* cr, const std::string& text, double x, double y, double 
 }
 
 // A line of one pixel on the pixel grid, so that the PNG shows it sharp.
-double crisp(double v) {
-  return std::floor(v) + 0.5;
-}
+double crisp(double v) { return std::floor(v) + 0.5; }
 
 void segment(cairo_t* cr, double x0, double y0, double x1, double y1) {
   cairo_move_to(cr, x0, y0);

@@ -63,7 +63,8 @@ void MetricsLog::sample(int64_t step, const std::string& prompt, const std::stri
     samples_ << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
   if (tensorboard_)
-    tensorboard_->text("samples", fmt::format("**reward {:.3g}**\n\n{}{}", reward, prompt, completion), step, wall_time);
+    tensorboard_->text("samples", fmt::format("**reward {:.3g}**\n\n{}{}", reward, prompt, completion), step,
+                       wall_time);
 }
 
 void MetricsLog::flush() {

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "records/log_section.hpp"
 #include "records/tensorboard_writer.hpp"
-#include "rl/training_sections.hpp"
 
 namespace aha::records {
 

@@ -31,8 +31,8 @@ void ProgressBar::update(int64_t done, const std::string& summary) {
   const double rate = done > start_ ? elapsed / static_cast<double>(done - start_) : 0.0;
   const int width = 24, filled = static_cast<int>(width * done / total_);
   const std::string line = fmt::format("{} {}/{} [{}{}] {:3}% {} | {} < {}", label_, done, total_,
-                                       std::string(filled, '#'), std::string(width - filled, '.'),
-                                       100 * done / total_, summary, clock_text(elapsed),
+                                       std::string(filled, '#'), std::string(width - filled, '.'), 100 * done / total_,
+                                       summary, clock_text(elapsed),
                                        clock_text(rate * static_cast<double>(total_ - done)));
   std::fprintf(stderr, terminal_ ? "\r%s\033[K" : "%s\n", line.c_str());
   std::fflush(stderr);

@@ -117,10 +117,8 @@ HarnessRun make_harness(CodeLanguage language, const std::string& program, const
                     {{"wire.py", wire}, {"judge.py", std::string(harness::judge_py)}, {"tests.py", tests}},
                     nonce + "\n"},
                    {{keys.python, "-I", task + "/candidate.py", task},
-                                  {{"wire.py", wire},
-                                   {"candidate.py", std::string(harness::candidate_py)},
-                                   {"program.py", program}},
-                                  ""}};
+                    {{"wire.py", wire}, {"candidate.py", std::string(harness::candidate_py)}, {"program.py", program}},
+                    ""}};
     if (!entry_point.empty()) run.judge.argv.push_back(entry_point);
     return run;
   }

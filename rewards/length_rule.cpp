@@ -15,8 +15,8 @@ namespace aha::rewards {
 
 namespace {
 
-constexpr std::array<std::pair<LengthMode, std::string_view>, 2> length_mode_names{{
-    {LengthMode::dapo, "dapo"}, {LengthMode::cosine, "cosine"}}};
+constexpr std::array<std::pair<LengthMode, std::string_view>, 2> length_mode_names{
+    {{LengthMode::dapo, "dapo"}, {LengthMode::cosine, "cosine"}}};
 
 std::int64_t word_count(std::string_view text) {
   std::int64_t words = 0;
@@ -34,8 +34,8 @@ std::int64_t word_count(std::string_view text) {
 void bind_keys(config::Binder& b, LengthKeys& keys) {
   b.choice({"mode", "dapo: soft overlong punishment; cosine: length-scaled reward"}, keys.mode, LengthMode::dapo,
            length_mode_names);
-  b.integer({"max_tokens", "completion length (tokens, else words) at which the penalty is full"}, keys.max_tokens,
-            512, {1, 1 << 20});
+  b.integer({"max_tokens", "completion length (tokens, else words) at which the penalty is full"}, keys.max_tokens, 512,
+            {1, 1 << 20});
   b.integer({"buffer_tokens", "the penalty grows linearly over the last buffer_tokens before max_tokens"},
             keys.buffer_tokens, 128, {0, 1 << 20});
   b.number({"correct_short", "cosine: reward of a correct answer of length 0"}, keys.correct_short, 1.0);

@@ -38,8 +38,8 @@ void trim(std::string& s) {
 
 // \text{…}, \textbf{…}, \mathrm{…}, \mbox{…} and friends: keep the content, drop the wrapper.
 void unwrap_text_commands(std::string& s) {
-  for (const std::string_view command : {"\\boxed", "\\fbox", "\\text", "\\textbf", "\\textit", "\\mathrm",
-                                         "\\mathbf", "\\mbox", "\\operatorname"}) {
+  for (const std::string_view command :
+       {"\\boxed", "\\fbox", "\\text", "\\textbf", "\\textit", "\\mathrm", "\\mathbf", "\\mbox", "\\operatorname"}) {
     for (std::size_t at = s.find(command); at != std::string::npos; at = s.find(command, at)) {
       const std::size_t open = at + command.size();
       if (open >= s.size() || s[open] != '{') {
@@ -111,14 +111,14 @@ void drop_thousands_separators(std::string& s) {
 std::string normalize_math_answer(std::string_view answer) {
   std::string s(answer);
   trim(s);
-  for (const auto& [open, close] : std::array<std::pair<std::string_view, std::string_view>, 3>{
-           {{"\\(", "\\)"}, {"\\[", "\\]"}, {"$$", "$$"}}})
+  for (const auto& [open, close] :
+       std::array<std::pair<std::string_view, std::string_view>, 3>{{{"\\(", "\\)"}, {"\\[", "\\]"}, {"$$", "$$"}}})
     if (s.size() >= open.size() + close.size() && s.starts_with(open) && s.ends_with(close))
       s = s.substr(open.size(), s.size() - open.size() - close.size());
   replace_all(s, "\\$", "");
   replace_all(s, "$", "");
-  for (const std::string_view command : {"\\left", "\\right", "\\displaystyle", "\\!", "\\,", "\\;", "\\:",
-                                         "\\qquad", "\\quad", "\\ "})
+  for (const std::string_view command :
+       {"\\left", "\\right", "\\displaystyle", "\\!", "\\,", "\\;", "\\:", "\\qquad", "\\quad", "\\ "})
     remove_command(s, command);
   replace_all(s, "~", " ");
   replace_all(s, "\\dfrac", "\\frac");

@@ -141,8 +141,8 @@ class ScalarParser {
   static Scalar mixed(const Scalar& whole, const Scalar& fraction) {
     Scalar out;
     out.text = whole.text + "&" + fraction.text;
-    out.value = exactly([&] { return whole.value->is_negative() ? *whole.value - *fraction.value
-                                                                : *whole.value + *fraction.value; });
+    out.value = exactly(
+        [&] { return whole.value->is_negative() ? *whole.value - *fraction.value : *whole.value + *fraction.value; });
     return out;
   }
 
@@ -213,9 +213,7 @@ class ScalarParser {
         s.inexact = t.text.find('.') != std::string::npos;
         s.value = exactly([&] { return Rational::parse_decimal(t.text); });
         return s;
-      case Kind::word:
-        s.text = t.text;
-        return s;
+      case Kind::word: s.text = t.text; return s;
       case Kind::symbol:
         if (t.text == "(" || t.text == "{") {
           const std::string close = t.text == "(" ? ")" : "}";
@@ -226,10 +224,8 @@ class ScalarParser {
         }
         if (t.text == "'" || t.text == "?") return Scalar{std::nullopt, t.text};
         fail("unexpected '" + t.text + "'");
-      case Kind::command:
-        return command(t.text);
-      case Kind::end:
-        fail("the expression ends too early");
+      case Kind::command: return command(t.text);
+      case Kind::end: fail("the expression ends too early");
     }
     fail("unknown token");
   }
@@ -273,8 +269,8 @@ class ScalarParser {
     if (name == "\\{" || name == "\\}") fail("a set brace inside an expression");
     Scalar out;
     out.text = name;
-    if (name == "\\sin" || name == "\\cos" || name == "\\tan" || name == "\\log" || name == "\\ln" ||
-        name == "\\exp" || name == "\\arcsin" || name == "\\arccos" || name == "\\arctan") {
+    if (name == "\\sin" || name == "\\cos" || name == "\\tan" || name == "\\log" || name == "\\ln" || name == "\\exp" ||
+        name == "\\arcsin" || name == "\\arccos" || name == "\\arctan") {
       if (peek().text == "{" || peek().text == "(" || starts_primary())
         out.text.append("(").append(postfix().text).append(")");
     } else if (name == "\\overline" || name == "\\mathbf" || name == "\\vec" || name == "\\hat") {

@@ -16,8 +16,8 @@ bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0;
 
 std::vector<MathToken> tokenize_math(std::string_view text, std::size_t max_chars) {
   if (text.size() > max_chars)
-    throw Error(fmt::format("a math answer of {} characters is longer than the {} the parser reads", text.size(),
-                            max_chars));
+    throw Error(
+        fmt::format("a math answer of {} characters is longer than the {} the parser reads", text.size(), max_chars));
   std::vector<MathToken> tokens;
   bool space = false;
   bool single_digits = false;  // right after \frac, \sqrt or ^
@@ -56,9 +56,9 @@ std::vector<MathToken> tokenize_math(std::string_view text, std::size_t max_char
         while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
     }
     token.text = std::string(text.substr(i, end - i));
-    single_digits = token.text == "\\frac" || token.text == "\\sqrt" || token.text == "^" ||
-                    (single_digits && token.kind == MathToken::Kind::number && !tokens.empty() &&
-                     tokens.back().text == "\\frac");
+    single_digits =
+        token.text == "\\frac" || token.text == "\\sqrt" || token.text == "^" ||
+        (single_digits && token.kind == MathToken::Kind::number && !tokens.empty() && tokens.back().text == "\\frac");
     tokens.push_back(std::move(token));
     i = end;
   }

@@ -11,7 +11,7 @@ namespace aha::rewards {
 struct MathToken {
   enum class Kind { number, word, command, symbol, end };
   Kind kind = Kind::end;
-  std::string text;          // "12.5", "x", "\frac", "(" ...
+  std::string text;           // "12.5", "x", "\frac", "(" ...
   bool space_before = false;  // whitespace separated it from the token before
 };
 

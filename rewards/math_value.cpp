@@ -14,8 +14,8 @@ namespace {
 
 using Tokens = std::vector<MathToken>;
 
-constexpr std::array<std::string_view, 12> relation_tokens{"=",     "<",    ">",     "\\leq", "\\le", "\\geq",
-                                                           "\\ge",  "\\neq", "\\ne", "\\in",  "\\lt", "\\gt"};
+constexpr std::array<std::string_view, 12> relation_tokens{"=",    "<",     ">",    "\\leq", "\\le", "\\geq",
+                                                           "\\ge", "\\neq", "\\ne", "\\in",  "\\lt", "\\gt"};
 
 std::string relation_name(const std::string& token) {
   if (token == "\\le") return "\\leq";

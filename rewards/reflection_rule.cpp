@@ -5,8 +5,8 @@ namespace aha::rewards {
 
 const std::vector<std::string>& default_reflection_phrases() {
   static const std::vector<std::string> phrases{
-      "wait",    "recheck",       "re-check",    "rethink",  "re-evaluate", "reconsider", "double-check",
-      "check again", "let me verify", "try again", "alternatively", "等等", "重新", "检查一下"};
+      "wait",        "recheck",       "re-check",  "rethink",       "re-evaluate", "reconsider", "double-check",
+      "check again", "let me verify", "try again", "alternatively", "等等",        "重新",       "检查一下"};
   return phrases;
 }
 

@@ -28,8 +28,7 @@ CompletionRecord completion_from_json(std::string_view line) {
   record.completion = std::move(*completion);
   if (const auto it = object.find("answer"); it != object.end() && it->is_number())
     record.answer = it->dump();  // {"answer": 42}
-  else
-    record.answer = optional_text(object, "answer");
+  else record.answer = optional_text(object, "answer");
   record.tests = optional_text(object, "tests");
   record.entry_point = optional_text(object, "entry_point");
   record.language = optional_text(object, "language");
@@ -42,8 +41,8 @@ CompletionRecord completion_from_json(std::string_view line) {
 }
 
 nlohmann::ordered_json score_to_json(const ScoreRecord& score) {
-  nlohmann::ordered_json out{{"total", score.total}, {"rules", nlohmann::ordered_json::object()},
-                             {"flags", nlohmann::ordered_json::object()}};
+  nlohmann::ordered_json out{
+      {"total", score.total}, {"rules", nlohmann::ordered_json::object()}, {"flags", nlohmann::ordered_json::object()}};
   for (const RuleScore& rule : score.rules) out["rules"][rule.name] = rule.score;
   for (const Flag& flag : score.flags) std::visit([&](const auto& v) { out["flags"][flag.name] = v; }, flag.value);
   for (const RuleScore& rule : score.rules)

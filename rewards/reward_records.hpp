@@ -12,10 +12,10 @@ namespace aha::rewards {
 
 struct CompletionRecord {
   std::string completion;
-  std::optional<std::string> answer;       // the reference answer (math)
-  std::optional<std::string> tests;        // test code run after the program (code)
-  std::optional<std::string> entry_point;  // function passed to check() after the tests (HumanEval)
-  std::optional<std::string> language;     // "python" or "cpp"; the rule's language when absent
+  std::optional<std::string> answer;              // the reference answer (math)
+  std::optional<std::string> tests;               // test code run after the program (code)
+  std::optional<std::string> entry_point;         // function passed to check() after the tests (HumanEval)
+  std::optional<std::string> language;            // "python" or "cpp"; the rule's language when absent
   std::optional<std::int64_t> completion_tokens;  // length in tokens; words counted when absent
 };
 
@@ -33,8 +33,8 @@ struct RuleOutcome {
 };
 
 struct RuleScore {
-  std::string name;   // the [[reward]] entry's name
-  double score = 0.0;  // before the weight
+  std::string name;                  // the [[reward]] entry's name
+  double score = 0.0;                // before the weight
   std::optional<std::string> error;  // set when the rule failed and failure_score was used
 };
 

@@ -20,8 +20,8 @@
 namespace aha::rewards {
 
 // The keys of each rule, one alternative per rule of rewards/rule_registry.cpp, in the same order.
-using RuleKeys = std::variant<MathKeys, CodeKeys, FormatKeys, ReflectionKeys, LanguageKeys, LengthKeys,
-                              RepetitionKeys, RegexKeys>;
+using RuleKeys =
+    std::variant<MathKeys, CodeKeys, FormatKeys, ReflectionKeys, LanguageKeys, LengthKeys, RepetitionKeys, RegexKeys>;
 
 struct RewardSpec {
   std::string name;  // the metric's name; the rule's name unless set

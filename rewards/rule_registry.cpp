@@ -36,7 +36,7 @@ constexpr std::array<RuleEntry, rule_count> rules{
 
 template <std::size_t... alternative>
 constexpr bool rows_follow_alternatives(std::index_sequence<alternative...>) {
-  return ((rules[alternative].bind_keys == &bind_rule_keys<std::variant_alternative_t<alternative, RuleKeys>>) && ...);
+  return ((rules[alternative].bind_keys == &bind_rule_keys<std::variant_alternative_t<alternative, RuleKeys>>)&&...);
 }
 static_assert(rows_follow_alternatives(std::make_index_sequence<rule_count>()),
               "the table has one row per alternative of RuleKeys, in the same order");

@@ -77,7 +77,6 @@ bool probe_bubblewrap(const std::string& bwrap) {
   return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-
 }  // namespace
 
 SandboxMode sandbox_mode() {

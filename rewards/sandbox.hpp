@@ -28,7 +28,7 @@ struct SandboxFile {
 };
 
 struct SandboxResult {
-  int exit_code = -1;    // the program's exit status; -1 when it was killed or did not start
+  int exit_code = -1;  // the program's exit status; -1 when it was killed or did not start
   bool timed_out = false;
   bool output_overflow = false;  // it wrote more than max_output_bytes and was stopped
   std::string output;            // stdout and stderr interleaved, at most max_output_bytes

@@ -100,10 +100,28 @@ fs::path make_temp_dir(const char* prefix) {
 
 std::vector<std::string> bubblewrap_args(const std::string& bwrap, const fs::path& task_dir,
                                          const SandboxLimits& limits) {
-  std::vector<std::string> args{bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                                "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
-                                "--size", std::to_string(std::int64_t{limits.memory_mb} << 20), "--tmpfs", "/tmp",
-                                "--ro-bind", task_dir.string(), "/task", "--chdir", "/tmp"};
+  std::vector<std::string> args{bwrap,
+                                "--unshare-all",
+                                "--die-with-parent",
+                                "--new-session",
+                                "--cap-drop",
+                                "ALL",
+                                "--ro-bind",
+                                "/usr",
+                                "/usr",
+                                "--proc",
+                                "/proc",
+                                "--dev",
+                                "/dev",
+                                "--size",
+                                std::to_string(std::int64_t{limits.memory_mb} << 20),
+                                "--tmpfs",
+                                "/tmp",
+                                "--ro-bind",
+                                task_dir.string(),
+                                "/task",
+                                "--chdir",
+                                "/tmp"};
   for (const char* top : {"/bin", "/lib", "/lib64", "/sbin", "/lib32", "/libx32"}) {
     std::error_code ec;
     if (fs::is_symlink(top, ec)) {

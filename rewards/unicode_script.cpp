@@ -13,18 +13,19 @@ struct Block {
 };
 
 constexpr std::array<Block, 24> blocks{{
-    {U'A', U'Z', Script::latin},         {U'a', U'z', Script::latin},         {0x00C0, 0x00D6, Script::latin},
-    {0x00D8, 0x00F6, Script::latin},     {0x00F8, 0x024F, Script::latin},     {0x1E00, 0x1EFF, Script::latin},
-    {0x0370, 0x03FF, Script::greek},     {0x0400, 0x052F, Script::cyrillic},  {0x0530, 0x058F, Script::armenian},
-    {0x0590, 0x05FF, Script::hebrew},    {0x0600, 0x06FF, Script::arabic},    {0x0900, 0x097F, Script::devanagari},
-    {0x0980, 0x09FF, Script::bengali},   {0x0E00, 0x0E7F, Script::thai},      {0x1100, 0x11FF, Script::hangul},
-    {0x3130, 0x318F, Script::hangul},    {0xAC00, 0xD7AF, Script::hangul},    {0x3040, 0x30FF, Script::kana},
-    {0x3400, 0x4DBF, Script::han},       {0x4E00, 0x9FFF, Script::han},       {0xF900, 0xFAFF, Script::han},
-    {0x20000, 0x2A6DF, Script::han},     {0x2A700, 0x2EBEF, Script::han},     {0x30000, 0x3134F, Script::han},
+    {U'A', U'Z', Script::latin},       {U'a', U'z', Script::latin},        {0x00C0, 0x00D6, Script::latin},
+    {0x00D8, 0x00F6, Script::latin},   {0x00F8, 0x024F, Script::latin},    {0x1E00, 0x1EFF, Script::latin},
+    {0x0370, 0x03FF, Script::greek},   {0x0400, 0x052F, Script::cyrillic}, {0x0530, 0x058F, Script::armenian},
+    {0x0590, 0x05FF, Script::hebrew},  {0x0600, 0x06FF, Script::arabic},   {0x0900, 0x097F, Script::devanagari},
+    {0x0980, 0x09FF, Script::bengali}, {0x0E00, 0x0E7F, Script::thai},     {0x1100, 0x11FF, Script::hangul},
+    {0x3130, 0x318F, Script::hangul},  {0xAC00, 0xD7AF, Script::hangul},   {0x3040, 0x30FF, Script::kana},
+    {0x3400, 0x4DBF, Script::han},     {0x4E00, 0x9FFF, Script::han},      {0xF900, 0xFAFF, Script::han},
+    {0x20000, 0x2A6DF, Script::han},   {0x2A700, 0x2EBEF, Script::han},    {0x30000, 0x3134F, Script::han},
 }};
 
-constexpr std::array<std::string_view, 13> names{"none",   "latin", "greek", "cyrillic", "armenian", "hebrew", "arabic",
-                                                 "devanagari", "bengali", "thai", "hangul", "kana", "han"};
+constexpr std::array<std::string_view, 13> names{"none",   "latin",  "greek",      "cyrillic", "armenian",
+                                                 "hebrew", "arabic", "devanagari", "bengali",  "thai",
+                                                 "hangul", "kana",   "han"};
 
 }  // namespace
 

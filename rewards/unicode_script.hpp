@@ -9,7 +9,19 @@
 namespace aha::rewards {
 
 enum class Script {
-  none, latin, greek, cyrillic, armenian, hebrew, arabic, devanagari, bengali, thai, hangul, kana, han
+  none,
+  latin,
+  greek,
+  cyrillic,
+  armenian,
+  hebrew,
+  arabic,
+  devanagari,
+  bengali,
+  thai,
+  hangul,
+  kana,
+  han
 };
 
 // The script names as the language rule reports them ("latin", "han", …); index by Script.

@@ -13,7 +13,9 @@ namespace aha::rl {
 
 namespace {
 
-double mean(std::span<const double> x) { return std::accumulate(x.begin(), x.end(), 0.0) / static_cast<double>(x.size()); }
+double mean(std::span<const double> x) {
+  return std::accumulate(x.begin(), x.end(), 0.0) / static_cast<double>(x.size());
+}
 
 // Bessel-corrected standard deviation; 0 for fewer than two values.
 double unbiased_std(std::span<const double> x) {

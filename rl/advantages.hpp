@@ -13,6 +13,7 @@ namespace aha::rl {
 // by (std + std_eps) where std is the group's (mode group) or the whole batch's (mode batch)
 // unbiased standard deviation; mode none keeps the difference (Dr. GRPO). As TRL computes it.
 // One advantage per completion, in input order; a group whose rewards all agree gets zeros.
-std::vector<double> compute_advantages(std::span<const double> rewards, int group_size, AdvantageMode mode, double std_eps);
+std::vector<double> compute_advantages(std::span<const double> rewards, int group_size, AdvantageMode mode,
+                                       double std_eps);
 
 }  // namespace aha::rl

@@ -76,7 +76,7 @@ DataParallel::DataParallel(int rank, int world, const std::string& master_addr, 
     if (device.is_cuda()) {
 #ifdef AHA_WITH_NCCL
       group_->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(group_->store, rank, world,
-                                                                   c10d::ProcessGroupNCCL::Options::create());
+                                                                    c10d::ProcessGroupNCCL::Options::create());
 #else
       throw Error("this aha was built without NCCL (LibTorch without CUDA, or nccl.h not found), so its ranks "
                   "cannot share CUDA tensors; rebuild against a CUDA LibTorch, or set model.device = \"cpu\"");

@@ -1,8 +1,8 @@
 // Data parallelism on PyTorch's c10d: processes started by torchrun (or `aha train --nproc N`)
 // find each other through a TCPStore at MASTER_ADDR:MASTER_PORT and talk through
-// ProcessGroupGloo (CPU ranks) or ProcessGroupNCCL (GPU ranks, each on cuda:LOCAL_RANK). Rank 0's initial weights are broadcast; gradients are all-reduced (summed) in
-// flattened buckets; statistics are summed; byte strings are gathered. A collective that fails
-// because a peer died becomes an aha::Error naming the rank and what to do.
+// ProcessGroupGloo (CPU ranks) or ProcessGroupNCCL (GPU ranks, each on cuda:LOCAL_RANK). Rank 0's initial weights are
+// broadcast; gradients are all-reduced (summed) in flattened buckets; statistics are summed; byte strings are gathered.
+// A collective that fails because a peer died becomes an aha::Error naming the rank and what to do.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -30,8 +30,8 @@ class DataParallel {
   // Whether this process handles the item with index `item` of a list every rank walks in the same
   // order: rank r owns items r, r + world, r + 2 world, ...; without data parallelism (null), all.
   static bool owns(const DataParallel* data_parallel, std::size_t item) {
-    return !data_parallel || static_cast<int>(item % static_cast<std::size_t>(data_parallel->world_)) ==
-                                 data_parallel->rank_;
+    return !data_parallel ||
+           static_cast<int>(item % static_cast<std::size_t>(data_parallel->world_)) == data_parallel->rank_;
   }
 
   // Every rank gets rank 0's parameter values.

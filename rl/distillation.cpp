@@ -64,8 +64,8 @@ DistilledBatch distill_batch(policy::CausalLMImpl& teacher, const policy::Tokeni
     prompts.push_back(datasets::apply_template(settings.prompt_template, problems[p].question));
     prompt_ids.push_back(tokenizer.encode(prompts.back()));
   }
-  at::Generator generator = rollout::seeded_generator(teacher.lm_head_weight().device(),
-                                                      settings.seed + static_cast<uint64_t>(batch));
+  at::Generator generator =
+      rollout::seeded_generator(teacher.lm_head_weight().device(), settings.seed + static_cast<uint64_t>(batch));
   const auto samples = rollout::generate(teacher, prompt_ids, settings.samples, settings.generation, generator,
                                          [&](std::span<const int64_t> ids) { return tokenizer.decode(ids); });
   std::vector<std::string> texts;
@@ -99,17 +99,19 @@ DistilledBatch distill_batch(policy::CausalLMImpl& teacher, const policy::Tokeni
   return out;
 }
 
-nlohmann::ordered_json trace_json(const Trace& trace, const datasets::PromptRecord& record, const std::string& tokenizer) {
+nlohmann::ordered_json trace_json(const Trace& trace, const datasets::PromptRecord& record,
+                                  const std::string& tokenizer) {
   nlohmann::ordered_json rules = nlohmann::ordered_json::object();
   for (const auto& r : trace.score.rules) rules[r.name] = r.score;
-  return {{"prompt", trace.prompt},       {"completion", trace.completion}, {"reward", trace.score.total},
-          {"rewards", rules},             {"tokens", trace.tokens},         {"question", record.question},
-          {"answer", record.answer},      {"problem", trace.problem},       {"tokenizer", tokenizer}};
+  return {{"prompt", trace.prompt},  {"completion", trace.completion}, {"reward", trace.score.total},
+          {"rewards", rules},        {"tokens", trace.tokens},         {"question", record.question},
+          {"answer", record.answer}, {"problem", trace.problem},       {"tokenizer", tokenizer}};
 }
 
 nlohmann::ordered_json tally_json(const ProblemTally& t) {
-  return {{"problem", t.problem}, {"line", t.line},           {"sampled", t.sampled}, {"correct", t.correct},
-          {"formatted", t.formatted}, {"duplicates", t.duplicates}, {"kept", t.kept}};
+  return {{"problem", t.problem}, {"line", t.line},           {"sampled", t.sampled},
+          {"correct", t.correct}, {"formatted", t.formatted}, {"duplicates", t.duplicates},
+          {"kept", t.kept}};
 }
 
 ProblemTally tally_from_json(const nlohmann::ordered_json& j) {

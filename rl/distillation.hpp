@@ -11,10 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "datasets/prompt_source.hpp"
 #include "policy/tokenizer.hpp"
 #include "policy/transformer.hpp"
 #include "rewards/reward_pipeline.hpp"
-#include "datasets/prompt_source.hpp"
 #include "rollout/generator.hpp"
 
 namespace aha::rl {
@@ -76,7 +76,8 @@ DistilledBatch distill_batch(policy::CausalLMImpl& teacher, const policy::Tokeni
 
 // {"prompt", "completion", "reward", "rewards": {rule: score}, "tokens", "question", "answer",
 //  "problem", "tokenizer"}: one line of traces.jsonl. `tokenizer` is the teacher's fingerprint.
-nlohmann::ordered_json trace_json(const Trace& trace, const datasets::PromptRecord& record, const std::string& tokenizer);
+nlohmann::ordered_json trace_json(const Trace& trace, const datasets::PromptRecord& record,
+                                  const std::string& tokenizer);
 
 // {"problem", "line", "sampled", "correct", "formatted", "duplicates", "kept"} and back.
 nlohmann::ordered_json tally_json(const ProblemTally& tally);

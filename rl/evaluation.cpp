@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <iostream>
 
+#include "records/progress_bar.hpp"
 #include "rewards/math_answer_extraction.hpp"
 #include "rewards/math_rule.hpp"
-#include "records/progress_bar.hpp"
 #include "rl/scored_completion.hpp"
 #include "rollout/worker_pool.hpp"
 
@@ -26,7 +26,8 @@ std::optional<std::string> majority(const std::vector<std::optional<std::string>
     else ++same->second;
   }
   if (clusters.empty()) return std::nullopt;
-  return std::max_element(clusters.begin(), clusters.end(), [](const auto& x, const auto& y) { return x.second < y.second; })
+  return std::max_element(clusters.begin(), clusters.end(),
+                          [](const auto& x, const auto& y) { return x.second < y.second; })
       ->first;
 }
 

@@ -10,11 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "datasets/prompt_source.hpp"
 #include "policy/tokenizer.hpp"
 #include "policy/transformer.hpp"
-#include "rewards/reflection_phrases.hpp"
 #include "records/metrics_log.hpp"
-#include "datasets/prompt_source.hpp"
+#include "rewards/reflection_phrases.hpp"
 #include "rl/training_sections.hpp"
 #include "rollout/generator.hpp"
 
@@ -31,9 +31,9 @@ struct EvalSettings {
 struct EvalReport {
   int64_t problems = 0;
   int samples = 0;
-  double pass_at_1 = 0.0;  // mean over problems of the share of correct samples
-  double pass_at_k = 0.0;  // share of problems with at least one correct sample
-  double maj_at_k = 0.0;   // share of problems whose most frequent answer is correct
+  double pass_at_1 = 0.0;             // mean over problems of the share of correct samples
+  double pass_at_k = 0.0;             // share of problems with at least one correct sample
+  double maj_at_k = 0.0;              // share of problems whose most frequent answer is correct
   double mean_length = 0.0;           // completion tokens
   double reflection_frequency = 0.0;  // share of samples with a reflection phrase
 };

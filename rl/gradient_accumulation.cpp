@@ -92,8 +92,8 @@ void one_at_a_time(const std::vector<std::size_t>& micro_batches, const std::fun
 void accumulate_gradients(const std::vector<std::size_t>& micro_batches,
                           const std::function<at::Tensor(std::size_t)>& loss_of,
                           const std::vector<at::Tensor>& parameters, AccumulationThreads threads) {
-  const int count = static_cast<int>(std::min<std::size_t>(
-      static_cast<std::size_t>(std::max(threads.micro_batch_threads, 1)), micro_batches.size()));
+  const int count = static_cast<int>(
+      std::min<std::size_t>(static_cast<std::size_t>(std::max(threads.micro_batch_threads, 1)), micro_batches.size()));
   if (count <= 1) return one_at_a_time(micro_batches, loss_of, threads.cpu_threads);
   const int threads_each = std::max(1, threads.cpu_threads / count);
   OrderedGradientSum sum(parameters, micro_batches.size(), static_cast<std::size_t>(count));

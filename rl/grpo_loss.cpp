@@ -54,13 +54,9 @@ LossOutput grpo_loss(const LossInputs& in, const GrpoSection& grpo, const StepCo
   const at::Tensor masked = per_token * in.mask;  // [b, s]
   const double sequences = static_cast<double>(std::max<int64_t>(step.sequences, 1));
   switch (grpo.loss) {
-    case LossAggregation::grpo:
-      out.loss = (masked.sum(-1) / in.mask.sum(-1).clamp_min(1.0)).sum() / sequences;
-      break;
+    case LossAggregation::grpo: out.loss = (masked.sum(-1) / in.mask.sum(-1).clamp_min(1.0)).sum() / sequences; break;
     case LossAggregation::bnpo:
-    case LossAggregation::dapo:
-      out.loss = masked.sum() / static_cast<double>(std::max<int64_t>(step.tokens, 1));
-      break;
+    case LossAggregation::dapo: out.loss = masked.sum() / static_cast<double>(std::max<int64_t>(step.tokens, 1)); break;
     case LossAggregation::dr_grpo:
       out.loss = masked.sum() / (sequences * static_cast<double>(step.max_new_tokens));
       break;

@@ -16,15 +16,15 @@
 #include "kernels/cpu_threads.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
-#include "rl/advantages.hpp"
 #include "records/curve_plot.hpp"
+#include "records/metrics_log.hpp"
+#include "records/progress_bar.hpp"
+#include "rl/advantages.hpp"
 #include "rl/data_parallel.hpp"
 #include "rl/evaluation.hpp"
 #include "rl/memory_plan.hpp"
-#include "records/metrics_log.hpp"
 #include "rl/model_loading.hpp"
 #include "rl/policy_optimizer.hpp"
-#include "records/progress_bar.hpp"
 #include "rl/run_checkpoint.hpp"
 #include "rl/step_sampling.hpp"
 #include "rollout/http_client.hpp"
@@ -37,7 +37,7 @@ namespace {
 
 // The numbers of one step that metrics.jsonl, TensorBoard and the progress bar show.
 records::StepMetrics step_metrics(const ExperimentConfig& c, const StepRollouts& rollouts, const StepStats& stats,
-                         const std::vector<TrainingSequence>& batch, double train_seconds) {
+                                  const std::vector<TrainingSequence>& batch, double train_seconds) {
   records::StepMetrics m;
   add_rollout_metrics(m, rollouts.all, c.rewards);
   m.add("frac_zero_std", static_cast<double>(rollouts.zero_std_groups) / static_cast<double>(rollouts.groups));
@@ -110,8 +110,8 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
       dp_(data_parallel) {
   if (c_.train.threads > 0) at::set_num_threads(c_.train.threads);
   if (!tokenizer_.eos_id())
-    throw Error(fmt::format("{}: tokenizer_config.json names no eos_token, so completions could never stop",
-                            c_.model.path));
+    throw Error(
+        fmt::format("{}: tokenizer_config.json names no eos_token, so completions could never stop", c_.model.path));
   eos_ids_ = {*tokenizer_.eos_id()};
   if (!c_.rollout.endpoints.empty() && c_.rollout.token_file.empty())
     throw ConfigError("rollout.token_file: remote rollout workers need the file holding their token");
@@ -127,8 +127,8 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
                              dp_ ? fmt::format(", {} data-parallel processes", dp_->world()) : "");
   }
   backend_ = rollout_backend();
-  sampler_ = std::make_unique<StepSampler>(c_, *prompts_, tokenizer_, eos_ids_, rewards_, phrases_, *backend_, rng_,
-                                           dp_);
+  sampler_ =
+      std::make_unique<StepSampler>(c_, *prompts_, tokenizer_, eos_ids_, rewards_, phrases_, *backend_, rng_, dp_);
   // On the CPU the rollout workers and the micro-batch threads keep every core busy, each on its
   // own thread count; this thread's small operations between them (the sums, the batch) run on
   // it alone, so OpenMP's pool never wakes to spin on a core they need. The optimizer's update
@@ -141,7 +141,8 @@ void Trainer::read_data() {
   if (c_.data.train.empty()) throw ConfigError("data.train: the training prompts are required");
   auto train_records = datasets::read_prompt_records(c_.data.train, c_.data, &duplicates_dropped_);
   datasets::check_fields_for_rules(train_records, c_.data.train, c_.data, c_.rewards);
-  prompts_ = std::make_unique<datasets::PromptSource>(std::move(train_records), c_.data, static_cast<uint64_t>(c_.train.seed));
+  prompts_ =
+      std::make_unique<datasets::PromptSource>(std::move(train_records), c_.data, static_cast<uint64_t>(c_.train.seed));
   if (c_.data.eval.empty()) return;
   eval_problems_ = datasets::read_prompt_records(c_.data.eval, c_.data);
   datasets::check_fields_for_rules(eval_problems_, c_.data.eval, c_.data, c_.rewards);
@@ -156,8 +157,8 @@ int Trainer::plan_memory() {
   const int threads = plan_micro_batch_threads(shape, c_.train.micro_batch_threads, at::get_num_threads(), available);
   shape.micro_batch_threads = threads;
   if (leader())
-    std::cerr << fmt::format("memory: about {} ({} micro-batch thread{})\n", estimate_memory(shape).describe(),
-                             threads, threads == 1 ? "" : "s");
+    std::cerr << fmt::format("memory: about {} ({} micro-batch thread{})\n", estimate_memory(shape).describe(), threads,
+                             threads == 1 ? "" : "s");
   return threads;
 }
 
@@ -263,8 +264,8 @@ void Trainer::evaluate_into(const std::string& file, records::StepMetrics* metri
   const EvalSettings settings = eval_settings(c_.eval, c_.rollout.max_new_tokens, stops, c_.data.prompt_template,
                                               static_cast<uint64_t>(c_.train.seed) + 1);
   const kernels::ScopedThreads all_threads(threads_);  // evaluation decodes on this thread
-  const nlohmann::json json = evaluate_and_report(*policy_, tokenizer_, eval_problems_, settings, phrases_,
-                                                  c_.log.progress);
+  const nlohmann::json json =
+      evaluate_and_report(*policy_, tokenizer_, eval_problems_, settings, phrases_, c_.log.progress);
   if (!file.empty()) write_file_durably(out_ / file, json.dump(1) + "\n");
   if (metrics) add_eval_metrics(*metrics, json);
 }
@@ -314,7 +315,8 @@ void Trainer::run() {
       log.sample(step, prompts_->prompt_text(first.record), first.text, first.score.total, now_seconds());
     }
     if ((c_.train.save_every > 0 && step % c_.train.save_every == 0) || step == steps) save(step);
-    if (quiet.jsonl && (m.get("eval/pass@1") || step == steps)) records::plot_curves(out_ / "metrics.jsonl", out_ / "curves");
+    if (quiet.jsonl && (m.get("eval/pass@1") || step == steps))
+      records::plot_curves(out_ / "metrics.jsonl", out_ / "curves");
     progress.update(step, fmt::format("reward {:.2f} acc {:.2f} len {:.0f} refl {:.2f}", *m.get("reward_mean"),
                                       m.get("accuracy").value_or(0.0), *m.get("completion_length_mean"),
                                       *m.get("reflection_frequency")));

@@ -11,8 +11,8 @@
 namespace aha::rl {
 
 struct TrainOptions {
-  bool resume = false;            // continue from OUTPUT/latest
-  bool override_config = false;   // with resume: accept settings that differ from the run's
+  bool resume = false;           // continue from OUTPUT/latest
+  bool override_config = false;  // with resume: accept settings that differ from the run's
 };
 
 // Runs the experiment to config.train.steps. Throws aha::Error on bad data, a non-finite loss

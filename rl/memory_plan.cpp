@@ -70,9 +70,7 @@ MemoryEstimate estimate_memory(const RunShape& s) {
   const policy::ModelConfig& c = s.model;
   const double h = c.hidden_size, parameters = double(s.parameters), trainable = double(s.trainable);
   MemoryEstimate e;
-  e.held = {{"runtime", kRuntimeBytes},
-            {"weights", parameters * kFloat},
-            {"AdamW moments", trainable * 2 * kFloat}};
+  e.held = {{"runtime", kRuntimeBytes}, {"weights", parameters * kFloat}, {"AdamW moments", trainable * 2 * kFloat}};
   if (s.reference) e.held.push_back({"reference model", parameters * kFloat});
 
   // Sampling: each worker's share of the prompts, G rows each, and one evaluation batch.

@@ -24,7 +24,7 @@ struct RunShape {
   bool reference = false;  // a frozen reference model (grpo.beta > 0)
   int workers = 1;         // rollout workers in this process (0: remote workers sample)
   int64_t prompts = 0, group_size = 0, prompt_tokens = 0, new_tokens = 0;  // one step's batch
-  int64_t eval_rows = 0;   // rows of one evaluation batch (0: no evaluation)
+  int64_t eval_rows = 0;  // rows of one evaluation batch (0: no evaluation)
   int64_t micro_batch_tokens = 0;
   int micro_batch_threads = 1;
   bool activation_checkpointing = false;  // each layer keeps only its input

@@ -55,11 +55,11 @@ PredictingStates padded_rows(policy::CausalLMImpl& model, const MicroBatch& mb, 
 PredictingStates shared_prefix_rows(policy::CausalLMImpl& model, const PrefixLayout& layout, bool routing_replay) {
   policy::KvCache cache;
   cache.capacity = layout.prefix_ids.size(1) + layout.suffix_ids.size(1);  // room for both passes from the start
-  const policy::ForwardOutput prefix = model.forward(layout.prefix_ids, layout.prefix_mask, &cache,
-                                                     routing_replay ? layout.prefix_replay : kNoReplay);
+  const policy::ForwardOutput prefix =
+      model.forward(layout.prefix_ids, layout.prefix_mask, &cache, routing_replay ? layout.prefix_replay : kNoReplay);
   cache.select_rows(layout.prefix_of_row);
-  const policy::ForwardOutput suffix = model.forward(layout.suffix_ids, layout.suffix_mask, &cache,
-                                                     routing_replay ? layout.suffix_replay : kNoReplay);
+  const policy::ForwardOutput suffix =
+      model.forward(layout.suffix_ids, layout.suffix_mask, &cache, routing_replay ? layout.suffix_replay : kNoReplay);
   const int64_t width = suffix.hidden.size(-1);
   const at::Tensor bank = at::cat({prefix.hidden.select(1, -1).index_select(0, layout.prefix_of_row),
                                    suffix.hidden.reshape({-1, width})});  // [rows + rows * suffix, h]
@@ -120,8 +120,8 @@ PackedRows packed_rows(const PrefixLayout& layout) {
     if (own > 0) blocks.insert(blocks.end(), {first, own, start[u], length[u]});
   }
   const auto longs = [](const std::vector<int64_t>& v) { return at::tensor(v, at::kLong); };
-  return {longs(ids), longs(positions), longs(blocks).view({-1, 4}), longs(prefix_slots), longs(suffix_slots),
-          longs(bank_to_packed).index_select(0, layout.hidden_index.cpu())};
+  return {longs(ids),          longs(positions),    longs(blocks).view({-1, 4}),
+          longs(prefix_slots), longs(suffix_slots), longs(bank_to_packed).index_select(0, layout.hidden_index.cpu())};
 }
 
 // Layout 3: the shared-prefix layout in one padding-free pass: every prefix token once, every
@@ -139,8 +139,7 @@ PredictingStates packed_prefix_rows(policy::CausalLMImpl& model, const PrefixLay
       model.forward_packed(packed.ids, packed.positions, packed.blocks, routing_replay ? sampled : kNoReplay);
   PredictingStates states;
   states.hidden = out.hidden.index_select(0, packed.hidden_index);
-  const at::Tensor known =
-      sampled.empty() ? at::Tensor() : in_packed_order(layout.prefix_known, layout.suffix_known);
+  const at::Tensor known = sampled.empty() ? at::Tensor() : in_packed_order(layout.prefix_known, layout.suffix_known);
   std::tie(states.routing_differs, states.routing_pairs) = routing_difference(out.routers, sampled, known);
   const at::Tensor weight = at::cat({layout.prefix_weight.index_select(0, packed.prefix_slots),
                                      at::ones({packed.suffix_slots.size(0)}, layout.prefix_weight.options())});
@@ -166,16 +165,15 @@ MicroBatchForward forward(policy::CausalLMImpl& model, const MicroBatch& mb, con
   MicroBatchForward out;
   if (settings.shares)
     for (const auto& [routers, weight] : states.passes) {
-      const at::Tensor part =
-          policy::load_balancing_part(routers, weight, *settings.shares) * model.config().router_aux_loss_coef;
+      const at::Tensor part = policy::load_balancing_part(routers, weight, *settings.shares) *
+                              model.config().router_aux_loss_coef;
       out.aux_loss = out.aux_loss.defined() ? out.aux_loss + part : part;
     }
   at::Tensor flat, entropy;  // [tokens]
   if (settings.entropy)
     std::tie(flat, entropy) =
         policy::token_logprobs_and_entropy(states.hidden, model.output_head(), mb.targets, settings.temperature);
-  else
-    flat = policy::token_logprobs(states.hidden, model.output_head(), mb.targets, settings.temperature);
+  else flat = policy::token_logprobs(states.hidden, model.output_head(), mb.targets, settings.temperature);
   out.logp = at::zeros(mb.mask.sizes(), flat.options()).index_put({mb.row, mb.column}, flat);
   if (settings.entropy) out.entropy_sum = (entropy * mb.mask.index({mb.row, mb.column})).sum();
   out.routing_differs = states.routing_differs;
@@ -184,8 +182,8 @@ MicroBatchForward forward(policy::CausalLMImpl& model, const MicroBatch& mb, con
 }
 
 std::optional<policy::RoutingShares> step_routing_shares(policy::CausalLMImpl& model,
-                                                          const std::vector<MicroBatch>& micro_batches,
-                                                          bool routing_replay, DataParallel* data_parallel) {
+                                                         const std::vector<MicroBatch>& micro_batches,
+                                                         bool routing_replay, DataParallel* data_parallel) {
   if (model.num_moe_layers() == 0 || model.config().router_aux_loss_coef == 0.0) return std::nullopt;
   torch::NoGradGuard no_grad;
   const int64_t k = model.config().num_experts_per_tok, experts = model.config().num_experts;

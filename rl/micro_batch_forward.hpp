@@ -19,8 +19,8 @@ namespace aha::rl {
 class DataParallel;
 
 struct ForwardSettings {
-  double temperature = 1.0;  // logits are divided by it before the log-softmax
-  bool entropy = false;      // also sum the entropy of the tokens in the loss
+  double temperature = 1.0;     // logits are divided by it before the log-softmax
+  bool entropy = false;         // also sum the entropy of the tokens in the loss
   bool routing_replay = false;  // MoE layers take the experts recorded at sampling
   // The routing shares of the whole step when the router loss is on, else null.
   const policy::RoutingShares* shares = nullptr;
@@ -42,7 +42,7 @@ MicroBatchForward forward(policy::CausalLMImpl& model, const MicroBatch& mb, con
 // model or a zero router_aux_loss_coef. With data parallelism each rank counts the micro-batches
 // it owns and the counts are summed.
 std::optional<policy::RoutingShares> step_routing_shares(policy::CausalLMImpl& model,
-                                                          const std::vector<MicroBatch>& micro_batches,
-                                                          bool routing_replay, DataParallel* data_parallel);
+                                                         const std::vector<MicroBatch>& micro_batches,
+                                                         bool routing_replay, DataParallel* data_parallel);
 
 }  // namespace aha::rl

@@ -31,8 +31,7 @@ enum Sum { kLoss, kKl, kClippedLow, kClippedHigh, kEntropy, kRoutingDiffers, kRo
 
 // The micro-batches' rows [micro-batches, kSums] summed in micro-batch order (the mismatch is a
 // max), then over the ranks.
-std::array<double, kSums> add_up(const std::vector<at::Tensor>& rows, DataParallel* data_parallel,
-                                 bool with_mismatch) {
+std::array<double, kSums> add_up(const std::vector<at::Tensor>& rows, DataParallel* data_parallel, bool with_mismatch) {
   std::array<double, kSums> total{};
   std::vector<at::Tensor> defined;
   for (const auto& row : rows)
@@ -107,9 +106,8 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
     optimizer_->zero_grad();
     const auto shares = [&] {
       const kernels::ScopedThreads all_threads(cpu_threads_);
-      return update_.router_aux_loss
-                 ? step_routing_shares(*policy_, micro_batches, grpo.routing_replay, data_parallel_)
-                 : std::nullopt;
+      return update_.router_aux_loss ? step_routing_shares(*policy_, micro_batches, grpo.routing_replay, data_parallel_)
+                                     : std::nullopt;
     }();
     const ForwardSettings settings{objective_.temperature, true, grpo.routing_replay, shares ? &*shares : nullptr};
     std::vector<at::Tensor> sums(micro_batches.size());  // [kSums] float64 each
@@ -122,8 +120,8 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
       const at::Tensor loss = with_aux(out.loss, pass);
       const auto as_double = [&](const at::Tensor& t) { return t.to(out.kl_sum.device(), at::kDouble); };
       sums[m] = at::stack({as_double(loss.detach()), out.kl_sum, out.clipped_low, out.clipped_high,
-                           as_double(pass.entropy_sum), as_double(pass.routing_differs),
-                           as_double(pass.routing_pairs), as_double(logprob_mismatch(pass.logp, mb))});
+                           as_double(pass.entropy_sum), as_double(pass.routing_differs), as_double(pass.routing_pairs),
+                           as_double(logprob_mismatch(pass.logp, mb))});
       return loss;
     };
     accumulate_gradients(owned(micro_batches.size()), loss_of, trainable_,
@@ -154,8 +152,7 @@ StepStats PolicyOptimizer::sft_step(const std::vector<TrainingSequence>& batch) 
   optimizer_->zero_grad();
   const auto shares = [&] {
     const kernels::ScopedThreads all_threads(cpu_threads_);
-    return update_.router_aux_loss ? step_routing_shares(*policy_, micro_batches, false, data_parallel_)
-                                   : std::nullopt;
+    return update_.router_aux_loss ? step_routing_shares(*policy_, micro_batches, false, data_parallel_) : std::nullopt;
   }();
   const ForwardSettings settings{1.0, false, false, shares ? &*shares : nullptr};
   std::vector<at::Tensor> sums(micro_batches.size());
@@ -217,7 +214,8 @@ std::vector<std::size_t> PolicyOptimizer::owned(std::size_t micro_batches) const
 
 std::vector<MicroBatch> PolicyOptimizer::micro_batches(const std::vector<TrainingSequence>& batch) const {
   const int threads = micro_batch_threads(batch.size());
-  const int parts = (threads > 1 ? threads * kMicroBatchesPerThread : 1) * (data_parallel_ ? data_parallel_->world() : 1);
+  const int parts = (threads > 1 ? threads * kMicroBatchesPerThread : 1) *
+                    (data_parallel_ ? data_parallel_->world() : 1);
   return pack_micro_batches(batch, update_.micro_batch_tokens, 0, update_.min_shared_prefix, parts,
                             policy_->lm_head_weight().device());
 }

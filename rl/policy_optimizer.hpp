@@ -26,11 +26,11 @@ class DataParallel;
 // How every trainer's updates are made: GRPO, SFT and pretraining alike.
 struct UpdateSettings {
   OptimSection optim;
-  int total_steps = 1;                  // the learning-rate schedule's length
-  int64_t micro_batch_tokens = 8192;    // padded tokens per micro-batch
-  std::vector<std::string> freeze;      // name patterns of parameters that never change ('*': any run)
-  int64_t min_shared_prefix = 16;       // prompt beginnings rows share are computed once; 0: never
-  bool router_aux_loss = false;         // add the MoE load-balancing loss
+  int total_steps = 1;                // the learning-rate schedule's length
+  int64_t micro_batch_tokens = 8192;  // padded tokens per micro-batch
+  std::vector<std::string> freeze;    // name patterns of parameters that never change ('*': any run)
+  int64_t min_shared_prefix = 16;     // prompt beginnings rows share are computed once; 0: never
+  bool router_aux_loss = false;       // add the MoE load-balancing loss
 };
 
 // What the GRPO loss needs beyond the [grpo] section.
@@ -43,11 +43,11 @@ struct GrpoObjective {
 
 struct StepStats {
   double loss = 0.0;
-  double kl = 0.0;            // mean k3 KL per token (0 when beta = 0)
-  double clip_low = 0.0;      // share of tokens clipped below
-  double clip_high = 0.0;     // share of tokens clipped above
-  double entropy = 0.0;       // mean entropy per completion token
-  double grad_norm = 0.0;     // before clipping
+  double kl = 0.0;         // mean k3 KL per token (0 when beta = 0)
+  double clip_low = 0.0;   // share of tokens clipped below
+  double clip_high = 0.0;  // share of tokens clipped above
+  double entropy = 0.0;    // mean entropy per completion token
+  double grad_norm = 0.0;  // before clipping
   double learning_rate = 0.0;
   double logprob_mismatch = 0.0;  // max |sampling log-prob - training log-prob| at the first iteration
   // Share of recorded (token, MoE layer) pairs whose expert set the training pass would choose

@@ -12,8 +12,8 @@ namespace {
 using config::Binder;
 constexpr int unbounded = 1 << 30;
 
-constexpr std::array<std::pair<BaseArchitecture, std::string_view>, 2> architecture_names{{
-    {BaseArchitecture::qwen2_moe, "qwen2_moe"}, {BaseArchitecture::qwen2, "qwen2"}}};
+constexpr std::array<std::pair<BaseArchitecture, std::string_view>, 2> architecture_names{
+    {{BaseArchitecture::qwen2_moe, "qwen2_moe"}, {BaseArchitecture::qwen2, "qwen2"}}};
 
 void bind(Binder& b, PretrainModelSection& s) {
   b.choice({"architecture", "qwen2_moe (routed experts and a shared expert) or qwen2 (dense); the expert keys apply "
@@ -28,7 +28,8 @@ void bind(Binder& b, PretrainModelSection& s) {
   b.integer({"num_heads", "attention heads"}, s.num_heads, 4, {1, 256});
   b.integer({"num_kv_heads", "key/value heads (grouped-query attention); divides num_heads"}, s.num_kv_heads, 2,
             {1, 256});
-  b.integer({"intermediate_size", "width of the dense MLP (qwen2_moe: its first layer; qwen2: every layer)"}, s.intermediate_size, 256, {1, 1 << 20});
+  b.integer({"intermediate_size", "width of the dense MLP (qwen2_moe: its first layer; qwen2: every layer)"},
+            s.intermediate_size, 256, {1, 1 << 20});
   b.integer({"num_experts", "routed experts per MoE layer"}, s.num_experts, 4, {2, 1024});
   b.integer({"experts_per_token", "experts each token is routed to (top-k)"}, s.experts_per_token, 2, {1, 64});
   b.integer({"moe_intermediate_size", "width of each routed expert"}, s.moe_intermediate_size, 128, {1, 1 << 20});
@@ -41,13 +42,13 @@ void bind(Binder& b, PretrainModelSection& s) {
 }
 
 void bind(Binder& b, PretrainDataSection& s) {
-  b.text({"output", "folder for train.jsonl and eval.jsonl, the problems GRPO then trains and evaluates on"},
-         s.output, std::nullopt);
-  b.integer({"train_problems", "problems whose traces the base model learns"}, s.train_problems, 4000,
-            {1, unbounded});
+  b.text({"output", "folder for train.jsonl and eval.jsonl, the problems GRPO then trains and evaluates on"}, s.output,
+         std::nullopt);
+  b.integer({"train_problems", "problems whose traces the base model learns"}, s.train_problems, 4000, {1, unbounded});
   b.integer({"eval_problems", "held-out problems, drawn from another seed"}, s.eval_problems, 200, {1, unbounded});
   b.integer({"seed", "seed of the problems"}, s.seed, int64_t{1}, {0, std::numeric_limits<int64_t>::max() / 2});
-  b.number({"slip", "probability that a step which carries or borrows forgets the carry on its first attempt"}, s.slip, 0.3, {0.0, 1.0});
+  b.number({"slip", "probability that a step which carries or borrows forgets the carry on its first attempt"}, s.slip,
+           0.3, {0.0, 1.0});
   b.number({"reflect", "probability that a slip is caught by a re-check (\"Wait, let me re-check\")"}, s.reflect, 0.4,
            {0.0, 1.0});
 }
@@ -55,8 +56,7 @@ void bind(Binder& b, PretrainDataSection& s) {
 void bind(Binder& b, PretrainTrainSection& s) {
   b.integer({"steps", "optimizer steps"}, s.steps, 300, {1, unbounded});
   b.integer({"batch_size", "sequences per step"}, s.batch_size, 32, {1, 1 << 20});
-  b.integer({"micro_batch_tokens", "token budget of one forward/backward"}, s.micro_batch_tokens, 8192,
-            {1, unbounded});
+  b.integer({"micro_batch_tokens", "token budget of one forward/backward"}, s.micro_batch_tokens, 8192, {1, unbounded});
   b.integer({"seed", "seeds the initial weights and the order of the problems"}, s.seed, int64_t{0},
             {0, std::numeric_limits<int64_t>::max()});
   bind_compute_keys(b, s.threads, s.micro_batch_threads, s.activation_checkpointing);
@@ -64,7 +64,8 @@ void bind(Binder& b, PretrainTrainSection& s) {
 
 template <class Walker>
 void walk(Walker& w, PretrainConfig& c) {
-  w.section("model", "The base model's architecture (qwen2_moe, or a dense qwen2) and where it goes.", [&](Binder& b) { bind(b, c.model); });
+  w.section("model", "The base model's architecture (qwen2_moe, or a dense qwen2) and where it goes.",
+            [&](Binder& b) { bind(b, c.model); });
   w.section("data", "The synthetic arithmetic problems.", [&](Binder& b) { bind(b, c.data); });
   w.section("optim", optim_section_doc, [&](Binder& b) { bind(b, c.optim); });
   w.section("train", "The pretraining run.", [&](Binder& b) { bind(b, c.train); });

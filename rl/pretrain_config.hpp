@@ -1,8 +1,8 @@
 // `aha pretrain` trains the embedded demo's base model from scratch: a small qwen2_moe (routed
-// experts plus a sigmoid-gated shared expert), or a dense qwen2 (the distillation demo's student), learns the synthetic arithmetic traces by supervised
-// fine-tuning, and is saved as a Hugging Face folder with its tokenizer. Its TOML sections:
-// [model] (architecture, tokenizer, output folder), [data] (the synthetic problems), [optim],
-// [train] and [log] (as in experiment configs).
+// experts plus a sigmoid-gated shared expert), or a dense qwen2 (the distillation demo's student), learns the synthetic
+// arithmetic traces by supervised fine-tuning, and is saved as a Hugging Face folder with its tokenizer. Its TOML
+// sections: [model] (architecture, tokenizer, output folder), [data] (the synthetic problems), [optim], [train] and
+// [log] (as in experiment configs).
 #pragma once
 
 #include <filesystem>

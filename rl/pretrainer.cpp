@@ -14,6 +14,8 @@
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "core/wall_clock.hpp"
+#include "datasets/prompt_source.hpp"
+#include "datasets/synthetic_arithmetic.hpp"
 #include "kernels/batch_invariant.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/model_init.hpp"
@@ -21,8 +23,6 @@
 #include "records/metrics_log.hpp"
 #include "records/progress_bar.hpp"
 #include "rl/policy_optimizer.hpp"
-#include "datasets/prompt_source.hpp"
-#include "datasets/synthetic_arithmetic.hpp"
 
 namespace aha::rl {
 
@@ -36,8 +36,8 @@ void write_problems(const std::filesystem::path& path, const std::vector<dataset
 }
 
 // Each problem's prompt and its trace (ending in end-of-sequence) as one training sequence.
-std::vector<TrainingSequence> traces(const policy::Tokenizer& tokenizer, const std::vector<datasets::ArithmeticProblem>& problems,
-                                     int64_t eos) {
+std::vector<TrainingSequence> traces(const policy::Tokenizer& tokenizer,
+                                     const std::vector<datasets::ArithmeticProblem>& problems, int64_t eos) {
   std::vector<TrainingSequence> out;
   for (const auto& p : problems) {
     TrainingSequence s;
@@ -53,7 +53,8 @@ std::vector<TrainingSequence> traces(const policy::Tokenizer& tokenizer, const s
 std::vector<datasets::ArithmeticProblem> make_problems(const PretrainDataSection& data) {
   const datasets::TraceMix mix{data.slip, data.reflect};
   const auto train = datasets::make_arithmetic_problems(static_cast<uint64_t>(data.seed), data.train_problems, mix);
-  const auto eval = datasets::make_held_out_problems(static_cast<uint64_t>(data.seed) + 1000003, data.eval_problems, mix, train);
+  const auto eval =
+      datasets::make_held_out_problems(static_cast<uint64_t>(data.seed) + 1000003, data.eval_problems, mix, train);
   std::filesystem::create_directories(data.output);
   write_problems(std::filesystem::path(data.output) / "train.jsonl", train);
   write_problems(std::filesystem::path(data.output) / "eval.jsonl", eval);

@@ -7,10 +7,10 @@
 
 #include <fstream>
 #include <iostream>
-#include <set>
-#include <sstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
+#include <sstream>
 
 #include "core/config_changes.hpp"
 #include "core/durable_file.hpp"
@@ -35,7 +35,8 @@ std::vector<std::pair<int64_t, std::filesystem::path>> checkpoints_in(const std:
   std::smatch match;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string file = entry.path().filename().string();
-    if (entry.is_directory() && std::regex_match(file, match, name)) out.emplace_back(std::stoll(match[1]), entry.path());
+    if (entry.is_directory() && std::regex_match(file, match, name))
+      out.emplace_back(std::stoll(match[1]), entry.path());
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -88,7 +89,8 @@ void save_run_checkpoint(const std::filesystem::path& output_dir, policy::Causal
   sync_path(output_dir);
   write_file_durably(output_dir / "latest", name + "\n");
   const auto all = checkpoints_in(output_dir);
-  for (std::size_t i = 0; i + static_cast<std::size_t>(keep_last) < all.size(); ++i) std::filesystem::remove_all(all[i].second);
+  for (std::size_t i = 0; i + static_cast<std::size_t>(keep_last) < all.size(); ++i)
+    std::filesystem::remove_all(all[i].second);
 }
 
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& output_dir) {
@@ -97,7 +99,8 @@ std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::pa
   if (!(in >> name)) return std::nullopt;
   const auto dir = output_dir / name;
   if (!std::filesystem::exists(dir / "trainer_state.json"))
-    throw Error(fmt::format("{}: names {}, which is not a complete checkpoint", (output_dir / "latest").string(), name));
+    throw Error(
+        fmt::format("{}: names {}, which is not a complete checkpoint", (output_dir / "latest").string(), name));
   return dir;
 }
 
@@ -121,10 +124,11 @@ std::optional<std::filesystem::path> checkpoint_to_resume(const std::filesystem:
 void check_resumed_config(const std::filesystem::path& output_dir, const std::string& config_toml, bool allow_changes) {
   const auto file = output_dir / "config.toml";
   if (!std::filesystem::exists(file)) return;
-  static const std::set<std::string> free_keys{"train.steps",          "train.save_every",      "train.eval_every",
-                                               "train.threads",        "train.output_dir",      "rollout.endpoints",
-                                               "rollout.token_file",   "rollout.request_timeout_s",
-                                               "rollout.weights_folder", "rollout.weights_route"};
+  static const std::set<std::string> free_keys{
+      "train.steps",          "train.save_every",          "train.eval_every",
+      "train.threads",        "train.output_dir",          "rollout.endpoints",
+      "rollout.token_file",   "rollout.request_timeout_s", "rollout.weights_folder",
+      "rollout.weights_route"};
   std::vector<std::string> refused;
   for (const auto& change : config::config_changes(read_text_file(file), config_toml)) {
     const std::string line = fmt::format("{}: {} -> {}", change.key, change.before.empty() ? "(unset)" : change.before,

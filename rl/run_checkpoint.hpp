@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <optional>
 
-#include "policy/transformer.hpp"
 #include "datasets/prompt_source.hpp"
+#include "policy/transformer.hpp"
 
 namespace aha::rl {
 

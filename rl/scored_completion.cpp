@@ -40,7 +40,8 @@ std::string completion_text(const policy::Tokenizer& tokenizer, std::span<const 
   return tokenizer.decode(tokens);
 }
 
-rewards::CompletionRecord completion_record(const datasets::PromptRecord& record, const std::string& text, int64_t tokens) {
+rewards::CompletionRecord completion_record(const datasets::PromptRecord& record, const std::string& text,
+                                            int64_t tokens) {
   rewards::CompletionRecord r;
   r.completion = text;
   if (!record.answer.empty()) r.answer = record.answer;
@@ -55,8 +56,9 @@ rewards::CompletionRecord completion_record(const datasets::PromptRecord& record
 std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion> samples,
                                                 const std::vector<std::size_t>& records,
                                                 const std::vector<std::vector<int64_t>>& prompts, int group_size,
-                                                const datasets::PromptSource& source, const policy::Tokenizer& tokenizer,
-                                                const std::vector<int64_t>& eos_ids, const ScoreBatch& score_batch,
+                                                const datasets::PromptSource& source,
+                                                const policy::Tokenizer& tokenizer, const std::vector<int64_t>& eos_ids,
+                                                const ScoreBatch& score_batch,
                                                 const rewards::ReflectionPhrases& phrases) {
   std::vector<ScoredCompletion> scored(samples.size());
   std::vector<rewards::CompletionRecord> inputs;
@@ -132,7 +134,8 @@ std::vector<std::string> rules_failing_everywhere(std::span<const ScoredCompleti
     const auto failed = [r](const ScoredCompletion& s) { return s.score.rules.at(r).error.has_value(); };
     if (!std::all_of(batch.begin(), batch.end(), failed)) continue;
     out.push_back(fmt::format("rule \"{}\" failed on all {} completions and gave its failure_score {}: {}",
-                              specs[r].name, batch.size(), specs[r].failure_score, *batch.front().score.rules.at(r).error));
+                              specs[r].name, batch.size(), specs[r].failure_score,
+                              *batch.front().score.rules.at(r).error));
   }
   return out;
 }

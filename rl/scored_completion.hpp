@@ -10,23 +10,23 @@
 #include <string>
 #include <vector>
 
+#include "datasets/prompt_source.hpp"
 #include "policy/tokenizer.hpp"
+#include "records/metrics_log.hpp"
 #include "rewards/reflection_phrases.hpp"
 #include "rewards/reward_pipeline.hpp"
-#include "records/metrics_log.hpp"
-#include "datasets/prompt_source.hpp"
 #include "rollout/generator.hpp"
 
 namespace aha::rl {
 
 struct ScoredCompletion {
-  std::size_t record = 0;        // index of the prompt record
-  std::vector<int64_t> prompt;   // prompt tokens
-  rollout::Completion sample;    // tokens, sampling log-probs, finish reason
-  std::string text;              // the completion decoded, without the end-of-sequence token
+  std::size_t record = 0;       // index of the prompt record
+  std::vector<int64_t> prompt;  // prompt tokens
+  rollout::Completion sample;   // tokens, sampling log-probs, finish reason
+  std::string text;             // the completion decoded, without the end-of-sequence token
   rewards::ScoreRecord score;
-  std::optional<bool> correct;   // from the math rule ("correct") or the code rule (every test passed)
-  int64_t reflections = 0;       // reflection phrases in the text
+  std::optional<bool> correct;  // from the math rule ("correct") or the code rule (every test passed)
+  int64_t reflections = 0;      // reflection phrases in the text
 };
 
 // Correct when a math rule said so, or a code rule ran every test and all passed; none when no rule judges.
@@ -37,7 +37,8 @@ std::string completion_text(const policy::Tokenizer& tokenizer, std::span<const 
                             const std::vector<int64_t>& eos_ids);
 
 // What the reward pipeline sees of a completion of the prompt record `record`.
-rewards::CompletionRecord completion_record(const datasets::PromptRecord& record, const std::string& text, int64_t tokens);
+rewards::CompletionRecord completion_record(const datasets::PromptRecord& record, const std::string& text,
+                                            int64_t tokens);
 
 // Scores a batch of reward inputs: the pipeline itself, or (data parallel) a share of it per process.
 using ScoreBatch = std::function<std::vector<rewards::ScoreRecord>(const std::vector<rewards::CompletionRecord>&)>;
@@ -46,8 +47,9 @@ using ScoreBatch = std::function<std::vector<rewards::ScoreRecord>(const std::ve
 std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion> samples,
                                                 const std::vector<std::size_t>& records,
                                                 const std::vector<std::vector<int64_t>>& prompts, int group_size,
-                                                const datasets::PromptSource& source, const policy::Tokenizer& tokenizer,
-                                                const std::vector<int64_t>& eos_ids, const ScoreBatch& score_batch,
+                                                const datasets::PromptSource& source,
+                                                const policy::Tokenizer& tokenizer, const std::vector<int64_t>& eos_ids,
+                                                const ScoreBatch& score_batch,
                                                 const rewards::ReflectionPhrases& phrases);
 
 // reward_mean/std, reward/<rule> means, accuracy, completion_length_mean/min/max, clipped_ratio

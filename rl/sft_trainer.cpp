@@ -10,19 +10,19 @@
 #include <fstream>
 #include <iostream>
 
-#include "core/wall_clock.hpp"
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
 #include "core/process_memory.hpp"
+#include "core/wall_clock.hpp"
+#include "datasets/sft_data.hpp"
 #include "policy/checkpoint.hpp"
+#include "records/metrics_log.hpp"
+#include "records/progress_bar.hpp"
 #include "rewards/reward_spec.hpp"
 #include "rl/evaluation.hpp"
-#include "records/metrics_log.hpp"
 #include "rl/model_loading.hpp"
 #include "rl/policy_optimizer.hpp"
-#include "records/progress_bar.hpp"
 #include "rl/run_checkpoint.hpp"
-#include "datasets/sft_data.hpp"
 
 namespace aha::rl {
 
@@ -63,10 +63,12 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
                             c_.model.path));
   eos_ = *tokenizer_.eos_id();
   data_ = datasets::read_sft_pairs(c_.data.train, c_.data, tokenizer_, eos_, c_.model.path);
-  order_ = std::make_unique<datasets::PairOrder>(data_.pairs.size(), c_.data.shuffle, static_cast<uint64_t>(c_.train.seed));
+  order_ =
+      std::make_unique<datasets::PairOrder>(data_.pairs.size(), c_.data.shuffle, static_cast<uint64_t>(c_.train.seed));
   const auto pairs = static_cast<int64_t>(data_.pairs.size());
-  steps_ = c_.train.steps > 0 ? c_.train.steps
-                              : (static_cast<int64_t>(c_.train.epochs) * pairs + c_.train.batch_size - 1) / c_.train.batch_size;
+  steps_ = c_.train.steps > 0
+               ? c_.train.steps
+               : (static_cast<int64_t>(c_.train.epochs) * pairs + c_.train.batch_size - 1) / c_.train.batch_size;
   if (!c_.data.eval.empty()) {
     datasets::DataSection problems;
     problems.question_key = c_.data.question_key;
@@ -82,11 +84,11 @@ FineTuner::FineTuner(const SftConfig& config, const SftOptions& options)
   model_ = load_model(c_.model.path, c_.model, device_);
   model_->limit_vocabulary(tokenizer_.vocab_size());
   model_->set_activation_checkpointing(c_.train.activation_checkpointing);
-  optimizer_ = std::make_unique<PolicyOptimizer>(
-      model_, UpdateSettings{.optim = c_.optim,
-                             .total_steps = static_cast<int>(steps_),
-                             .micro_batch_tokens = c_.train.micro_batch_tokens,
-                             .freeze = c_.model.freeze});
+  optimizer_ =
+      std::make_unique<PolicyOptimizer>(model_, UpdateSettings{.optim = c_.optim,
+                                                               .total_steps = static_cast<int>(steps_),
+                                                               .micro_batch_tokens = c_.train.micro_batch_tokens,
+                                                               .freeze = c_.model.freeze});
   optimizer_->set_micro_batch_threads(c_.train.micro_batch_threads);
   if (latest) {
     const TrainerState state = load_run_checkpoint(*latest, *model_, optimizer_->optimizer(), rng_);

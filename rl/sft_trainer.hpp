@@ -11,8 +11,8 @@
 namespace aha::rl {
 
 struct SftOptions {
-  bool resume = false;            // continue from OUTPUT/latest
-  bool override_config = false;   // with resume: accept settings that differ from the run's
+  bool resume = false;           // continue from OUTPUT/latest
+  bool override_config = false;  // with resume: accept settings that differ from the run's
 };
 
 // Runs the fine-tuning to its last step. Throws aha::Error on bad data (naming file:line), a

@@ -31,10 +31,10 @@ bool rewards_all_equal(std::span<const ScoredCompletion> group) {
 
 }  // namespace
 
-StepSampler::StepSampler(const ExperimentConfig& config, datasets::PromptSource& prompts, const policy::Tokenizer& tokenizer,
-                         const std::vector<int64_t>& eos_ids, const rewards::RewardPipeline& rewards,
-                         const rewards::ReflectionPhrases& phrases, rollout::RolloutBackend& backend,
-                         at::Generator& rng, DataParallel* data_parallel)
+StepSampler::StepSampler(const ExperimentConfig& config, datasets::PromptSource& prompts,
+                         const policy::Tokenizer& tokenizer, const std::vector<int64_t>& eos_ids,
+                         const rewards::RewardPipeline& rewards, const rewards::ReflectionPhrases& phrases,
+                         rollout::RolloutBackend& backend, at::Generator& rng, DataParallel* data_parallel)
     : c_(config),
       prompts_(prompts),
       tokenizer_(tokenizer),
@@ -60,8 +60,9 @@ StepRollouts StepSampler::sample(int64_t step) {
     for (const auto& c : samples) out.generated_tokens += static_cast<int64_t>(c.tokens.size());
     const double sampled = now_seconds();
     out.rollout_seconds += sampled - began;
-    auto scored = score_completions(std::move(samples), records, prompts, group, prompts_, tokenizer_, eos_ids_,
-                                    [this](const auto& inputs) { return score(inputs); }, phrases_);
+    auto scored = score_completions(
+        std::move(samples), records, prompts, group, prompts_, tokenizer_, eos_ids_,
+        [this](const auto& inputs) { return score(inputs); }, phrases_);
     out.reward_seconds += now_seconds() - sampled;
 
     for (std::size_t g = 0; g < records.size(); ++g) {

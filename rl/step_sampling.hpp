@@ -10,10 +10,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "datasets/prompt_source.hpp"
 #include "policy/tokenizer.hpp"
 #include "rewards/reward_pipeline.hpp"
 #include "rl/experiment_config.hpp"
-#include "datasets/prompt_source.hpp"
 #include "rl/scored_completion.hpp"
 #include "rollout/worker_pool.hpp"
 
@@ -43,7 +43,7 @@ class StepSampler {
  private:
   // The next `count` prompts that fit data.max_prompt_tokens: record indices and token ids.
   std::pair<std::vector<std::size_t>, std::vector<std::vector<int64_t>>> draw_prompts(std::size_t count,
-                                                                                     StepRollouts& out);
+                                                                                      StepRollouts& out);
   // G completions per prompt from the rollout workers, in prompt order, on every rank.
   std::vector<rollout::Completion> roll_out(const std::vector<std::vector<int64_t>>& prompts, int64_t step);
   // Every job's completions on every rank: each rank sampled the jobs it owns.

@@ -31,7 +31,8 @@ std::optional<std::pair<std::vector<int64_t>, std::vector<std::size_t>>> choose_
   }
   if (repeated) return std::make_pair(prefix_of_row, length);
   std::size_t shared = all[begin].prompt.size();
-  for (std::size_t i = begin + 1; i < end; ++i) shared = std::min(shared, common_length(all[begin].prompt, all[i].prompt));
+  for (std::size_t i = begin + 1; i < end; ++i)
+    shared = std::min(shared, common_length(all[begin].prompt, all[i].prompt));
   if (static_cast<int64_t>(shared) < min_shared) return std::nullopt;
   return std::make_pair(std::vector<int64_t>(end - begin, 0), std::vector<std::size_t>{shared});
 }
@@ -45,8 +46,8 @@ PrefixLayout build_prefix_layout(const std::vector<TrainingSequence>& all, std::
   int64_t longest_suffix = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const auto& s = all[begin + r];
-    longest_suffix = std::max<int64_t>(longest_suffix, static_cast<int64_t>(s.prompt.size() + s.completion.size() -
-                                                                            prefix_length[prefix_of_row[r]]));
+    longest_suffix = std::max<int64_t>(
+        longest_suffix, static_cast<int64_t>(s.prompt.size() + s.completion.size() - prefix_length[prefix_of_row[r]]));
   }
   std::vector<int64_t> prefix_ids(prefixes * longest_prefix, pad_id), prefix_mask(prefixes * longest_prefix, 0);
   std::vector<int64_t> suffix_ids(rows * longest_suffix, pad_id), suffix_mask(rows * longest_suffix, 0), hidden_index;
@@ -75,13 +76,14 @@ PrefixLayout build_prefix_layout(const std::vector<TrainingSequence>& all, std::
   layout.suffix_ids = at::tensor(suffix_ids, on.dtype(at::kLong)).view({rows, longest_suffix});
   layout.suffix_mask = at::tensor(suffix_mask, on.dtype(at::kLong)).view({rows, longest_suffix});
   layout.prefix_of_row = at::tensor(prefix_of_row, on.dtype(at::kLong));
-  layout.prefix_weight = (layout.prefix_mask.to(at::kFloat) *
-                          at::bincount(layout.prefix_of_row, {}, prefixes).to(at::kFloat).unsqueeze(1))
-                             .reshape({-1});
+  layout.prefix_weight =
+      (layout.prefix_mask.to(at::kFloat) * at::bincount(layout.prefix_of_row, {}, prefixes).to(at::kFloat).unsqueeze(1))
+          .reshape({-1});
   layout.hidden_index = at::tensor(hidden_index, on.dtype(at::kLong));
   if (!all[begin].routing.defined()) return layout;
   const int64_t layers = all[begin].routing.size(0), k = all[begin].routing.size(2);
-  at::Tensor prefix_replay = at::arange(k, on.dtype(at::kLong)).expand({layers, prefixes, longest_prefix, k}).contiguous();
+  at::Tensor prefix_replay =
+      at::arange(k, on.dtype(at::kLong)).expand({layers, prefixes, longest_prefix, k}).contiguous();
   at::Tensor suffix_replay = at::arange(k, on.dtype(at::kLong)).expand({layers, rows, longest_suffix, k}).contiguous();
   at::Tensor prefix_known = at::zeros({prefixes, longest_prefix}, on.dtype(at::kBool));
   at::Tensor suffix_known = at::zeros({rows, longest_suffix}, on.dtype(at::kBool));

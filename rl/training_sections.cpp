@@ -7,15 +7,16 @@ namespace {
 
 using config::Binder;
 
-constexpr std::array<std::pair<AdvantageMode, std::string_view>, 3> advantage_names{{
-    {AdvantageMode::group, "group"}, {AdvantageMode::batch, "batch"}, {AdvantageMode::none, "none"}}};
-constexpr std::array<std::pair<LossAggregation, std::string_view>, 4> loss_names{{
-    {LossAggregation::grpo, "grpo"}, {LossAggregation::bnpo, "bnpo"},
-    {LossAggregation::dr_grpo, "dr_grpo"}, {LossAggregation::dapo, "dapo"}}};
-constexpr std::array<std::pair<ImportanceSampling, std::string_view>, 2> importance_sampling_names{{
-    {ImportanceSampling::token, "token"}, {ImportanceSampling::sequence, "sequence"}}};
-constexpr std::array<std::pair<Schedule, std::string_view>, 3> schedule_names{{
-    {Schedule::constant, "constant"}, {Schedule::linear, "linear"}, {Schedule::cosine, "cosine"}}};
+constexpr std::array<std::pair<AdvantageMode, std::string_view>, 3> advantage_names{
+    {{AdvantageMode::group, "group"}, {AdvantageMode::batch, "batch"}, {AdvantageMode::none, "none"}}};
+constexpr std::array<std::pair<LossAggregation, std::string_view>, 4> loss_names{{{LossAggregation::grpo, "grpo"},
+                                                                                  {LossAggregation::bnpo, "bnpo"},
+                                                                                  {LossAggregation::dr_grpo, "dr_grpo"},
+                                                                                  {LossAggregation::dapo, "dapo"}}};
+constexpr std::array<std::pair<ImportanceSampling, std::string_view>, 2> importance_sampling_names{
+    {{ImportanceSampling::token, "token"}, {ImportanceSampling::sequence, "sequence"}}};
+constexpr std::array<std::pair<Schedule, std::string_view>, 3> schedule_names{
+    {{Schedule::constant, "constant"}, {Schedule::linear, "linear"}, {Schedule::cosine, "cosine"}}};
 
 constexpr int unbounded = 1 << 30;
 
@@ -41,12 +42,12 @@ void bind(Binder& b, GrpoSection& s) {
   b.number({"std_eps", "added to the reward std before dividing"}, s.std_eps, 1e-4, {0.0, 1.0, true, false});
   b.integer({"iterations", "optimizer passes over each rollout batch (mu)"}, s.iterations, 1, {1, 64});
   b.boolean({"mask_truncated", "exclude completions cut at max_new_tokens from the loss"}, s.mask_truncated, false);
-  b.boolean({"dynamic_sampling", "replace groups whose rewards are all equal with fresh prompts"},
-            s.dynamic_sampling, false);
+  b.boolean({"dynamic_sampling", "replace groups whose rewards are all equal with fresh prompts"}, s.dynamic_sampling,
+            false);
   b.integer({"max_resample_rounds", "how many times dynamic sampling may draw more prompts in one step"},
             s.max_resample_rounds, 3, {0, 100});
-  b.boolean({"routing_replay", "replay the experts chosen at sampling in the training forward (MoE)"},
-            s.routing_replay, true);
+  b.boolean({"routing_replay", "replay the experts chosen at sampling in the training forward (MoE)"}, s.routing_replay,
+            true);
   b.boolean({"router_aux_loss", "add the checkpoint's router_aux_loss_coef times the load-balancing loss, computed "
                                 "over the whole step (MoE; costs one forward pass without gradient)"},
             s.router_aux_loss, false);
@@ -68,14 +69,13 @@ void bind(Binder& b, OptimSection& s) {
 
 void bind(Binder& b, TrainSection& s) {
   b.integer({"steps", "optimizer steps in the run"}, s.steps, 100, {1, unbounded});
-  b.integer({"seed", "seeds sampling, shuffling and initialisation: the same seed gives the same metrics"},
-            s.seed, std::int64_t{0}, {0, std::numeric_limits<std::int64_t>::max()});
+  b.integer({"seed", "seeds sampling, shuffling and initialisation: the same seed gives the same metrics"}, s.seed,
+            std::int64_t{0}, {0, std::numeric_limits<std::int64_t>::max()});
   b.text({"output_dir", "folder for checkpoints, metrics.jsonl, TensorBoard files and plots"}, s.output_dir,
          "runs/experiment");
   b.integer({"micro_batch_tokens", "token budget of one forward/backward; a step accumulates micro-batches"},
             s.micro_batch_tokens, 8192, {1, unbounded});
-  b.integer({"save_every", "checkpoint every this many steps; 0: only at the end"}, s.save_every, 50,
-            {0, unbounded});
+  b.integer({"save_every", "checkpoint every this many steps; 0: only at the end"}, s.save_every, 50, {0, unbounded});
   b.integer({"eval_every", "evaluate on data.eval every this many steps; 0: only at the start and the end"},
             s.eval_every, 0, {0, unbounded});
   bind_compute_keys(b, s.threads, s.micro_batch_threads, s.activation_checkpointing);
@@ -101,7 +101,8 @@ void bind(Binder& b, EvalSection& s) {
             {1, 1024});
   b.number({"temperature", "sampling temperature"}, s.temperature, 0.6, {0.0, 100.0, true, false});
   b.number({"top_p", "nucleus sampling mass"}, s.top_p, 0.95, {0.0, 1.0, true, false});
-  b.integer({"max_new_tokens", "longest completion; 0: rollout.max_new_tokens (512 in aha sft)"}, s.max_new_tokens, 0, {0, unbounded});
+  b.integer({"max_new_tokens", "longest completion; 0: rollout.max_new_tokens (512 in aha sft)"}, s.max_new_tokens, 0,
+            {0, unbounded});
   b.integer({"batch_prompts", "problems sampled together"}, s.batch_prompts, 16, {1, unbounded});
 }
 

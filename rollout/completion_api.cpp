@@ -87,7 +87,8 @@ CompletionRequest parse_completion_request(const std::string& body) {
   if (!j.is_object()) bad("the body must be a JSON object");
   CompletionRequest r;
   const auto prompt = j.find("prompt");
-  if (prompt == j.end()) bad("\"prompt\" is required: a string, a list of strings, a list of token ids or a list of them");
+  if (prompt == j.end())
+    bad("\"prompt\" is required: a string, a list of strings, a list of token ids or a list of them");
   if (prompt->is_string()) {
     r.prompt_texts.push_back(prompt->get<std::string>());
   } else if (prompt->is_array() && !prompt->empty() && prompt->front().is_number_integer()) {
@@ -134,9 +135,15 @@ CompletionRequest parse_completion_request(const std::string& body) {
 
 json to_json(const CompletionRequest& r) {
   // return_token_ids and include_stop_str_in_output ask vLLM for what aha workers always return.
-  json j{{"n", r.n},           {"max_tokens", r.max_tokens},     {"temperature", r.temperature},
-         {"top_p", r.top_p},   {"top_k", r.top_k},               {"min_p", r.min_p},
-         {"stop", r.stop},     {"return_routing", r.return_routing}, {"return_token_ids", true},
+  json j{{"n", r.n},
+         {"max_tokens", r.max_tokens},
+         {"temperature", r.temperature},
+         {"top_p", r.top_p},
+         {"top_k", r.top_k},
+         {"min_p", r.min_p},
+         {"stop", r.stop},
+         {"return_routing", r.return_routing},
+         {"return_token_ids", true},
          {"include_stop_str_in_output", true}};
   if (!r.prompt_ids.empty()) j["prompt"] = r.prompt_ids;
   else j["prompt"] = r.prompt_texts;
@@ -160,7 +167,8 @@ json to_json(const CompletionResponse& response, const std::string& model, int64
     if (!c.routing_shape.empty()) choice["routing"] = {{"shape", c.routing_shape}, {"int16_base64", base64(c.routing)}};
     choices.push_back(std::move(choice));
   }
-  const auto created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  const auto created =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
   return {{"id", fmt::format("cmpl-{}", created.count())},
           {"object", "text_completion"},
           {"created", created.count()},

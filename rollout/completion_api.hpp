@@ -32,8 +32,8 @@ struct CompletionRequest {
   int max_tokens = 16;  // OpenAI's default
   double temperature = 1.0;
   double top_p = 1.0;
-  int top_k = 0;       // vLLM's extension; 0: off
-  double min_p = 0.0;  // vLLM's extension
+  int top_k = 0;                // vLLM's extension; 0: off
+  double min_p = 0.0;           // vLLM's extension
   std::optional<int> logprobs;  // any value returns the sampled tokens' log-probs
   std::vector<std::string> stop;
   std::optional<uint64_t> seed;

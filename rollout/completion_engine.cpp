@@ -15,7 +15,9 @@ namespace aha::rollout {
 
 CompletionEngine::CompletionEngine(policy::CausalLM model, policy::Tokenizer tokenizer, std::string model_name,
                                    EngineSettings settings)
-    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), model_name_(std::move(model_name)),
+    : model_(std::move(model)),
+      tokenizer_(std::move(tokenizer)),
+      model_name_(std::move(model_name)),
       settings_(std::move(settings)) {
   if (!tokenizer_.eos_id()) throw Error(fmt::format("{}: tokenizer_config.json names no eos_token", model_name_));
   model_->eval();
@@ -133,8 +135,8 @@ RolloutHandlers CompletionEngine::handlers() {
     if (!version) throw ApiError(400, "a weight update needs its version (X-Weight-Version header or \"version\")");
     if (*version < 0) throw ApiError(400, fmt::format("weight version {}: versions count updates from 0", *version));
     if (*version < version_)
-      throw ApiError(409, fmt::format("this worker holds weight version {}; an update to {} would go back", version_.load(),
-                                      *version));
+      throw ApiError(409, fmt::format("this worker holds weight version {}; an update to {} would go back",
+                                      version_.load(), *version));
     try {
       load_weights(source, *version);
     } catch (const Error& e) {

@@ -26,7 +26,8 @@ Completion to_completion(CompletionChoice choice) {
   c.tokens = std::move(choice.token_ids);
   c.logprobs = std::move(choice.token_logprobs);
   c.finish = choice.stopped ? FinishReason::stop : FinishReason::length;
-  if (c.logprobs.size() != c.tokens.size()) throw std::runtime_error("a completion came back without a log-prob per token");
+  if (c.logprobs.size() != c.tokens.size())
+    throw std::runtime_error("a completion came back without a log-prob per token");
   if (!choice.routing_shape.empty())
     c.routing = at::from_blob(choice.routing.data(), choice.routing_shape, at::kShort).clone();
   return c;

@@ -3,8 +3,8 @@
 #include "rollout/generator.hpp"
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 #include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <optional>
@@ -45,7 +45,8 @@ bool ends_with_stop(const Completion& c, const GenerationSettings& s, const Deto
   for (const auto& stop : s.stop) longest = std::max(longest, stop.size());
   const std::span<const int64_t> tokens(c.tokens);
   const std::string text = detokenize(tokens.last(std::min(tokens.size(), longest + 1)));
-  return std::any_of(s.stop.begin(), s.stop.end(), [&](const std::string& stop) { return text.find(stop) != std::string::npos; });
+  return std::any_of(s.stop.begin(), s.stop.end(),
+                     [&](const std::string& stop) { return text.find(stop) != std::string::npos; });
 }
 
 // The experts of every MoE layer for the tokens of one forward pass: [layers, tokens, k] int16 on the CPU.
@@ -64,7 +65,7 @@ std::vector<at::Tensor> experts_of(const std::vector<policy::RouterTrace>& route
 // Routing of each row, step by step: the prompt's, then each decoded token's.
 struct RoutingRecorder {
   int64_t layers = 0, k = 0;
-  std::vector<at::Tensor> prompt;               // per prompt [layers, prompt tokens, k]
+  std::vector<at::Tensor> prompt;             // per prompt [layers, prompt tokens, k]
   std::vector<std::vector<int16_t>> decoded;  // per row [steps, layers, k]
 
   void record_prompts(const std::vector<policy::RouterTrace>& routers, const std::vector<std::vector<int64_t>>& prompts,
@@ -83,7 +84,8 @@ struct RoutingRecorder {
     const auto alive = static_cast<int64_t>(rows.size());
     for (int64_t i = 0; i < alive; ++i) {
       auto& into = decoded[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])];
-      for (int64_t l = 0; l < layers; ++l) into.insert(into.end(), e + (l * alive + i) * k, e + (l * alive + i + 1) * k);
+      for (int64_t l = 0; l < layers; ++l)
+        into.insert(into.end(), e + (l * alive + i) * k, e + (l * alive + i + 1) * k);
     }
   }
   at::Tensor of_row(int64_t row, int group_size) {
@@ -109,7 +111,8 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
   cache.capacity = ids.size(1) + s.max_new_tokens;
   const policy::ForwardOutput prefill = model.forward(ids.to(device), mask.to(device), &cache);
   at::Tensor hidden = prefill.hidden.select(1, -1);  // [prompts, hidden]
-  cache.select_rows(at::arange(static_cast<int64_t>(prompts.size()), at::kLong).repeat_interleave(group_size).to(device));
+  cache.select_rows(
+      at::arange(static_cast<int64_t>(prompts.size()), at::kLong).repeat_interleave(group_size).to(device));
   hidden = hidden.repeat_interleave(group_size, 0);  // [rows, hidden]
 
   const auto rows = static_cast<int64_t>(prompts.size()) * group_size;
@@ -128,7 +131,7 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
     // The logits once, for the draw and the log-probs: the same bits per row as the trainer's
     // chunked policy::token_logprobs, whose products and kernel these are.
     const at::Tensor logits = decoder ? decoder->logits(hidden) : model.logits(hidden);  // [alive, vocab]
-    const at::Tensor tokens = sample(logits, s.sampling, generator);       // [alive]
+    const at::Tensor tokens = sample(logits, s.sampling, generator);                     // [alive]
     const at::Tensor logprobs =
         kernels::selective_log_softmax(logits, tokens, 1.0 / s.sampling.temperature).logprobs.to(at::kCPU);
     const at::Tensor cpu_tokens = tokens.to(at::kCPU);
@@ -139,7 +142,8 @@ std::vector<Completion> generate(policy::CausalLMImpl& model, const std::vector<
       Completion& c = completions[alive[i]];
       c.tokens.push_back(token[i]);
       c.logprobs.push_back(logprob[i]);
-      if (std::find(s.eos_ids.begin(), s.eos_ids.end(), token[i]) != s.eos_ids.end() || ends_with_stop(c, s, detokenize)) {
+      if (std::find(s.eos_ids.begin(), s.eos_ids.end(), token[i]) != s.eos_ids.end() ||
+          ends_with_stop(c, s, detokenize)) {
         c.finish = FinishReason::stop;
       } else {
         keep.push_back(static_cast<int64_t>(i));

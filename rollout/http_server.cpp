@@ -52,8 +52,8 @@ bool same_secret(std::string_view given, std::string_view expected) {
 // The message's first line, at most 1000 bytes: never a stack trace or a file's contents.
 std::string error_json(int status, const std::string& message) {
   std::string line = message.substr(0, std::min(message.find('\n'), std::size_t{1000}));
-  return nlohmann::json{{"error", {{"message", line}, {"code", status}}}}.dump(-1, ' ', false,
-                                                                               nlohmann::json::error_handler_t::replace);
+  return nlohmann::json{{"error", {{"message", line}, {"code", status}}}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::optional<int64_t> weight_version_header(const http::fields& fields) {
@@ -71,7 +71,9 @@ std::optional<int64_t> weight_version_header(const http::fields& fields) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::State& state) : stream_(std::move(socket)), state_(state) {}
-  void start() { asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); }); }
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
 
  private:
   void read_header() {
@@ -185,9 +187,8 @@ class Session : public std::enable_shared_from_this<Session> {
         status = 500;
         body = error_json(500, std::string("internal error: ") + e.what());
       }
-      asio::post(self->stream_.get_executor(), [self, status, body = std::move(body)]() mutable {
-        self->reply(status, std::move(body));
-      });
+      asio::post(self->stream_.get_executor(),
+                 [self, status, body = std::move(body)]() mutable { self->reply(status, std::move(body)); });
     });
   }
 

@@ -24,9 +24,9 @@ struct HttpServerSettings {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port (see HttpServer::port)
   std::string token;
-  std::size_t max_body_bytes = 16 << 20;           // /v1/completions and /health
+  std::size_t max_body_bytes = 16 << 20;                  // /v1/completions and /health
   std::size_t max_weights_bytes = std::size_t{64} << 30;  // /v1/weights
-  std::chrono::milliseconds read_timeout{30000};  // to receive one whole request
+  std::chrono::milliseconds read_timeout{30000};          // to receive one whole request
   int io_threads = 2;
   std::filesystem::path upload_dir;  // where /v1/weights bodies are written; it must exist
 };

@@ -41,8 +41,10 @@ RemotePool::RemotePool(RemoteSettings settings, policy::CausalLMImpl& policy, in
         throw Error(fmt::format("rollout worker {} does not answer: {}", endpoint, e.what()));
       }
     }();
-    if (health.status == 401) throw Error(fmt::format("rollout worker {} refused the token of rollout.token_file", endpoint));
-    if (health.status != 200) throw Error(fmt::format("rollout worker {}: /health answered {}: {}", endpoint, health.status, health.body));
+    if (health.status == 401)
+      throw Error(fmt::format("rollout worker {} refused the token of rollout.token_file", endpoint));
+    if (health.status != 200)
+      throw Error(fmt::format("rollout worker {}: /health answered {}: {}", endpoint, health.status, health.body));
     workers_.push_back(std::move(worker));
   }
   publish(policy, version);
@@ -76,8 +78,8 @@ std::string RemotePool::failures() const {
   return out;
 }
 
-std::tuple<std::string, std::string, std::string, std::string> RemotePool::weight_update(
-    policy::CausalLMImpl& policy, int64_t version) const {
+std::tuple<std::string, std::string, std::string, std::string> RemotePool::weight_update(policy::CausalLMImpl& policy,
+                                                                                         int64_t version) const {
   if (!settings_.shared_folder.empty()) {
     const auto folder = settings_.shared_folder / fmt::format("version-{}", version);
     policy::save_causal_lm(policy, folder, settings_.tokenizer_from);
@@ -149,13 +151,16 @@ RolloutResult RemotePool::run_job(const Worker& worker, const RolloutJob& job) c
   const auto began = std::chrono::steady_clock::now();
   const HttpReply reply = http_request(worker.target, "POST", "/v1/completions", settings_.token,
                                        to_json(request).dump(), "application/json", settings_.timeout);
-  if (reply.status != 200) throw std::runtime_error(fmt::format("/v1/completions answered {}: {}", reply.status, reply.body));
+  if (reply.status != 200)
+    throw std::runtime_error(fmt::format("/v1/completions answered {}: {}", reply.status, reply.body));
   CompletionResponse response = parse_completion_response(reply.body);
   const std::size_t expected = job.prompts.size() * static_cast<std::size_t>(job.group_size);
   if (response.choices.size() != expected)
-    throw std::runtime_error(fmt::format("{} completions came back, {} were asked for", response.choices.size(), expected));
+    throw std::runtime_error(
+        fmt::format("{} completions came back, {} were asked for", response.choices.size(), expected));
   if (response.weight_version && *response.weight_version != version_)
-    throw std::runtime_error(fmt::format("answered with weight version {}, expected {}", *response.weight_version, version_.load()));
+    throw std::runtime_error(
+        fmt::format("answered with weight version {}, expected {}", *response.weight_version, version_.load()));
   RolloutResult result;
   result.id = job.id;
   result.weight_version = version_;  // the version asked for, which the worker confirmed or loaded synchronously

@@ -63,7 +63,7 @@ class RemotePool : public RolloutBackend {
   // The request that hands a worker version `version`: {route, body, content type, header}.
   std::tuple<std::string, std::string, std::string, std::string> weight_update(policy::CausalLMImpl& policy,
                                                                                int64_t version) const;
-  std::string failures() const;                          // with mutex_ held
+  std::string failures() const;  // with mutex_ held
 
   RemoteSettings settings_;
   std::atomic<int64_t> version_ = 0;

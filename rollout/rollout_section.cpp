@@ -4,16 +4,16 @@
 namespace aha::rollout {
 
 void bind(config::Binder& b, RolloutSection& s) {
-  b.integer({"group_size", "completions sampled per prompt (G); advantages are relative to the group"},
-            s.group_size, 8, {2, 1024});
+  b.integer({"group_size", "completions sampled per prompt (G); advantages are relative to the group"}, s.group_size, 8,
+            {2, 1024});
   b.integer({"prompts_per_step", "prompts per optimizer step; the step trains on prompts_per_step * group_size "
                                  "completions"},
             s.prompts_per_step, 16, {1, 65536});
-  b.integer({"max_new_tokens", "longest completion; longer ones are cut and marked truncated"}, s.max_new_tokens,
-            512, {1, 1 << 20});
+  b.integer({"max_new_tokens", "longest completion; longer ones are cut and marked truncated"}, s.max_new_tokens, 512,
+            {1, 1 << 20});
   b.number({"temperature", "sampling temperature"}, s.temperature, 1.0, {0.0, 100.0, true, false});
-  b.number({"top_p", "nucleus sampling: keep the smallest set of tokens whose probability reaches top_p"}, s.top_p,
-           1.0, {0.0, 1.0, true, false});
+  b.number({"top_p", "nucleus sampling: keep the smallest set of tokens whose probability reaches top_p"}, s.top_p, 1.0,
+           {0.0, 1.0, true, false});
   b.integer({"top_k", "keep only the k most likely tokens; 0: off"}, s.top_k, 0, {0, 1 << 20});
   b.number({"min_p", "drop tokens less likely than min_p times the most likely one; 0: off"}, s.min_p, 0.0,
            {0.0, 1.0, false, true});
@@ -24,10 +24,9 @@ void bind(config::Binder& b, RolloutSection& s) {
                         "on one). One worker on every thread reads the weights once per token for all rows: best "
                         "for large models"},
             s.workers, 1, {1, 256});
-  b.integer({"queue_size", "groups buffered between the rollout workers and the trainer"}, s.queue_size, 4,
-            {1, 4096});
+  b.integer({"queue_size", "groups buffered between the rollout workers and the trainer"}, s.queue_size, 4, {1, 4096});
   b.texts({"endpoints", "remote rollout workers (`aha rollout-worker`) as http://host:port; groups are spread over "
-                       "them; empty: sample in this process"},
+                        "them; empty: sample in this process"},
           s.endpoints, {});
   b.text({"token_file", "file holding the bearer token of the remote workers (needed with endpoints)"}, s.token_file,
          "");

@@ -37,9 +37,10 @@ namespace {
 // per row, and the first token whose running probability passes u times the row's total. One
 // random number per row, where a race of exponentials (at::multinomial) needs a logarithm per token.
 at::Tensor inverse_cdf_draw(const at::Tensor& probs, at::Generator& generator) {
-  const at::Tensor cdf = probs.cumsum(-1);                      // [rows, vocab], nondecreasing
+  const at::Tensor cdf = probs.cumsum(-1);                       // [rows, vocab], nondecreasing
   const at::Tensor total = cdf.narrow(-1, cdf.size(-1) - 1, 1);  // [rows, 1]
-  TORCH_CHECK(at::isfinite(total).all().item<bool>(), "sample: the probabilities of a row are not finite (its logits hold ",
+  TORCH_CHECK(at::isfinite(total).all().item<bool>(),
+              "sample: the probabilities of a row are not finite (its logits hold ",
               "nan or inf, or every token was filtered out)");
   const at::Tensor target = at::rand({probs.size(0), 1}, generator, probs.options()) * total;
   // The tokens before the drawn one are those whose running sum has not passed the target; one

@@ -23,7 +23,8 @@ RolloutPool::RolloutPool(policy::CausalLMImpl& policy, int64_t version, int work
       version_(version),
       queue_size_(std::max(queue_size, 1)) {
   for (int w = 0; w < std::max(workers, 1); ++w) workers_.push_back(std::make_unique<Worker>());
-  for (auto& worker : workers_) threads_.emplace_back([this, w = worker.get(), threads_per_worker] { work(*w, threads_per_worker); });
+  for (auto& worker : workers_)
+    threads_.emplace_back([this, w = worker.get(), threads_per_worker] { work(*w, threads_per_worker); });
 }
 
 RolloutPool::~RolloutPool() {

@@ -3,6 +3,7 @@
 # dependencies are ignored by git; generated files, whose first line says so, are skipped):
 #   - no file over 400 lines;
 #   - no function over 80 lines, measured by lizard (installed into $AHA_VENV when missing);
+#   - each folder includes only the folders docs/architecture.md allows it;
 #   - clang-format 14 (Debian 12's) finds nothing to change; AHA_STYLE_FORMAT=0 skips this.
 # Prints file:line and what is wrong for each problem and exits 1, or one line when all is fine.
 set -euo pipefail
@@ -37,6 +38,24 @@ long=$("$AHA_VENV/bin/lizard" -L $MAX_FUNCTION_LINES -C 1000 -w "${files[@]}") |
 over="lines long, over $MAX_FUNCTION_LINES"
 report "$(sed -E "s/^([^:]+:[0-9]+): warning: (.*) has .* ([0-9]+) length, .*/\1: \2 is \3 $over/" <<<"$long")"
 
+# Dependency rules: a folder includes headers of the folders listed for it and of no others;
+# core, rewards and records include no LibTorch header.
+declare -A may_include=(
+  [core]="" [kernels]="" [policy]="core kernels" [rollout]="core kernels policy" [rewards]="core"
+  [records]="core" [datasets]="core policy rewards" [rl]="core kernels policy rollout rewards records datasets"
+  [cli]="core kernels policy rollout rewards records datasets rl")
+for folder in "${!may_include[@]}"; do
+  allowed="$folder ${may_include[$folder]}"
+  while IFS=: read -r file line include; do
+    used=$(sed -E 's/.*#include "([a-z_]+)\/.*/\1/' <<<"$include")
+    [[ " $allowed " == *" $used "* ]] || [ ! -d "$used" ] ||
+      report "$file:$line: $folder/ may not include $used/ (docs/architecture.md)"
+  done < <(git grep -n -E '^#include "[a-z_]+/' -- "$folder/" || true)
+done
+for folder in core rewards records; do
+  report "$(git grep -n -E '^#include <(torch|ATen|c10)/' -- "$folder/" | sed -E "s|^([^:]+:[0-9]+):(.*)|\\1: \\2 is LibTorch, which $folder/ may not include|")"
+done
+
 format="clang-format clean"
 if [ "${AHA_STYLE_FORMAT:-1}" = 0 ]; then
   format="clang-format not checked (AHA_STYLE_FORMAT=0)"
@@ -52,4 +71,5 @@ if [ $problems -gt 0 ]; then
   echo "style: $problems problem(s) in the ${#files[@]} files checked"
   exit 1
 fi
-echo "style: ${#files[@]} files within $MAX_FILE_LINES lines, functions within $MAX_FUNCTION_LINES lines, $format"
+echo "style: ${#files[@]} files within $MAX_FILE_LINES lines, functions within $MAX_FUNCTION_LINES lines," \
+  "folders within their dependency rules, $format"

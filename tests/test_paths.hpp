@@ -1,5 +1,5 @@
-// Where the tests find the checkout, the built `aha` binary and the shared data, and reading a file. CTest runs them in the checkout
-// and passes AHA_BINARY; AHA_SOURCE_DIR may point elsewhere when a test binary is run by hand.
+// Where the tests find the checkout, the built `aha` binary and the shared data, and reading a file. CTest runs them in
+// the checkout and passes AHA_BINARY; AHA_SOURCE_DIR may point elsewhere when a test binary is run by hand.
 #pragma once
 
 #include <filesystem>

@@ -59,30 +59,50 @@ inline long long read_count() {
   return n;
 }
 
-template <class T> struct is_sequence : std::false_type {};
-template <class T, class A> struct is_sequence<std::vector<T, A>> : std::true_type {};
-template <class T, class A> struct is_sequence<std::deque<T, A>> : std::true_type {};
-template <class T, class A> struct is_sequence<std::list<T, A>> : std::true_type {};
-template <class T> struct is_set : std::false_type {};
-template <class T, class C, class A> struct is_set<std::set<T, C, A>> : std::true_type {};
-template <class T, class C, class A> struct is_set<std::multiset<T, C, A>> : std::true_type {};
-template <class T, class H, class E, class A> struct is_set<std::unordered_set<T, H, E, A>> : std::true_type {};
-template <class T> struct is_map : std::false_type {};
-template <class K, class V, class C, class A> struct is_map<std::map<K, V, C, A>> : std::true_type {};
+template <class T>
+struct is_sequence : std::false_type {};
+template <class T, class A>
+struct is_sequence<std::vector<T, A>> : std::true_type {};
+template <class T, class A>
+struct is_sequence<std::deque<T, A>> : std::true_type {};
+template <class T, class A>
+struct is_sequence<std::list<T, A>> : std::true_type {};
+template <class T>
+struct is_set : std::false_type {};
+template <class T, class C, class A>
+struct is_set<std::set<T, C, A>> : std::true_type {};
+template <class T, class C, class A>
+struct is_set<std::multiset<T, C, A>> : std::true_type {};
+template <class T, class H, class E, class A>
+struct is_set<std::unordered_set<T, H, E, A>> : std::true_type {};
+template <class T>
+struct is_map : std::false_type {};
+template <class K, class V, class C, class A>
+struct is_map<std::map<K, V, C, A>> : std::true_type {};
 template <class K, class V, class H, class E, class A>
 struct is_map<std::unordered_map<K, V, H, E, A>> : std::true_type {};
-template <class T> struct is_pair_or_tuple : std::false_type {};
-template <class A, class B> struct is_pair_or_tuple<std::pair<A, B>> : std::true_type {};
-template <class... T> struct is_pair_or_tuple<std::tuple<T...>> : std::true_type {};
-template <class T> struct is_optional : std::false_type {};
-template <class T> struct is_optional<std::optional<T>> : std::true_type {};
-template <class T> struct is_array : std::false_type {};
-template <class T, std::size_t N> struct is_array<std::array<T, N>> : std::true_type {};
+template <class T>
+struct is_pair_or_tuple : std::false_type {};
+template <class A, class B>
+struct is_pair_or_tuple<std::pair<A, B>> : std::true_type {};
+template <class... T>
+struct is_pair_or_tuple<std::tuple<T...>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_array : std::false_type {};
+template <class T, std::size_t N>
+struct is_array<std::array<T, N>> : std::true_type {};
 
-template <class T> void write(const T& value);
-template <class T> void read(T& value);
+template <class T>
+void write(const T& value);
+template <class T>
+void read(T& value);
 
-template <class T> void write(const T& value) {
+template <class T>
+void write(const T& value) {
   std::FILE* out = channel().out;
   if constexpr (std::is_same_v<T, bool>) {
     std::fprintf(out, "%d ", value ? 1 : 0);
@@ -115,7 +135,8 @@ template <class T> void write(const T& value) {
   }
 }
 
-template <class T> void read(T& value) {
+template <class T>
+void read(T& value) {
   if constexpr (std::is_same_v<T, bool>) {
     value = read_count() != 0;
   } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
@@ -176,8 +197,10 @@ template <class T> void read(T& value) {
 
 // The judge's stand-in for a program function: sends the arguments, returns the decoded result,
 // throws when the program threw or its side is gone.
-template <class F> struct Remote;
-template <class R, class... A> struct Remote<R (*)(A...)> {
+template <class F>
+struct Remote;
+template <class R, class... A>
+struct Remote<R (*)(A...)> {
   const char* name;
   R operator()(A... args) const {
     std::fprintf(channel().out, "%s ", name);
@@ -208,7 +231,8 @@ inline bool program_ready() {
 // channel.
 class Server {
  public:
-  template <class R, class... A> void add(const char* name, R (*f)(A...)) {
+  template <class R, class... A>
+  void add(const char* name, R (*f)(A...)) {
     handlers_.emplace(name, [f] {
       std::tuple<std::decay_t<A>...> args;
       std::apply([](auto&... item) { (read(item), ...); }, args);

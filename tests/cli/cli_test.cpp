@@ -35,14 +35,15 @@ TEST_CASE("aha config check succeeds on every shipped config and prints it resol
     CHECK(r.status == 0);
     CHECK(r.err.empty());
     const std::string folder = entry.path().parent_path().filename().string();
-    if (folder == "pretrain") CHECK_THAT(r.out, Catch::Contains("(pretrain config)") && Catch::Contains("architecture = "));
+    if (folder == "pretrain")
+      CHECK_THAT(r.out, Catch::Contains("(pretrain config)") && Catch::Contains("architecture = "));
     else if (folder == "sft") CHECK_THAT(r.out, Catch::Contains("(sft config)") && Catch::Contains("epochs = "));
     else CHECK_THAT(r.out, Catch::Contains("(experiment config)") && Catch::Contains("[grpo]\nadvantage = \"group\""));
     ++checked;
   }
   CHECK(checked >= 6);
-  const auto forced = run_aha({"config", "check", (source_dir() / "configs/sft/distill-demo.toml").string(), "--kind",
-                               "experiment"});
+  const auto forced =
+      run_aha({"config", "check", (source_dir() / "configs/sft/distill-demo.toml").string(), "--kind", "experiment"});
   CHECK(forced.status == 1);
   CHECK_THAT(forced.err, Catch::Contains("[[reward]]"));
 }
@@ -55,8 +56,9 @@ TEST_CASE("aha config check applies --set overrides") {
 }
 
 TEST_CASE("a misspelt key exits 1 with did-you-mean on stderr") {
-  const auto file = write_temp("aha-typo.toml",
-                               "[model]\npath = \"m\"\n[data]\ntrain = \"t\"\n[[reward]]\nrule = \"math\"\n[optim]\nwarmup_step = 1\n");
+  const auto file = write_temp(
+      "aha-typo.toml",
+      "[model]\npath = \"m\"\n[data]\ntrain = \"t\"\n[[reward]]\nrule = \"math\"\n[optim]\nwarmup_step = 1\n");
   const auto r = run_aha({"config", "check", file});
   CHECK(r.status == 1);
   CHECK(r.out.empty());

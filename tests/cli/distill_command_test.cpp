@@ -15,14 +15,15 @@
 
 namespace {
 
-const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-distill-cli-" + std::to_string(::getpid()));
-
+const std::filesystem::path work = std::filesystem::temp_directory_path() /
+                                   ("aha-distill-cli-" + std::to_string(::getpid()));
 
 CommandResult distill(const std::filesystem::path& out, int limit, bool resume) {
-  std::vector<std::string> args{"distill", "--teacher", pretrain_tiny(work).string(), "--data",
-                                (work / "data/train.jsonl").string(), "--samples", "3", "--max-new-tokens", "8",
-                                "--batch", "4", "--limit", std::to_string(limit), "--threads", "1",
-                                "--out", out.string()};
+  std::vector<std::string> args{
+      "distill",   "--teacher", pretrain_tiny(work).string(), "--data",    (work / "data/train.jsonl").string(),
+      "--samples", "3",         "--max-new-tokens",           "8",         "--batch",
+      "4",         "--limit",   std::to_string(limit),        "--threads", "1",
+      "--out",     out.string()};
   if (resume) args.push_back("--resume");
   return run_aha(args);
 }
@@ -48,21 +49,24 @@ TEST_CASE("aha distill resumes an interrupted run into the files an uninterrupte
   INFO(resumed.err);
   REQUIRE(resumed.status == 0);
   CHECK_THAT(resumed.err, Catch::Contains("resuming after 8"));
-  CHECK(resumed.out == whole.out.substr(0, whole.out.rfind("overall")) + resumed.out.substr(resumed.out.rfind("overall")));
+  CHECK(resumed.out ==
+        whole.out.substr(0, whole.out.rfind("overall")) + resumed.out.substr(resumed.out.rfind("overall")));
   CHECK(read_file(work / "interrupted/traces.summary.jsonl") == read_file(work / "whole/traces.summary.jsonl"));
   CHECK(read_file(work / "interrupted/traces.jsonl") == read_file(work / "whole/traces.jsonl"));
 
-  const auto summary = nlohmann::json::parse(read_file(work / "whole/traces.summary.jsonl").substr(0, read_file(work / "whole/traces.summary.jsonl").find('\n')));
-  for (const char* key : {"problem", "line", "sampled", "correct", "formatted", "duplicates", "kept"}) CHECK(summary.contains(key));
+  const auto summary = nlohmann::json::parse(read_file(work / "whole/traces.summary.jsonl")
+                                                 .substr(0, read_file(work / "whole/traces.summary.jsonl").find('\n')));
+  for (const char* key : {"problem", "line", "sampled", "correct", "formatted", "duplicates", "kept"})
+    CHECK(summary.contains(key));
   CHECK(summary["sampled"] == 3);
 }
 
 TEST_CASE("aha distill needs a rule that verifies answers") {
   std::filesystem::create_directories(work);
   std::ofstream(work / "format-only.toml") << "[[reward]]\nrule = \"format\"\n";
-  const auto result = run_aha({"distill", "--teacher", pretrain_tiny(work).string(), "--data",
-                               (work / "data/train.jsonl").string(), "--out", (work / "unused.jsonl").string(),
-                               "--config", (work / "format-only.toml").string()});
+  const auto result =
+      run_aha({"distill", "--teacher", pretrain_tiny(work).string(), "--data", (work / "data/train.jsonl").string(),
+               "--out", (work / "unused.jsonl").string(), "--config", (work / "format-only.toml").string()});
   CHECK(result.status == 1);
   CHECK_THAT(result.err, Catch::Contains("math or a code rule"));
   CHECK_FALSE(std::filesystem::exists(work / "unused.jsonl"));
@@ -79,13 +83,14 @@ TEST_CASE("aha sft fine-tunes a dense student on prompt/completion pairs") {
                    .dump()
             << "\n";
   }
-  std::ofstream(work / "sft.toml", std::ios::trunc) << "[model]\npath = \"" << student.string() << "\"\n[data]\ntrain = \""
-                                                   << (work / "pairs.jsonl").string() << "\"\n";
+  std::ofstream(work / "sft.toml", std::ios::trunc)
+      << "[model]\npath = \"" << student.string() << "\"\n[data]\ntrain = \"" << (work / "pairs.jsonl").string()
+      << "\"\n";
   const auto out = work / "sft-run";
   std::filesystem::remove_all(out);
-  const auto result = run_aha({"sft", (work / "sft.toml").string(), "--set", "train.epochs=2", "--set",
-                               "train.batch_size=4", "--set", "train.threads=1", "--set",
-                               "train.output_dir=" + out.string(), "--set", "log.progress=false"});
+  const auto result =
+      run_aha({"sft", (work / "sft.toml").string(), "--set", "train.epochs=2", "--set", "train.batch_size=4", "--set",
+               "train.threads=1", "--set", "train.output_dir=" + out.string(), "--set", "log.progress=false"});
   INFO(result.err);
   REQUIRE(result.status == 0);
   CHECK_THAT(result.err, Catch::Contains("6 pairs") && Catch::Contains("3 steps of 4"));

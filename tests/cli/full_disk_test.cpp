@@ -23,7 +23,8 @@ std::string quoted(const std::string& text) { return "'" + text + "'"; }
 
 // The train command for a run in `out`, as one shell line.
 std::string train_line(const fs::path& model, const fs::path& out) {
-  std::string line = quoted(aha_binary().string()) + " train " + quoted((source_dir() / "configs/zero-demo.toml").string());
+  std::string line = quoted(aha_binary().string()) + " train " +
+                     quoted((source_dir() / "configs/zero-demo.toml").string());
   for (const std::string& set :
        {"model.path=" + model.string(), "data.train=" + (model.parent_path() / "data/train.jsonl").string(),
         "data.eval=" + (model.parent_path() / "data/eval.jsonl").string(), std::string("rollout.group_size=2"),
@@ -53,12 +54,12 @@ FullDiskRun run_on_tmpfs(const fs::path& model, long long bytes) {
   fs::remove_all(case_dir);
   fs::create_directories(mount);
   const std::string out = (mount / "run").string(), dir = case_dir.string();
-  const std::string script =
-      train_line(model, out) + " >" + quoted(dir + "/first.log") + " 2>&1; echo $? >" + quoted(dir + "/first.status") +
-      "; cp -a " + quoted(out) + " " + quoted(dir + "/after") + " 2>/dev/null; cat " + quoted(out + "/metrics.jsonl") +
-      " >" + quoted(dir + "/metrics1") + " 2>/dev/null; " + train_line(model, out) + " >" + quoted(dir + "/second.log") +
-      " 2>&1; echo $? >" + quoted(dir + "/second.status") + "; cat " + quoted(out + "/metrics.jsonl") + " >" +
-      quoted(dir + "/metrics2") + " 2>/dev/null; true";
+  const std::string script = train_line(model, out) + " >" + quoted(dir + "/first.log") + " 2>&1; echo $? >" +
+                             quoted(dir + "/first.status") + "; cp -a " + quoted(out) + " " + quoted(dir + "/after") +
+                             " 2>/dev/null; cat " + quoted(out + "/metrics.jsonl") + " >" + quoted(dir + "/metrics1") +
+                             " 2>/dev/null; " + train_line(model, out) + " >" + quoted(dir + "/second.log") +
+                             " 2>&1; echo $? >" + quoted(dir + "/second.status") + "; cat " +
+                             quoted(out + "/metrics.jsonl") + " >" + quoted(dir + "/metrics2") + " 2>/dev/null; true";
   const std::string command = "bwrap --dev-bind / / --size " + std::to_string(bytes) + " --tmpfs " +
                               quoted(mount.string()) + " -- /bin/sh -c " + quoted(script);
   REQUIRE(std::system(command.c_str()) == 0);

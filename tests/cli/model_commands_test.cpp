@@ -26,7 +26,8 @@ void check_logprobs(const std::filesystem::path& folder, const nlohmann::json& e
   REQUIRE(r.status == 0);
   const auto out = nlohmann::json::parse(r.out);
   CHECK(out["ids"] == expected["ids"]);
-  const auto ours = out["logprobs"].get<std::vector<double>>(), theirs = expected["logprobs"].get<std::vector<double>>();
+  const auto ours = out["logprobs"].get<std::vector<double>>(),
+             theirs = expected["logprobs"].get<std::vector<double>>();
   REQUIRE(ours.size() == theirs.size());
   for (std::size_t i = 0; i < ours.size(); ++i) CHECK(ours[i] == Approx(theirs[i]).margin(1e-4));
 }
@@ -86,7 +87,8 @@ TEST_CASE("aha logprobs equals transformers on a tiny checkpoint with its tokeni
   CHECK_THAT(missing.err, Catch::Contains("no/such/model"));
 }
 
-TEST_CASE("a checkpoint padded past its tokenizer: logprobs over the tokenizer's ids as transformers, eval and distill sample none of the padding") {
+TEST_CASE("a checkpoint padded past its tokenizer: logprobs over the tokenizer's ids as transformers, eval and distill "
+          "sample none of the padding") {
   const auto folder = source_dir() / "tests/fixtures/models/padded_vocab";
   const auto expected = nlohmann::json::parse(std::ifstream(folder / "expected.json"));
   REQUIRE(expected["padded_argmax"].get<int>() > 0);  // unmasked, the padded rows would be drawn
@@ -95,10 +97,13 @@ TEST_CASE("a checkpoint padded past its tokenizer: logprobs over the tokenizer's
   // A padded id would fail to decode: both commands sample and decode 2 x 4 completions.
   const auto dir = std::filesystem::temp_directory_path() / ("aha-padded-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / "problems.jsonl") << R"({"question": "Tom has 3 apples and gets 4 more. How many?", "answer": "7"})"
-                                        << "\n" << R"({"question": "What is 12 + 5?", "answer": "17"})" << "\n";
-  const auto eval = run_aha({"eval", "--model", folder.string(), "--data", (dir / "problems.jsonl").string(), "--samples",
-                             "4", "--max-new-tokens", "12"});
+  std::ofstream(dir / "problems.jsonl")
+      << R"({"question": "Tom has 3 apples and gets 4 more. How many?", "answer": "7"})"
+      << "\n"
+      << R"({"question": "What is 12 + 5?", "answer": "17"})"
+      << "\n";
+  const auto eval = run_aha({"eval", "--model", folder.string(), "--data", (dir / "problems.jsonl").string(),
+                             "--samples", "4", "--max-new-tokens", "12"});
   CHECK(eval.status == 0);
   CHECK_THAT(eval.out, Catch::Contains("pass@1"));
   const auto distill = run_aha({"distill", "--teacher", folder.string(), "--data", (dir / "problems.jsonl").string(),

@@ -60,6 +60,4 @@ TEST_CASE("aha plot exits 1 naming a missing or malformed metrics.jsonl") {
   CHECK_FALSE(std::filesystem::exists(bad / "curves.png"));
 }
 
-TEST_CASE("aha plot without a run directory is a usage error") {
-  CHECK(run_aha({"plot"}).status == 2);
-}
+TEST_CASE("aha plot without a run directory is a usage error") { CHECK(run_aha({"plot"}).status == 2); }

@@ -20,14 +20,14 @@
 
 namespace {
 
-const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-remote-cli-" + std::to_string(::getpid()));
+const std::filesystem::path work = std::filesystem::temp_directory_path() /
+                                   ("aha-remote-cli-" + std::to_string(::getpid()));
 
 void make_fixture() {
   pretrain_tiny(work);
   std::ofstream(work / "token") << "s3cret\n";
   std::ofstream(work / "wrong-token") << "guess\n";
 }
-
 
 // An `aha rollout-worker` on a free loopback port; killed when it goes out of scope.
 struct Worker {
@@ -56,7 +56,8 @@ struct Worker {
   std::string endpoint;
 };
 
-std::vector<std::string> train_args(const std::filesystem::path& out, int steps, const std::vector<std::string>& endpoints,
+std::vector<std::string> train_args(const std::filesystem::path& out, int steps,
+                                    const std::vector<std::string>& endpoints,
                                     const std::string& token_file = "token") {
   std::string list = "[";
   for (const auto& e : endpoints) list += (list.size() > 1 ? ", \"" : "\"") + e + "\"";
@@ -75,7 +76,8 @@ std::vector<std::string> train_args(const std::filesystem::path& out, int steps,
           "--set", "train.save_every=0",
           "--set", "train.threads=1",
           "--set", "train.output_dir=" + out.string(),
-          "--set", "log.progress=false", "--set", "log.tensorboard=false"};
+          "--set", "log.progress=false",
+          "--set", "log.tensorboard=false"};
 }
 
 // The numbers of every metrics line but the timings and the memory held.

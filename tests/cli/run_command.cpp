@@ -7,11 +7,11 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <vector>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace {
 
@@ -20,7 +20,6 @@ std::string shell_quote(const std::string& arg) {
   for (const char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
 }
-
 
 }  // namespace
 
@@ -57,13 +56,20 @@ std::filesystem::path pretrain_tiny(const std::filesystem::path& dir, const std:
   const auto model = dir / architecture;
   if (std::filesystem::exists(model / "config.json")) return model;
   const auto result = run_aha({"pretrain", (source_dir() / "configs/pretrain/zero-demo.toml").string(),
-                               "--set", "model.architecture=" + architecture, "--set", "model.output=" + model.string(),
-                               "--set", "data.output=" + (dir / "data").string(),
-                               "--set", "model.hidden_size=32", "--set", "model.num_layers=2",
-                               "--set", "model.intermediate_size=64", "--set", "model.moe_intermediate_size=32",
-                               "--set", "model.shared_expert_intermediate_size=32", "--set", "data.train_problems=64",
-                               "--set", "data.eval_problems=4", "--set", "train.steps=2", "--set", "train.batch_size=4",
-                               "--set", "train.threads=1", "--set", "log.progress=false"});
+                               "--set",    "model.architecture=" + architecture,
+                               "--set",    "model.output=" + model.string(),
+                               "--set",    "data.output=" + (dir / "data").string(),
+                               "--set",    "model.hidden_size=32",
+                               "--set",    "model.num_layers=2",
+                               "--set",    "model.intermediate_size=64",
+                               "--set",    "model.moe_intermediate_size=32",
+                               "--set",    "model.shared_expert_intermediate_size=32",
+                               "--set",    "data.train_problems=64",
+                               "--set",    "data.eval_problems=4",
+                               "--set",    "train.steps=2",
+                               "--set",    "train.batch_size=4",
+                               "--set",    "train.threads=1",
+                               "--set",    "log.progress=false"});
   if (result.status != 0) throw std::runtime_error("aha pretrain failed: " + result.err);
   return model;
 }

@@ -18,23 +18,24 @@
 
 namespace {
 
-const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-train-cli-" + std::to_string(::getpid()));
+const std::filesystem::path work = std::filesystem::temp_directory_path() /
+                                   ("aha-train-cli-" + std::to_string(::getpid()));
 
 std::vector<std::string> train_args(const std::filesystem::path& out, int steps) {
-  return {"train",     (source_dir() / "configs/zero-demo.toml").string(),
-          "--set",     "model.path=" + (work / "qwen2_moe").string(),
-          "--set",     "data.train=" + (work / "data/train.jsonl").string(),
-          "--set",     "data.eval=" + (work / "data/eval.jsonl").string(),
-          "--set",     "rollout.group_size=2",
-          "--set",     "rollout.prompts_per_step=2",
-          "--set",     "rollout.max_new_tokens=6",
-          "--set",     "eval.samples=1",
-          "--set",     "train.steps=" + std::to_string(steps),
-          "--set",     "train.save_every=1",
-          "--set",     "train.eval_every=0",
-          "--set",     "train.threads=1",
-          "--set",     "train.output_dir=" + out.string(),
-          "--set",     "log.progress=false"};
+  return {"train", (source_dir() / "configs/zero-demo.toml").string(),
+          "--set", "model.path=" + (work / "qwen2_moe").string(),
+          "--set", "data.train=" + (work / "data/train.jsonl").string(),
+          "--set", "data.eval=" + (work / "data/eval.jsonl").string(),
+          "--set", "rollout.group_size=2",
+          "--set", "rollout.prompts_per_step=2",
+          "--set", "rollout.max_new_tokens=6",
+          "--set", "eval.samples=1",
+          "--set", "train.steps=" + std::to_string(steps),
+          "--set", "train.save_every=1",
+          "--set", "train.eval_every=0",
+          "--set", "train.threads=1",
+          "--set", "train.output_dir=" + out.string(),
+          "--set", "log.progress=false"};
 }
 
 std::vector<int64_t> logged_steps(const std::filesystem::path& out) {
@@ -82,12 +83,14 @@ TEST_CASE("a run killed with SIGKILL resumes from its last checkpoint and logs e
 
 TEST_CASE("aha eval reports pass@1, pass@K and maj@K as JSON") {
   pretrain_tiny(work);
-  const auto result = run_aha({"eval", "--model", (work / "qwen2_moe").string(), "--data", (work / "data/eval.jsonl").string(),
-                               "--samples", "3", "--max-new-tokens", "6", "--threads", "1"});
+  const auto result =
+      run_aha({"eval", "--model", (work / "qwen2_moe").string(), "--data", (work / "data/eval.jsonl").string(),
+               "--samples", "3", "--max-new-tokens", "6", "--threads", "1"});
   INFO(result.err);
   REQUIRE(result.status == 0);
   const auto report = nlohmann::json::parse(result.out);
-  for (const char* key : {"pass@1", "pass@3", "maj@3", "mean_length", "reflection_frequency"}) CHECK(report.contains(key));
+  for (const char* key : {"pass@1", "pass@3", "maj@3", "mean_length", "reflection_frequency"})
+    CHECK(report.contains(key));
   CHECK(report["problems"] == 4);
   {  // MATH-style records: {problem, answer}
     std::ifstream in(work / "data/eval.jsonl");
@@ -101,7 +104,8 @@ TEST_CASE("aha eval reports pass@1, pass@K and maj@K as JSON") {
                                  (work / "problems.jsonl").string(), "--samples", "1", "--max-new-tokens", "4"});
   REQUIRE(problems.status == 0);
   CHECK(nlohmann::json::parse(problems.out)["problems"] == 4);
-  const auto missing = run_aha({"eval", "--model", (work / "qwen2_moe").string(), "--data", (work / "missing.jsonl").string()});
+  const auto missing =
+      run_aha({"eval", "--model", (work / "qwen2_moe").string(), "--data", (work / "missing.jsonl").string()});
   CHECK(missing.status == 1);
   CHECK_THAT(missing.err, Catch::Contains("missing.jsonl"));
 }

@@ -16,7 +16,8 @@ using namespace aha::config;
 namespace {
 
 enum class Mode { fast, careful };
-constexpr std::array<std::pair<Mode, std::string_view>, 2> mode_names{{{Mode::fast, "fast"}, {Mode::careful, "careful"}}};
+constexpr std::array<std::pair<Mode, std::string_view>, 2> mode_names{
+    {{Mode::fast, "fast"}, {Mode::careful, "careful"}}};
 
 struct Run {
   std::string name;
@@ -27,10 +28,15 @@ struct Run {
   std::vector<std::string> tags;
 };
 
-struct Circle { double radius = 1; };
-struct Square { int side = 1; };
+struct Circle {
+  double radius = 1;
+};
+struct Square {
+  int side = 1;
+};
 enum class Shape { circle, square };
-constexpr std::array<std::pair<Shape, std::string_view>, 2> shape_names{{{Shape::circle, "circle"}, {Shape::square, "square"}}};
+constexpr std::array<std::pair<Shape, std::string_view>, 2> shape_names{
+    {{Shape::circle, "circle"}, {Shape::square, "square"}}};
 struct Item {
   Shape shape = Shape::circle;
   std::variant<Circle, Square> keys;
@@ -53,8 +59,14 @@ void bind(Binder& b, Run& r) {
 void bind(Binder& b, Item& item) {
   const std::string shape = b.choice({"shape", "which shape"}, item.shape, std::nullopt, shape_names);
   const std::array cases{
-      Case{"circle", "round", [&](Binder& c) { c.number({"radius", "r"}, ensure_alternative<Circle>(item.keys).radius, 1.0, {0.0, 10.0}); }},
-      Case{"square", "square", [&](Binder& c) { c.integer({"side", "s"}, ensure_alternative<Square>(item.keys).side, 1, {1, 10}); }},
+      Case{"circle", "round",
+           [&](Binder& c) {
+             c.number({"radius", "r"}, ensure_alternative<Circle>(item.keys).radius, 1.0, {0.0, 10.0});
+           }},
+      Case{"square", "square",
+           [&](Binder& c) {
+             c.integer({"side", "s"}, ensure_alternative<Square>(item.keys).side, 1, {1, 10});
+           }},
   };
   b.cases("shape", shape, cases);
 }
@@ -113,7 +125,8 @@ TEST_CASE("reader reports each problem with file, line and column") {
   const std::string message = error_of(text);
   CHECK_THAT(message, Catch::Contains("test.toml:3:9: run.count: expected an integer, got a string (\"4\")"));
   CHECK_THAT(message, Catch::Contains("test.toml:4:8: run.rate = 0.0 is out of range (allowed: (0.0, 1.0])"));
-  CHECK_THAT(message, Catch::Contains("run.mode = \"carefull\" is not allowed (one of: fast, careful); did you mean \"careful\"?"));
+  CHECK_THAT(message, Catch::Contains(
+                          "run.mode = \"carefull\" is not allowed (one of: fast, careful); did you mean \"careful\"?"));
   CHECK_THAT(message, Catch::Contains("test.toml:6:1: unknown key 'colour' in [run]"));
 }
 
@@ -159,7 +172,8 @@ TEST_CASE("overrides set, add and check keys, and name themselves in errors") {
 
   CHECK_THAT(error_of(text, {"run.count=abc"}),
              Catch::Contains("--set run.count=abc: run.count: expected an integer, got a string (\"abc\")"));
-  CHECK_THAT(error_of(text, {"run.cout=3"}), Catch::Contains("--set run.cout=3: unknown key 'cout' in [run]; did you mean 'count'?"));
+  CHECK_THAT(error_of(text, {"run.cout=3"}),
+             Catch::Contains("--set run.cout=3: unknown key 'cout' in [run]; did you mean 'count'?"));
   CHECK_THAT(error_of(text, {"item.1.side=2"}), Catch::Contains("the config has 1 [[item]] entry"));
   auto reader = ConfigReader::from_string(text, "t.toml");
   CHECK_THROWS_AS(reader.apply_override("run.count"), aha::UsageError);
@@ -170,7 +184,8 @@ TEST_CASE("overrides set, add and check keys, and name themselves in errors") {
 }
 
 TEST_CASE("writer output parses back to the same values") {
-  Doc doc = parse("[run]\nname = \"quote \\\" and \\\\ and\\nnewline\"\nrate = 0.1\n[[item]]\nshape = \"circle\"\nradius = 2.5\n");
+  Doc doc = parse(
+      "[run]\nname = \"quote \\\" and \\\\ and\\nnewline\"\nrate = 0.1\n[[item]]\nshape = \"circle\"\nradius = 2.5\n");
   ConfigWriter writer;
   walk(writer, doc);
   const Doc again = parse(writer.text());

@@ -19,8 +19,8 @@ namespace {
 struct Roots {
   std::filesystem::path proc, cgroup;
   explicit Roots(const std::string& name) {
-    const auto base =
-        std::filesystem::temp_directory_path() / ("aha-process-memory-" + name + "-" + std::to_string(::getpid()));
+    const auto base = std::filesystem::temp_directory_path() /
+                      ("aha-process-memory-" + name + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(base);
     proc = base / "proc", cgroup = base / "cgroup";
     std::filesystem::create_directories(proc), std::filesystem::create_directories(cgroup);

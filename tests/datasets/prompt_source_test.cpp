@@ -21,7 +21,9 @@ std::filesystem::path write_jsonl(const std::string& name, const std::string& te
 
 std::string numbered(int count) {
   std::string text;
-  for (int i = 0; i < count; ++i) text += R"({"question": "q)" + std::to_string(i) + R"(", "answer": ")" + std::to_string(i) + "\", \"level\": " + std::to_string((i * 7) % 10) + "}\n";
+  for (int i = 0; i < count; ++i)
+    text += R"({"question": "q)" + std::to_string(i) + R"(", "answer": ")" + std::to_string(i) +
+            "\", \"level\": " + std::to_string((i * 7) % 10) + "}\n";
   return text;
 }
 
@@ -32,14 +34,16 @@ TEST_CASE("a malformed line or a missing question is an error naming file:line")
   const auto bad_json = write_jsonl("bad.jsonl", "{\"question\": \"a\"}\n{oops\n");
   CHECK_THROWS_WITH(read_prompt_records(bad_json, data), Catch::Contains(bad_json.string() + ":2: malformed JSON"));
   const auto no_question = write_jsonl("noq.jsonl", "\n{\"prompt\": \"a\"}\n");
-  CHECK_THROWS_WITH(read_prompt_records(no_question, data), Catch::Contains(":2: the record has no \"question\" field"));
+  CHECK_THROWS_WITH(read_prompt_records(no_question, data),
+                    Catch::Contains(":2: the record has no \"question\" field"));
   const auto not_object = write_jsonl("arr.jsonl", "[1, 2]\n");
   CHECK_THROWS_WITH(read_prompt_records(not_object, data), Catch::Contains(":1: expected a JSON object per line"));
   CHECK_THROWS_WITH(read_prompt_records("no/such.jsonl", data), Catch::Contains("no/such.jsonl: cannot read"));
 }
 
 TEST_CASE("duplicates are dropped and counted; numbers are accepted as answers") {
-  const auto path = write_jsonl("dup.jsonl", "{\"question\": \"a\", \"answer\": 4}\n{\"question\": \"a\"}\n{\"question\": \"b\"}\n");
+  const auto path =
+      write_jsonl("dup.jsonl", "{\"question\": \"a\", \"answer\": 4}\n{\"question\": \"a\"}\n{\"question\": \"b\"}\n");
   std::size_t dropped = 0;
   const auto records = read_prompt_records(path, DataSection{}, &dropped);
   CHECK(records.size() == 2);

@@ -17,7 +17,8 @@ int64_t traced_answer(const std::string& trace) {
 }  // namespace
 
 TEST_CASE("the same seed gives the same problems, another seed others") {
-  const auto a = make_arithmetic_problems(1, 50), b = make_arithmetic_problems(1, 50), c = make_arithmetic_problems(2, 50);
+  const auto a = make_arithmetic_problems(1, 50), b = make_arithmetic_problems(1, 50),
+             c = make_arithmetic_problems(2, 50);
   for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].trace == b[i].trace);
   CHECK(a[0].question != c[0].question);
 }
@@ -30,7 +31,8 @@ TEST_CASE("carrying steps slip at the slip rate, and only caught slips keep the 
     CHECK(p.answer > 0);
     CHECK((traced_answer(p.trace) == p.answer) == (p.slips == p.caught));
     std::size_t rechecks = 0;
-    for (auto at = p.trace.find("Wait, let me re-check"); at != std::string::npos; at = p.trace.find("Wait, let me re-check", at + 1))
+    for (auto at = p.trace.find("Wait, let me re-check"); at != std::string::npos;
+         at = p.trace.find("Wait, let me re-check", at + 1))
       ++rechecks;
     CHECK(rechecks == static_cast<std::size_t>(p.caught));
     CHECK(p.trace.starts_with("<think> "));

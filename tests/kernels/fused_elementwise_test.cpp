@@ -94,6 +94,8 @@ TEST_CASE("the fused elementwise kernels name misshapen inputs") {
   const at::Tensor x = at::randn({2, 4, 5, 8});
   CHECK_THROWS_WITH(rotate_half_embedding(x, at::randn({2, 6, 8}), at::randn({2, 6, 8})),
                     Catch::Contains("do not fit [b, heads, s, d]"));
-  CHECK_THROWS_WITH(silu_mul(at::randn({3, 4}), at::randn({4, 3})), Catch::Contains("silu_mul: gate [3, 4] and up [4, 3] differ"));
-  CHECK_THROWS_WITH(rms_norm(at::randn({3, 8}), at::randn({7}), 1e-6), Catch::Contains("rms_norm: weight [7] does not fit x [3, 8]"));
+  CHECK_THROWS_WITH(silu_mul(at::randn({3, 4}), at::randn({4, 3})),
+                    Catch::Contains("silu_mul: gate [3, 4] and up [4, 3] differ"));
+  CHECK_THROWS_WITH(rms_norm(at::randn({3, 8}), at::randn({7}), 1e-6),
+                    Catch::Contains("rms_norm: weight [7] does not fit x [3, 8]"));
 }

@@ -88,7 +88,8 @@ void grpo_token_loss(c10::Device device) {
 void moe_layer(c10::Device device, c10::ScalarType dtype) {
   at::manual_seed(13);
   // (tokens, k, experts, hidden, out); the last has more experts than routed pairs, so some get no rows.
-  const std::vector<std::array<int64_t, 5>> shapes{{1, 1, 2, 8, 8}, {37, 2, 4, 32, 48}, {200, 4, 16, 64, 96}, {3, 2, 16, 16, 16}};
+  const std::vector<std::array<int64_t, 5>> shapes{
+      {1, 1, 2, 8, 8}, {37, 2, 4, 32, 48}, {200, 4, 16, 64, 96}, {3, 2, 16, 16, 16}};
   for (const auto& [tokens, k, experts, hidden, out] : shapes) {
     INFO(tokens << " tokens, top-" << k << " of " << experts << ", " << hidden << " -> " << out << " " << dtype
                 << " on " << device);
@@ -108,7 +109,8 @@ void moe_layer(c10::Device device, c10::ScalarType dtype) {
 
     const ExpertRouting routing = route_by_expert(chosen, experts);
     const at::Tensor rows = permute_tokens(x, routing);  // [n * k, hidden]
-    const at::Tensor fused = combine_tokens(grouped_linear(rows, routing.rows_per_expert, expert_weights), weights, routing);
+    const at::Tensor fused =
+        combine_tokens(grouped_linear(rows, routing.rows_per_expert, expert_weights), weights, routing);
     const at::Tensor want = reference::moe_dense(
         reference_x, chosen, reference_w, experts,
         [&](int64_t e, const at::Tensor& input) { return at::matmul(input, reference_weights[e].t()); });
@@ -143,7 +145,8 @@ void invariant_attention() {
     at::Tensor lengths = at::empty({batch}, at::kLong), positions = at::empty({batch, queries}, at::kLong);
     for (int64_t r = 0; r < batch; ++r) {
       lengths[r] = std::max<int64_t>(1, span - 5 * r);
-      for (int64_t i = 0; i < queries; ++i) positions[r][i] = std::max<int64_t>(0, lengths[r].item<int64_t>() - queries + i);
+      for (int64_t i = 0; i < queries; ++i)
+        positions[r][i] = std::max<int64_t>(0, lengths[r].item<int64_t>() - queries + i);
     }
     const double scale = 1.0 / std::sqrt(static_cast<double>(dim));
     const at::Tensor q = leaf(q_values, at::kCPU, at::kFloat), k = leaf(k_values, at::kCPU, at::kFloat);

@@ -58,7 +58,8 @@ TEST_CASE("selective log-softmax names a target outside the vocabulary and a mis
   const at::Tensor logits = at::randn({2, 5});
   CHECK_THROWS_WITH(selective_log_softmax(logits, at::tensor({1, 5}, at::kLong)),
                     Catch::Contains("target 5 of row 1 is outside the vocabulary of 5"));
-  CHECK_THROWS_WITH(selective_log_softmax(logits, at::tensor({1}, at::kLong)), Catch::Contains("targets must be int64 [2]"));
+  CHECK_THROWS_WITH(selective_log_softmax(logits, at::tensor({1}, at::kLong)),
+                    Catch::Contains("targets must be int64 [2]"));
   CHECK_THROWS_WITH(route_by_expert(at::tensor({0, 4}, at::kLong).view({1, 2}), 4),
                     Catch::Contains("an expert id is at least 4"));
 }

@@ -79,7 +79,8 @@ TEST_CASE("packed attention gives each query the padded fused attention's bits, 
     INFO(heads << "/" << kv_heads << " heads, dim " << dim << ", value dim " << value_dim);
     const int64_t n = layout.tokens;
     const double scale = 1.0 / std::sqrt(static_cast<double>(dim));
-    const at::Tensor q = at::randn({n, heads, dim}).requires_grad_(), k = at::randn({n, kv_heads, dim}).requires_grad_();
+    const at::Tensor q = at::randn({n, heads, dim}).requires_grad_(),
+                     k = at::randn({n, kv_heads, dim}).requires_grad_();
     const at::Tensor v = at::randn({n, kv_heads, value_dim}).requires_grad_();
     const at::Tensor out = packed_attention(q, k, v, blocks, scale);
 
@@ -88,11 +89,11 @@ TEST_CASE("packed attention gives each query the padded fused attention's bits, 
       const auto sequence = sequence_of(b);
       const at::Tensor index = at::tensor(sequence, at::kLong);
       const auto length = static_cast<int64_t>(sequence.size());
-      const at::Tensor padded = invariant_attention(
-          q.detach().index_select(0, index).transpose(0, 1).unsqueeze(0),
-          k.detach().index_select(0, index).transpose(0, 1).unsqueeze(0),
-          v.detach().index_select(0, index).transpose(0, 1).unsqueeze(0), at::arange(length, at::kLong).unsqueeze(0),
-          at::full({1}, length, at::kLong), scale);  // [1, heads, length, dv]
+      const at::Tensor padded = invariant_attention(q.detach().index_select(0, index).transpose(0, 1).unsqueeze(0),
+                                                    k.detach().index_select(0, index).transpose(0, 1).unsqueeze(0),
+                                                    v.detach().index_select(0, index).transpose(0, 1).unsqueeze(0),
+                                                    at::arange(length, at::kLong).unsqueeze(0),
+                                                    at::full({1}, length, at::kLong), scale);  // [1, heads, length, dv]
       CHECK(at::equal(out.detach().narrow(0, b[0], b[1]), padded[0].transpose(0, 1).narrow(0, b[3], b[1])));
     }
 

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "policy/attention.hpp"
 #include "kernels/batch_invariant.hpp"
 #include "kernels/invariant_gemm.hpp"
+#include "policy/attention.hpp"
 
 using namespace aha::policy;
 using namespace aha::kernels;
@@ -44,7 +44,10 @@ TEST_CASE("a linear layer gives a row the same bits in any batch, at any positio
     at::set_num_threads(1);
     CHECK(at::equal(invariant_linear(batch_with(row, 300, 123), weight, bias)[123], alone));
     at::set_num_threads(threads);
-    CHECK((invariant_linear(row.unsqueeze(0), weight, bias)[0] - at::linear(row, weight, bias)).abs().max().item<double>() < 1e-4);
+    CHECK((invariant_linear(row.unsqueeze(0), weight, bias)[0] - at::linear(row, weight, bias))
+              .abs()
+              .max()
+              .item<double>() < 1e-4);
   }
 }
 
@@ -85,7 +88,8 @@ TEST_CASE("sigmoid gives an element the same bits in tensors of any size") {
   at::manual_seed(5);
   const at::Tensor values = at::randn({100003}) * 6;
   const at::Tensor sigmoid_all = invariant_sigmoid(values);
-  for (const auto& [start, length] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {3, 5}, {17, 9}, {5, 33}, {7, 40001}})
+  for (const auto& [start, length] :
+       std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {3, 5}, {17, 9}, {5, 33}, {7, 40001}})
     CHECK(at::equal(invariant_sigmoid(values.narrow(0, start, length).clone()), sigmoid_all.narrow(0, start, length)));
   CHECK(at::allclose(sigmoid_all, at::sigmoid(values), 1e-5, 1e-6));
 }
@@ -125,8 +129,12 @@ TEST_CASE("attention gives a query the same bits decoding alone as inside a padd
     }
   }
   // And it is the attention the formula gives.
-  const at::Tensor expanded_k = k.repeat_interleave(heads / kv_heads, 1), expanded_v = v.repeat_interleave(heads / kv_heads, 1);
+  const at::Tensor expanded_k = k.repeat_interleave(heads / kv_heads, 1),
+                   expanded_v = v.repeat_interleave(heads / kv_heads, 1);
   const at::Tensor causal = at::ones({length, length}, at::kBool).tril();
-  const at::Tensor reference = at::softmax(at::matmul(q, expanded_k.transpose(-1, -2)).mul(scale).masked_fill(causal.logical_not(), -INFINITY), -1).matmul(expanded_v);
+  const at::Tensor reference =
+      at::softmax(at::matmul(q, expanded_k.transpose(-1, -2)).mul(scale).masked_fill(causal.logical_not(), -INFINITY),
+                  -1)
+          .matmul(expanded_v);
   CHECK(at::allclose(together[0], reference[0], 1e-5, 1e-5));
 }

@@ -75,7 +75,8 @@ TEST_CASE("safetensors round-trips every supported dtype") {
 TEST_CASE("malformed safetensors files are refused with the file and tensor named") {
   const auto dir = scratch("bad");
   write_bytes(dir / "short.safetensors", "abc");
-  CHECK_THROWS_WITH(SafetensorsFile::open(dir / "short.safetensors"), Catch::Contains("shorter than the 8-byte header"));
+  CHECK_THROWS_WITH(SafetensorsFile::open(dir / "short.safetensors"),
+                    Catch::Contains("shorter than the 8-byte header"));
   write_bytes(dir / "huge.safetensors", header_file("{}").replace(0, 8, std::string(7, '\xff') + '\x7f'));
   CHECK_THROWS_WITH(SafetensorsFile::open(dir / "huge.safetensors"), Catch::Contains("does not fit in the file"));
   write_bytes(dir / "json.safetensors", header_file("{not json"));
@@ -84,11 +85,15 @@ TEST_CASE("malformed safetensors files are refused with the file and tensor name
               header_file(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})") + std::string(8, '\0'));
   CHECK_THROWS_WITH(SafetensorsFile::open(dir / "range.safetensors"),
                     Catch::Contains("tensor \"w\": data_offsets [0, 16]"));
-  write_bytes(dir / "dtype.safetensors", header_file(R"({"w":{"dtype":"F8_E9","shape":[1],"data_offsets":[0,1]}})") + "x");
-  CHECK_THROWS_WITH(SafetensorsFile::open(dir / "dtype.safetensors"), Catch::Contains("dtype \"F8_E9\" is not supported"));
-  write_bytes(dir / "overlap.safetensors",
-              header_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})") +
-                  std::string(12, '\0'));
+  write_bytes(dir / "dtype.safetensors",
+              header_file(R"({"w":{"dtype":"F8_E9","shape":[1],"data_offsets":[0,1]}})") + "x");
+  CHECK_THROWS_WITH(SafetensorsFile::open(dir / "dtype.safetensors"),
+                    Catch::Contains("dtype \"F8_E9\" is not supported"));
+  write_bytes(
+      dir / "overlap.safetensors",
+      header_file(
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})") +
+          std::string(12, '\0'));
   CHECK_THROWS_WITH(SafetensorsFile::open(dir / "overlap.safetensors"), Catch::Contains("share bytes"));
   CHECK_THROWS_WITH(SafetensorsFile::open(dir / "absent.safetensors"), Catch::Contains("cannot open"));
   std::filesystem::remove_all(dir);
@@ -108,7 +113,8 @@ TEST_CASE("loading names each missing, extra and mis-shaped tensor") {
     const std::string message = e.what();
     CHECK_THAT(message, Catch::Contains("missing from the checkpoint: model.layers.1.mlp.experts.3.up_proj.weight"));
     CHECK_THAT(message, Catch::Contains("in the checkpoint but not in the model: model.extra.weight"));
-    CHECK_THAT(message, Catch::Contains("shape mismatch: model.layers.0.self_attn.q_proj.weight (checkpoint 3x3, model 64x64)"));
+    CHECK_THAT(message,
+               Catch::Contains("shape mismatch: model.layers.0.self_attn.q_proj.weight (checkpoint 3x3, model 64x64)"));
   }
   std::filesystem::remove_all(dir);
 }
@@ -116,10 +122,12 @@ TEST_CASE("loading names each missing, extra and mis-shaped tensor") {
 TEST_CASE("config.json problems are errors that name the key") {
   nlohmann::json config = nlohmann::json::parse(std::ifstream(qwen3_moe / "config.json"));
   config["model_type"] = "gpt_neox";
-  CHECK_THROWS_WITH(parse_model_config(config, "c.json"), Catch::Contains("c.json: model_type \"gpt_neox\" is not supported"));
+  CHECK_THROWS_WITH(parse_model_config(config, "c.json"),
+                    Catch::Contains("c.json: model_type \"gpt_neox\" is not supported"));
   config["model_type"] = "qwen3_moe";
   config.erase("hidden_size");
-  CHECK_THROWS_WITH(parse_model_config(config, "c.json"), Catch::Contains("the required key \"hidden_size\" is missing"));
+  CHECK_THROWS_WITH(parse_model_config(config, "c.json"),
+                    Catch::Contains("the required key \"hidden_size\" is missing"));
   config["hidden_size"] = "wide";
   CHECK_THROWS_WITH(parse_model_config(config, "c.json"), Catch::Contains("\"hidden_size\" has the wrong type"));
   CHECK_THROWS_WITH(read_model_config(source_dir() / "tests"), Catch::Contains("cannot read config.json"));
@@ -174,7 +182,8 @@ TEST_CASE("a shard outside the model folder, a size out of range or one the weig
 
   nlohmann::json config = nlohmann::json::parse(std::ifstream(qwen3_moe / "config.json"));
   config["vocab_size"] = 1e12;
-  CHECK_THROWS_WITH(parse_model_config(config, "c.json"), Catch::Contains("\"vocab_size\" = 1000000000000.0 is out of range"));
+  CHECK_THROWS_WITH(parse_model_config(config, "c.json"),
+                    Catch::Contains("\"vocab_size\" = 1000000000000.0 is out of range"));
   config["vocab_size"] = 1 << 30;
   std::ofstream(dir / "config.json", std::ios::trunc) << config.dump();
   CHECK_THROWS_WITH(load_causal_lm(dir), Catch::Contains("config.json says vocab_size 1073741824"));

@@ -44,7 +44,8 @@ KvCache prefill_shared(CausalLMImpl& model, int64_t room) {
 
 }  // namespace
 
-TEST_CASE("the CPU decoder gives CausalLM::forward's hidden states and experts, bit for bit, reading each prompt once") {
+TEST_CASE(
+    "the CPU decoder gives CausalLM::forward's hidden states and experts, bit for bit, reading each prompt once") {
   for (const char* name : {"qwen3_moe", "qwen2_moe", "qwen2", "qwen3", "llama"}) {
     INFO(name);
     auto model = fixture(name);
@@ -59,7 +60,8 @@ TEST_CASE("the CPU decoder gives CausalLM::forward's hidden states and experts, 
       if (step > 0 && rows.size() < alive[step - 1].size()) {
         std::vector<int64_t> keep;
         for (std::size_t i = 0; i < alive[step - 1].size(); ++i)
-          if (std::find(rows.begin(), rows.end(), alive[step - 1][i]) != rows.end()) keep.push_back(static_cast<int64_t>(i));
+          if (std::find(rows.begin(), rows.end(), alive[step - 1][i]) != rows.end())
+            keep.push_back(static_cast<int64_t>(i));
         reference.select_rows(at::tensor(keep, at::kLong));
       }
       std::vector<int64_t> tokens;

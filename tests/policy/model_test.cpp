@@ -27,8 +27,8 @@ double max_diff_on_tokens(const at::Tensor& a, const at::Tensor& b, const at::Te
   return max_abs(a.masked_select(keep) - b.masked_select(keep));
 }
 
-const char* const all_types[] = {"qwen2",     "llama",       "qwen3",           "qwen3_moe",
-                                 "qwen2_moe", "deepseek_v3", "deepseek_v3_yarn", "qwen2_linear"};
+const char* const all_types[] = {
+    "qwen2", "llama", "qwen3", "qwen3_moe", "qwen2_moe", "deepseek_v3", "deepseek_v3_yarn", "qwen2_linear"};
 
 }  // namespace
 
@@ -97,7 +97,8 @@ TEST_CASE("KV-cache decoding of a padded batch equals the full forward bit for b
     const at::Tensor full = model->logits(model->forward(ids, mask).hidden);
     KvCache cache;
     const int64_t prefill = 4;
-    std::vector<at::Tensor> steps{model->logits(model->forward(ids.narrow(1, 0, prefill), mask.narrow(1, 0, prefill), &cache).hidden)};
+    std::vector<at::Tensor> steps{
+        model->logits(model->forward(ids.narrow(1, 0, prefill), mask.narrow(1, 0, prefill), &cache).hidden)};
     for (int64_t t = prefill; t < ids.size(1); ++t)
       steps.push_back(model->logits(model->forward(ids.narrow(1, t, 1), mask.narrow(1, t, 1), &cache).hidden));
     CHECK(max_diff_on_tokens(at::cat(steps, 1), full, mask) == 0.0);
@@ -118,7 +119,8 @@ TEST_CASE("a padding-free pass gives each row the bits it gets alone, and paddin
     const ForwardOutput pair = model->forward(at::cat({ids, short_row}), at::cat({at::ones_like(ids), short_mask}));
     const at::Tensor logits = model->logits(pair.hidden);
     CHECK(at::equal(logits.select(0, 0), alone.select(0, 0)));
-    CHECK(at::equal(pair.hidden.select(0, 1).narrow(0, 0, 6), at::zeros_like(pair.hidden.select(0, 1).narrow(0, 0, 6))));
+    CHECK(
+        at::equal(pair.hidden.select(0, 1).narrow(0, 0, 6), at::zeros_like(pair.hidden.select(0, 1).narrow(0, 0, 6))));
     for (const auto& trace : pair.routers) CHECK(trace.experts.size(0) == 16);
     logits.select(0, 1).narrow(0, 0, 6).sum().backward();  // padding positions only
     for (const auto& item : model->named_parameters()) {
@@ -149,7 +151,8 @@ TEST_CASE("a saved checkpoint reloads with identical logits") {
     // AHA_KEEP_SAVED=DIR keeps the folders for tests/policy/check_saved_checkpoints.py.
     const char* keep = std::getenv("AHA_KEEP_SAVED");
     const auto dir = keep ? std::filesystem::path(keep) / type
-                          : std::filesystem::temp_directory_path() / (std::string("aha-save-") + type + std::to_string(::getpid()));
+                          : std::filesystem::temp_directory_path() /
+                                (std::string("aha-save-") + type + std::to_string(::getpid()));
     save_causal_lm(*model, dir, fixture(type));
     CausalLM again = load_causal_lm(dir);
     torch::NoGradGuard no_grad;

@@ -48,7 +48,8 @@ TEST_CASE("a packed pass with shared prompts gives forward()'s hidden states and
       std::vector<int64_t> sequence = prompts[static_cast<std::size_t>(r / 2)];
       sequence.insert(sequence.end(), completions[static_cast<std::size_t>(r)].begin(),
                       completions[static_cast<std::size_t>(r)].end());
-      for (std::size_t i = 0; i < sequence.size(); ++i) padded_ids[r][static_cast<int64_t>(i)] = sequence[i], mask[r][static_cast<int64_t>(i)] = 1;
+      for (std::size_t i = 0; i < sequence.size(); ++i)
+        padded_ids[r][static_cast<int64_t>(i)] = sequence[i], mask[r][static_cast<int64_t>(i)] = 1;
     }
     const ForwardOutput full = model->forward(padded_ids, mask);
     for (int64_t r = 0; r < rows; ++r) {

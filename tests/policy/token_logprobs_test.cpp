@@ -5,8 +5,8 @@
 
 #include "policy/token_logprobs.hpp"
 
-using aha::policy::token_logprobs_and_entropy;
 using aha::policy::token_logprobs;
+using aha::policy::token_logprobs_and_entropy;
 
 namespace {
 

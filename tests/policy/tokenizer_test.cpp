@@ -59,7 +59,8 @@ TEST_CASE("token ids equal Hugging Face tokenizers' on 3,000 texts, and decoding
     const auto ids = qwen3_tokenizer().encode(text);
     ++texts;
     if (ids != entry["ids"].get<std::vector<int64_t>>()) {
-      if (++mismatched <= 5) FAIL_CHECK("ids differ for: " << text.substr(0, 200) << "\nours: " << nlohmann::json(ids).dump());
+      if (++mismatched <= 5)
+        FAIL_CHECK("ids differ for: " << text.substr(0, 200) << "\nours: " << nlohmann::json(ids).dump());
     }
     if (qwen3_tokenizer().decode(ids) != aha::policy::nfc(text) && ++not_restored <= 5)
       FAIL_CHECK("decode(encode(x)) != x for: " << text.substr(0, 200));
@@ -88,12 +89,12 @@ TEST_CASE("special tokens and the EOS and padding of tokenizer_config.json") {
 TEST_CASE("NFC composes, reorders marks and leaves composed text alone") {
   using aha::policy::nfc;
   CHECK(nfc("e\u0301") == "\u00e9");
-  CHECK(nfc("\u212b") == "\u00c5");                      // a singleton decomposition
-  CHECK(nfc("a\u0323\u0302") == nfc("a\u0302\u0323"));   // marks in canonical order
-  CHECK(nfc("\u1100\u1161\u11a8") == "\uac01");          // Hangul syllable
-  CHECK(nfc("\ufb01") == "\ufb01");                      // compatibility forms stay
+  CHECK(nfc("\u212b") == "\u00c5");                     // a singleton decomposition
+  CHECK(nfc("a\u0323\u0302") == nfc("a\u0302\u0323"));  // marks in canonical order
+  CHECK(nfc("\u1100\u1161\u11a8") == "\uac01");         // Hangul syllable
+  CHECK(nfc("\ufb01") == "\ufb01");                     // compatibility forms stay
   CHECK(nfc("plain ascii") == "plain ascii");
-  CHECK(nfc(std::string("\xff", 1)) == "\ufffd");        // invalid UTF-8
+  CHECK(nfc(std::string("\xff", 1)) == "\ufffd");  // invalid UTF-8
 }
 
 TEST_CASE("malformed or unsupported tokenizer files are errors naming the file and the JSON path") {
@@ -117,14 +118,18 @@ TEST_CASE("malformed or unsupported tokenizer files are errors naming the file a
     return std::string("no error");
   };
   const std::vector<std::pair<std::string, std::string>> cases{
-      {R"([{"op": "replace", "path": "/model/type", "value": "WordPiece"}])", ": model.type: \"WordPiece\" is not supported"},
+      {R"([{"op": "replace", "path": "/model/type", "value": "WordPiece"}])",
+       ": model.type: \"WordPiece\" is not supported"},
       {R"([{"op": "remove", "path": "/model/vocab"}])", ": model.vocab: missing"},
-      {R"([{"op": "replace", "path": "/model/vocab/a", "value": "zero"}])", ": model.vocab[\"a\"]: expected an integer"},
-      {R"([{"op": "add", "path": "/model/merges", "value": ["a b", 3]}])", ": model.merges[1]: expected \"left right\""},
+      {R"([{"op": "replace", "path": "/model/vocab/a", "value": "zero"}])",
+       ": model.vocab[\"a\"]: expected an integer"},
+      {R"([{"op": "add", "path": "/model/merges", "value": ["a b", 3]}])",
+       ": model.merges[1]: expected \"left right\""},
       {R"([{"op": "add", "path": "/model/dropout", "value": 0.1}])", ": model.dropout: BPE dropout is not supported"},
       {R"([{"op": "add", "path": "/model/vocab/ab", "value": 2}, {"op": "add", "path": "/model/merges", "value": ["a b", "b c"]}])",
        ": model.merges[1]: \"c\" is not in the vocabulary"},
-      {R"([{"op": "add", "path": "/normalizer", "value": {"type": "NFKC"}}])", ": normalizer.type: normalizer \"NFKC\""},
+      {R"([{"op": "add", "path": "/normalizer", "value": {"type": "NFKC"}}])",
+       ": normalizer.type: normalizer \"NFKC\""},
       {R"([{"op": "add", "path": "/pre_tokenizer", "value": {"type": "Sequence", "pretokenizers": [{"type": "ByteLevel"}, {"type": "Metaspace"}]}}])",
        ": pre_tokenizer.pretokenizers[1].type: pre-tokenizer \"Metaspace\" is not supported"},
       {R"([{"op": "add", "path": "/pre_tokenizer", "value": {"type": "Split", "pattern": {"Regex": "(["}, "behavior": "Isolated"}}])",
@@ -132,7 +137,8 @@ TEST_CASE("malformed or unsupported tokenizer files are errors naming the file a
       {R"([{"op": "add", "path": "/pre_tokenizer", "value": {"type": "Split", "pattern": {"String": "x"}, "behavior": "Sideways"}}])",
        ": pre_tokenizer.behavior: behavior \"Sideways\" is unknown"},
       {R"([{"op": "add", "path": "/added_tokens", "value": [{"content": "<s>"}]}])", ": added_tokens[0].id: missing"},
-      {R"([{"op": "replace", "path": "/decoder", "value": {"type": "WordPiece"}}])", ": decoder.type: \"WordPiece\" is not supported"},
+      {R"([{"op": "replace", "path": "/decoder", "value": {"type": "WordPiece"}}])",
+       ": decoder.type: \"WordPiece\" is not supported"},
       {R"([{"op": "remove", "path": "/decoder"}])", ": decoder: missing"},
   };
   for (const auto& [patch, message] : cases) {

@@ -24,7 +24,6 @@ std::filesystem::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-
 std::uint32_t big_endian(const std::string& bytes, std::size_t at) {
   std::uint32_t value = 0;
   for (std::size_t i = 0; i < 4; ++i) value = value << 8 | static_cast<unsigned char>(bytes.at(at + i));

@@ -35,13 +35,12 @@ std::string error_of(const std::filesystem::path& path) {
 
 TEST_CASE("read_curves gives each metric the steps of the lines that have it") {
   const auto path =
-      write_metrics("keys",
-                    "{\"step\": 1, \"accuracy\": 0.5, \"reward_mean\": 0.25, \"completion_length_mean\": 120}\n"
-                    "{\"step\": 2, \"accuracy\": 0.75, \"reflection_frequency\": 0.1, \"kl\": null, "
-                    "\"note\": \"text\", \"done\": true}\n"
-                    "\n"
-                    "{\"step\": 2, \"eval/pass@1\": 0.625}\n"
-                    "{\"step\": 3, \"accuracy\": 0.8, \"rew");
+      write_metrics("keys", "{\"step\": 1, \"accuracy\": 0.5, \"reward_mean\": 0.25, \"completion_length_mean\": 120}\n"
+                            "{\"step\": 2, \"accuracy\": 0.75, \"reflection_frequency\": 0.1, \"kl\": null, "
+                            "\"note\": \"text\", \"done\": true}\n"
+                            "\n"
+                            "{\"step\": 2, \"eval/pass@1\": 0.625}\n"
+                            "{\"step\": 3, \"accuracy\": 0.8, \"rew");
   const RunCurves curves = read_curves(path);
   CHECK(curves.size() == 5);
   CHECK(curves.at("accuracy").steps == std::vector<double>{1, 2});
@@ -59,9 +58,7 @@ TEST_CASE("read_curves skips a cut-short last line followed by blank lines") {
   CHECK(read_curves(path).at("accuracy").steps == std::vector<double>{1});
 }
 
-TEST_CASE("read_curves reads an empty file as no curves") {
-  CHECK(read_curves(write_metrics("empty", "")).empty());
-}
+TEST_CASE("read_curves reads an empty file as no curves") { CHECK(read_curves(write_metrics("empty", "")).empty()); }
 
 TEST_CASE("a malformed line before the last is an error naming file and line") {
   const auto path = write_metrics("middle", "{\"step\": 1, \"accuracy\": 0.5}\n{\"step\": 2, \"accu\n{\"step\": 3}\n");

@@ -19,7 +19,6 @@ std::filesystem::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-
 StepMetrics metrics(double reward) {
   StepMetrics m;
   m.add("reward_mean", reward);
@@ -55,8 +54,8 @@ TEST_CASE("a resumed run cuts the logs back to its step, dropping a torn last li
     log.write(3, metrics(30), 203.0);
   }
   CHECK(read_file(dir / "metrics.jsonl") == "{\"step\":1,\"reward_mean\":1.0,\"kl\":null}\n"
-                                        "{\"step\":2,\"reward_mean\":2.0,\"kl\":null}\n"
-                                        "{\"step\":3,\"reward_mean\":30.0,\"kl\":null}\n");
+                                            "{\"step\":2,\"reward_mean\":2.0,\"kl\":null}\n"
+                                            "{\"step\":3,\"reward_mean\":30.0,\"kl\":null}\n");
   CHECK(read_file(dir / "samples.jsonl").empty());
   std::filesystem::remove_all(dir);
 }

@@ -10,8 +10,7 @@
 
 using namespace aha::records;
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("CRC-32C of the standard check string") { CHECK(crc32c("123456789") == 0xe3069283u); }
 

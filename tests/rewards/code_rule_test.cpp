@@ -59,8 +59,8 @@ TEST_CASE("Python: the share of asserts passed, or all or nothing") {
   const std::string add = "def add(a, b):\n    return a + b\n";
   CHECK(CodeRule(strict).score(program(add, "assert add(1, 2) == 4\nassert add(1, 1) == 2\n")).score == 0.0);
   CHECK(CodeRule(strict).score(program(add, "assert add(1, 1) == 2\n")).score == 1.0);
-  CHECK(rule.score(program("def add(a, b):\n    return a - b\n",
-                           "def check(f):\n    assert f(1, 1) == 2\n", "add")).score == 0.0);
+  CHECK(rule.score(program("def add(a, b):\n    return a - b\n", "def check(f):\n    assert f(1, 1) == 2\n", "add"))
+            .score == 0.0);
   CHECK(rule.score(program("syntax error here(", "assert True\n")).score == 0.0);
   CHECK_THROWS(rule.score(CompletionRecord{"x = 1", std::nullopt, std::nullopt, std::nullopt, std::nullopt, {}}));
 }
@@ -73,7 +73,8 @@ TEST_CASE("C++: the tests call the program's functions across the channel; AHA_C
                                          "AHA_CHECK(add(0, 0) == 0); return 0; }\n"));
   CHECK(partly.score == Approx(2.0 / 3.0));
   CHECK(rule.score(program("```cpp\nint add(int a, int b) { return a - b; }\n```",
-                           "#include <cassert>\nint main() { assert(add(1, 1) == 2); return 0; }\n")).score == 0.0);
+                           "#include <cassert>\nint main() { assert(add(1, 1) == 2); return 0; }\n"))
+            .score == 0.0);
   CHECK(rule.score(program("```cpp\nnot c++\n```", "int main() { return 0; }\n")).score == 0.0);
 }
 

@@ -16,11 +16,11 @@ std::vector<std::string> names(const std::string& program) {
 }  // namespace
 
 TEST_CASE("plain top-level definitions are found with their declarations") {
-  const auto found = callable_functions(
-      "#include <vector>\nusing namespace std;\n// int commented(int x) { }\n"
-      "static const char* text = \"int quoted(int x) { }\";\n"
-      "vector<int> sorted(vector<int> v) {\n  if (v.size()) { return v; }\n  return {};\n}\n"
-      "long long\nsquare(long long x)\n{ return x * x; }\n");
+  const auto found =
+      callable_functions("#include <vector>\nusing namespace std;\n// int commented(int x) { }\n"
+                         "static const char* text = \"int quoted(int x) { }\";\n"
+                         "vector<int> sorted(vector<int> v) {\n  if (v.size()) { return v; }\n  return {};\n}\n"
+                         "long long\nsquare(long long x)\n{ return x * x; }\n");
   REQUIRE(found.size() == 2);
   CHECK(found[0].name == "sorted");
   CHECK(found[0].declaration == "vector<int> sorted(vector<int> v)");

@@ -135,19 +135,20 @@ TEST_CASE("forged C++: a result type whose == is always true") {
 }
 
 TEST_CASE("C++ remote calls carry standard values both ways") {
-  CHECK(score("```cpp\n#include <map>\n#include <string>\n#include <vector>\nusing namespace std;\n"
-              "vector<string> split(const string& s, char sep) {\n"
-              "  vector<string> out(1);\n  for (char c : s) { if (c == sep) out.emplace_back(); else out.back() += c; }\n"
-              "  return out;\n}\n"
-              "map<string, pair<int, double>> stats(vector<int> v) { return {{\"n\", {int(v.size()), v.empty() ? 0.0 : "
-              "v[0] / 3.0}}}; }\n"
-              "void nothing() {}\n"
-              "int fail(int x) { if (x) throw 1; return 0; }\n```",
-              "#include <cassert>\nint main() {\n"
-              "  AHA_CHECK((split(\"a b\\nc\", ' ') == vector<string>{\"a\", \"b\\nc\"}));\n"
-              "  AHA_CHECK(stats({1, 2}).at(\"n\").second == 1 / 3.0);\n"
-              "  nothing();\n"
-              "  AHA_CHECK(fail(0) == 0);\n"
-              "  bool threw = false;\n  try { fail(1); } catch (const std::exception&) { threw = true; }\n"
-              "  AHA_CHECK(threw);\n  return 0;\n}\n") == 1.0);
+  CHECK(
+      score("```cpp\n#include <map>\n#include <string>\n#include <vector>\nusing namespace std;\n"
+            "vector<string> split(const string& s, char sep) {\n"
+            "  vector<string> out(1);\n  for (char c : s) { if (c == sep) out.emplace_back(); else out.back() += c; }\n"
+            "  return out;\n}\n"
+            "map<string, pair<int, double>> stats(vector<int> v) { return {{\"n\", {int(v.size()), v.empty() ? 0.0 : "
+            "v[0] / 3.0}}}; }\n"
+            "void nothing() {}\n"
+            "int fail(int x) { if (x) throw 1; return 0; }\n```",
+            "#include <cassert>\nint main() {\n"
+            "  AHA_CHECK((split(\"a b\\nc\", ' ') == vector<string>{\"a\", \"b\\nc\"}));\n"
+            "  AHA_CHECK(stats({1, 2}).at(\"n\").second == 1 / 3.0);\n"
+            "  nothing();\n"
+            "  AHA_CHECK(fail(0) == 0);\n"
+            "  bool threw = false;\n  try { fail(1); } catch (const std::exception&) { threw = true; }\n"
+            "  AHA_CHECK(threw);\n  return 0;\n}\n") == 1.0);
 }

@@ -114,16 +114,14 @@ TEST_CASE("hostile: a socket connection to this machine") {
   if (sandbox_mode() == SandboxMode::bubblewrap)
     check_contained("import socket\ns = socket.create_connection(('127.0.0.1', " + std::to_string(port) +
                     "), timeout=1)\n");
-  else
-    WARN("skipped: without namespaces the sandbox has no network isolation");
+  else WARN("skipped: without namespaces the sandbox has no network isolation");
   ::close(server);
 }
 
 TEST_CASE("hostile: a socket connection to the internet") {
   if (sandbox_mode() == SandboxMode::bubblewrap)
     check_contained("import socket\ns = socket.create_connection(('1.1.1.1', 53), timeout=1)\n");
-  else
-    WARN("skipped: without namespaces the sandbox has no network isolation");
+  else WARN("skipped: without namespaces the sandbox has no network isolation");
 }
 
 TEST_CASE("hostile: reading and writing outside the sandbox") {

@@ -37,8 +37,8 @@ TEST_CASE("a whole experiment config gives its [[reward]] entries") {
 TEST_CASE("reward config problems name the file, line and key") {
   const auto path =
       write_config("bad.toml", "[[reward]]\nrule = \"math\"\ntimeout = 3\n[[reward]]\nrule = \"maths\"\n");
-  CHECK_THROWS_WITH(read_reward_specs(path), Catch::Contains(":3:1: unknown key 'timeout' in [reward[0]]") &&
-                                                 Catch::Contains("maths"));
+  CHECK_THROWS_WITH(read_reward_specs(path),
+                    Catch::Contains(":3:1: unknown key 'timeout' in [reward[0]]") && Catch::Contains("maths"));
   CHECK_THROWS_AS(read_reward_specs(write_config("none.toml", "[model]\npath = \"m\"\n")), aha::ConfigError);
   const auto bad_regex = write_config("regex.toml", "[[reward]]\nrule = \"regex\"\npattern = \"(\"\n");
   CHECK_THROWS_WITH(RewardPipeline(read_reward_specs(bad_regex)), Catch::Contains("does not compile"));

@@ -16,11 +16,50 @@ using namespace aha::rewards;
 
 namespace {
 
-constexpr std::array<std::string_view, 44> pieces{
-    "1",  "0",    "9999999999", ".", ",",  "{",      "}",       "(",        ")",       "[",     "]",
-    "\\{", "\\}", "^",          "_", "!",  "%",      "\\%",     "-",        "+",       "*",     "/",
-    "=",  "<",    "\\leq",      " ", "x",  "\\frac", "\\sqrt",  "\\boxed{", "\\cup",   "\\infty", "\\pi",
-    "$",  "\\",   "####",       "\n", "<answer>", "</answer>", "\\text{", "\\left(", "\"", "\xe4\xb8\xad", "\xff"};
+constexpr std::array<std::string_view, 44> pieces{"1",
+                                                  "0",
+                                                  "9999999999",
+                                                  ".",
+                                                  ",",
+                                                  "{",
+                                                  "}",
+                                                  "(",
+                                                  ")",
+                                                  "[",
+                                                  "]",
+                                                  "\\{",
+                                                  "\\}",
+                                                  "^",
+                                                  "_",
+                                                  "!",
+                                                  "%",
+                                                  "\\%",
+                                                  "-",
+                                                  "+",
+                                                  "*",
+                                                  "/",
+                                                  "=",
+                                                  "<",
+                                                  "\\leq",
+                                                  " ",
+                                                  "x",
+                                                  "\\frac",
+                                                  "\\sqrt",
+                                                  "\\boxed{",
+                                                  "\\cup",
+                                                  "\\infty",
+                                                  "\\pi",
+                                                  "$",
+                                                  "\\",
+                                                  "####",
+                                                  "\n",
+                                                  "<answer>",
+                                                  "</answer>",
+                                                  "\\text{",
+                                                  "\\left(",
+                                                  "\"",
+                                                  "\xe4\xb8\xad",
+                                                  "\xff"};
 
 std::string random_text(std::mt19937& rng, std::size_t max_pieces) {
   std::string out;
@@ -52,8 +91,8 @@ TEST_CASE("random input lines are read or rejected with an aha::Error") {
   int read = 0;
   for (int i = 0; i < 2000; ++i) {
     const std::string line = i % 2 ? random_text(rng, 16)
-                                   : "{\"completion\": \"" + random_text(rng, 8) + "\", \"answer\": " +
-                                         random_text(rng, 3) + "}";
+                                   : "{\"completion\": \"" + random_text(rng, 8) +
+                                         "\", \"answer\": " + random_text(rng, 3) + "}";
     try {
       completion_from_json(line);
       ++read;

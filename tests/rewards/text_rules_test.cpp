@@ -79,8 +79,7 @@ TEST_CASE("regex: PCRE2 search with a score, errors for bad patterns and runaway
   CHECK_THROWS_WITH(RegexRule(keys), Catch::Contains("does not compile at offset 9"));
   keys.pattern = "(a+)+$";
   keys.match_limit = 1000;
-  CHECK_THROWS_WITH(RegexRule(keys).score(completion(std::string(40, 'a') + "b")),
-                    Catch::Contains("limit"));
+  CHECK_THROWS_WITH(RegexRule(keys).score(completion(std::string(40, 'a') + "b")), Catch::Contains("limit"));
 }
 
 TEST_CASE("language: share of the dominant script in the thinking") {

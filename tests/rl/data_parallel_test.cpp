@@ -49,7 +49,8 @@ std::vector<std::string> train_args(const std::filesystem::path& out, int steps,
           "--set", "train.save_every=1",
           "--set", "train.threads=1",
           "--set", "train.output_dir=" + out.string(),
-          "--set", "log.progress=false", "--set", "log.tensorboard=false"};
+          "--set", "log.progress=false",
+          "--set", "log.tensorboard=false"};
 }
 
 std::vector<nlohmann::json> metrics(const std::filesystem::path& out) {
@@ -58,7 +59,6 @@ std::vector<nlohmann::json> metrics(const std::filesystem::path& out) {
   for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
   return lines;
 }
-
 
 }  // namespace
 
@@ -84,7 +84,8 @@ TEST_CASE("two data-parallel processes give one process's loss and weights after
     CHECK(b[i]["loss"].get<double>() == Approx(a[i]["loss"].get<double>()).epsilon(1e-5).margin(1e-7));
     CHECK(b[i]["grad_norm"].get<double>() == Approx(a[i]["grad_norm"].get<double>()).epsilon(1e-5));
   }
-  const auto x = policy::CheckpointTensors::open(work / "one/final"), y = policy::CheckpointTensors::open(work / "two/final");
+  const auto x = policy::CheckpointTensors::open(work / "one/final"),
+             y = policy::CheckpointTensors::open(work / "two/final");
   for (const auto& name : x.names()) {
     INFO(name);
     CHECK(at::allclose(x.tensor(name), y.tensor(name), 1e-5, 1e-5));

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "datasets/sft_data.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
 #include "rewards/reward_config.hpp"
@@ -19,7 +20,6 @@
 #include "rl/policy_optimizer.hpp"
 #include "rl/pretrain_config.hpp"
 #include "rl/scored_completion.hpp"
-#include "datasets/sft_data.hpp"
 #include "rl/sft_trainer.hpp"
 #include "tests/rl/tiny_models.hpp"
 #include "tests/test_paths.hpp"
@@ -29,7 +29,8 @@ using namespace aha::rl;
 
 namespace {
 
-const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-distill-" + std::to_string(::getpid()));
+const std::filesystem::path work = std::filesystem::temp_directory_path() /
+                                   ("aha-distill-" + std::to_string(::getpid()));
 const std::filesystem::path tokenizer_dir = demo_tokenizer();
 const std::string taught = " <think> 1 + 1 = 2. </think> <answer> 2 </answer>";
 
@@ -90,13 +91,18 @@ rewards::RewardPipeline math_and_format() {
 
 TEST_CASE("the rejection filter keeps verified-correct, well-formatted traces, each once") {
   const auto pipeline = math_and_format();
-  const datasets::PromptRecord record{"Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "
-                            "to her friends in May. How many clips did Natalia sell altogether in April and May?",
-                            "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 "
-                            "clips altogether in April and May.\n#### 72",
-                            {}, 0.0, 1};
+  const datasets::PromptRecord record{
+      "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "
+      "to her friends in May. How many clips did Natalia sell altogether in April and May?",
+      "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 "
+      "clips altogether in April and May.\n#### 72",
+      {},
+      0.0,
+      1};
   const std::string good = "<think> 48 / 2 = 24, 48 + 24 = 72 </think> <answer> 72 </answer>";
-  const auto score = [&](const std::string& text) { return pipeline.score_batch({completion_record(record, text, 10)}).front(); };
+  const auto score = [&](const std::string& text) {
+    return pipeline.score_batch({completion_record(record, text, 10)}).front();
+  };
   TraceSet seen;
   CHECK(judge(score("<think> 48 + 48 = 96 </think> <answer> 96 </answer>"), "p", "x", seen) == Verdict::incorrect);
   CHECK(judge(score("<answer> 72 </answer> and then more words"), "p", "y", seen) == Verdict::malformed);
@@ -209,20 +215,27 @@ TEST_CASE("SFT pairs are read with their line on every error, and the teacher's 
     std::ofstream(work / "pairs.jsonl", std::ios::trunc) << text;
     return work / "pairs.jsonl";
   };
-  const auto read = [&](const std::string& text) { return datasets::read_sft_pairs(write(text), data, tokenizer, 1, "student"); };
-  const nlohmann::json ok{{"prompt", "User: 1 + 1? Assistant:"}, {"completion", taught}, {"tokenizer", tokenizer.fingerprint()}};
-  const auto pairs = read(ok.dump() + "\n\n" + nlohmann::json{{"prompt", "x"}, {"completion", std::string(300, 'y')}}.dump() + "\n");
+  const auto read = [&](const std::string& text) {
+    return datasets::read_sft_pairs(write(text), data, tokenizer, 1, "student");
+  };
+  const nlohmann::json ok{
+      {"prompt", "User: 1 + 1? Assistant:"}, {"completion", taught}, {"tokenizer", tokenizer.fingerprint()}};
+  const auto pairs =
+      read(ok.dump() + "\n\n" + nlohmann::json{{"prompt", "x"}, {"completion", std::string(300, 'y')}}.dump() + "\n");
   REQUIRE(pairs.pairs.size() == 1);
   CHECK(pairs.too_long == 1);
   CHECK(pairs.pairs[0].completion.back() == 1);  // the end-of-sequence token closes every completion
   CHECK(pairs.pairs[0].completion.size() == tokenizer.encode(taught).size() + 1);
   CHECK_THROWS_WITH(read(ok.dump() + "\n{not json\n"), Catch::Contains("pairs.jsonl:2: malformed JSON"));
-  CHECK_THROWS_WITH(read(R"({"prompt": "p"})" "\n"), Catch::Contains("pairs.jsonl:1") && Catch::Contains("\"completion\""));
+  CHECK_THROWS_WITH(read(R"({"prompt": "p"})"
+                         "\n"),
+                    Catch::Contains("pairs.jsonl:1") && Catch::Contains("\"completion\""));
   nlohmann::json foreign = ok;
-  foreign["tokenizer"] = policy::Tokenizer::from_file(source_dir() / "tests/fixtures/models/tiny_with_tokenizer").fingerprint();
-  CHECK_THROWS_WITH(read(ok.dump() + "\n" + foreign.dump() + "\n"),
-                    Catch::Contains("pairs.jsonl:2") && Catch::Contains("must share a tokenizer") &&
-                        Catch::Contains("student"));
+  foreign["tokenizer"] =
+      policy::Tokenizer::from_file(source_dir() / "tests/fixtures/models/tiny_with_tokenizer").fingerprint();
+  CHECK_THROWS_WITH(read(ok.dump() + "\n" + foreign.dump() + "\n"), Catch::Contains("pairs.jsonl:2") &&
+                                                                        Catch::Contains("must share a tokenizer") &&
+                                                                        Catch::Contains("student"));
 }
 
 TEST_CASE("an SFT run resumed from its checkpoint ends where the uninterrupted run ends") {
@@ -232,15 +245,19 @@ TEST_CASE("an SFT run resumed from its checkpoint ends where the uninterrupted r
     const auto tokenizer = policy::Tokenizer::from_file(tokenizer_dir);
     std::ofstream traces(work / "traces.jsonl", std::ios::trunc), eval(work / "eval.jsonl", std::ios::trunc);
     for (const auto& p : problems()) {
-      traces << nlohmann::json{{"prompt", datasets::apply_template("r1_zero", p.question)}, {"completion", taught},
-                               {"tokenizer", tokenizer.fingerprint()}}.dump() << "\n";
+      traces << nlohmann::json{{"prompt", datasets::apply_template("r1_zero", p.question)},
+                               {"completion", taught},
+                               {"tokenizer", tokenizer.fingerprint()}}
+                    .dump()
+             << "\n";
       eval << p.fields.dump() << "\n";
     }
     policy::save_causal_lm(*tiny_dense(21), work / "student", tokenizer_dir);
   }
   const auto config = [&](const std::string& run, int steps) {
-    std::ofstream(work / "sft.toml", std::ios::trunc) << "[model]\npath = \"" << (work / "student").string()
-        << "\"\n[data]\ntrain = \"" << (work / "traces.jsonl").string() << "\"\neval = \"" << (work / "eval.jsonl").string()
+    std::ofstream(work / "sft.toml", std::ios::trunc)
+        << "[model]\npath = \"" << (work / "student").string() << "\"\n[data]\ntrain = \""
+        << (work / "traces.jsonl").string() << "\"\neval = \"" << (work / "eval.jsonl").string()
         << "\"\n[optim]\nlr = 1e-2\nschedule = \"constant\"\n[train]\nsteps = " << steps
         << "\nbatch_size = 2\nsave_every = 2\nthreads = 1\noutput_dir = \"" << (work / run).string()
         << "\"\n[eval]\nsamples = 2\nmax_new_tokens = 24\n[log]\nprogress = false\ntensorboard = false\n";
@@ -262,7 +279,8 @@ TEST_CASE("an SFT run resumed from its checkpoint ends where the uninterrupted r
   REQUIRE(whole.size() == 5);
   CHECK(resumed == whole);
   CHECK(whole.back() < whole.front());
-  const auto a = policy::CheckpointTensors::open(work / "whole/final"), b = policy::CheckpointTensors::open(work / "stopped/final");
+  const auto a = policy::CheckpointTensors::open(work / "whole/final"),
+             b = policy::CheckpointTensors::open(work / "stopped/final");
   for (const auto& name : a.names()) CHECK(at::equal(a.tensor(name), b.tensor(name)));
   for (const char* file : {"eval_base.json", "eval_final.json", "config.toml", "final/tokenizer.json"})
     CHECK(std::filesystem::exists(work / "whole" / file));
@@ -270,15 +288,18 @@ TEST_CASE("an SFT run resumed from its checkpoint ends where the uninterrupted r
   auto foreign = config("foreign", 2);
   foreign.model.path = (source_dir() / "tests/fixtures/models/tiny_with_tokenizer").string();
   std::filesystem::remove_all(work / "foreign");
-  CHECK_THROWS_WITH(fine_tune(foreign, {}), Catch::Contains("traces.jsonl:1") && Catch::Contains("must share a tokenizer"));
+  CHECK_THROWS_WITH(fine_tune(foreign, {}),
+                    Catch::Contains("traces.jsonl:1") && Catch::Contains("must share a tokenizer"));
 }
 
 TEST_CASE("the distillation demo's SFT config validates, and a typo is caught") {
   const auto c = load_sft_config(source_dir() / "configs/sft/distill-demo.toml");
   CHECK(c.train.epochs >= 1);
   CHECK(c.data.prompt_key == "prompt");
-  CHECK_THROWS_WITH(load_sft_config(source_dir() / "configs/sft/distill-demo.toml", std::vector<std::string>{"train.epoch=3"}),
-                    Catch::Contains("did you mean 'epochs'?"));
-  CHECK_THROWS_WITH(load_sft_config(source_dir() / "configs/sft/distill-demo.toml", std::vector<std::string>{"model.reference=x"}),
-                    Catch::Contains("reference"));
+  CHECK_THROWS_WITH(
+      load_sft_config(source_dir() / "configs/sft/distill-demo.toml", std::vector<std::string>{"train.epoch=3"}),
+      Catch::Contains("did you mean 'epochs'?"));
+  CHECK_THROWS_WITH(
+      load_sft_config(source_dir() / "configs/sft/distill-demo.toml", std::vector<std::string>{"model.reference=x"}),
+      Catch::Contains("reference"));
 }

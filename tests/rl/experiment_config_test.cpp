@@ -35,7 +35,6 @@ std::string error_of(const std::string& text, std::vector<std::string> overrides
   return "(no error)";
 }
 
-
 }  // namespace
 
 TEST_CASE("every config in configs/ validates") {
@@ -87,9 +86,8 @@ score = 0.25
   CHECK(c.rewards[1].name == "tests");
   CHECK(std::get<rewards::ReflectionKeys>(c.rewards[2].keys).phrases == std::vector<std::string>{"wait", "hmm"});
   CHECK(std::get<rewards::RegexKeys>(c.rewards[3].keys).pattern == "\\d+");
-  CHECK(std::get<rewards::ReflectionKeys>(parse_experiment(minimal + "[[reward]]\nrule = \"reflection\"\n", "e")
-                                              .rewards[1]
-                                              .keys)
+  CHECK(std::get<rewards::ReflectionKeys>(
+            parse_experiment(minimal + "[[reward]]\nrule = \"reflection\"\n", "e").rewards[1].keys)
             .phrases == rewards::default_reflection_phrases());
 }
 
@@ -99,13 +97,15 @@ TEST_CASE("bad config: a misspelt key gets did-you-mean with its position") {
 }
 
 TEST_CASE("bad config: a key in the wrong section points to the right one") {
-  CHECK_THAT(error_of(minimal + "[train]\nlr = 0.1\n"), Catch::Contains("unknown key 'lr' in [train]; did you mean 'optim.lr'?"));
+  CHECK_THAT(error_of(minimal + "[train]\nlr = 0.1\n"),
+             Catch::Contains("unknown key 'lr' in [train]; did you mean 'optim.lr'?"));
 }
 
 TEST_CASE("bad config: a TRL or veRL key name points to aha's") {
   CHECK_THAT(error_of(minimal + "[optim]\nlearning_rate = 1e-6\n"),
              Catch::Contains("unknown key 'learning_rate' in [optim]; did you mean 'optim.lr'?"));
-  CHECK_THAT(error_of(minimal + "[rollout]\nnum_generations = 8\n"), Catch::Contains("did you mean 'rollout.group_size'?"));
+  CHECK_THAT(error_of(minimal + "[rollout]\nnum_generations = 8\n"),
+             Catch::Contains("did you mean 'rollout.group_size'?"));
 }
 
 TEST_CASE("bad config: wrong type") {
@@ -125,8 +125,10 @@ TEST_CASE("bad config: out of range") {
 }
 
 TEST_CASE("bad config: duplicate table and TOML syntax") {
-  CHECK_THAT(error_of(minimal + "[model]\ndtype = \"float32\"\n"), Catch::Contains("exp.toml:7:") && Catch::Contains("TOML syntax error"));
-  CHECK_THAT(error_of(minimal + "[optim\nlr = 1\n"), Catch::Contains("exp.toml:7:") && Catch::Contains("TOML syntax error"));
+  CHECK_THAT(error_of(minimal + "[model]\ndtype = \"float32\"\n"),
+             Catch::Contains("exp.toml:7:") && Catch::Contains("TOML syntax error"));
+  CHECK_THAT(error_of(minimal + "[optim\nlr = 1\n"),
+             Catch::Contains("exp.toml:7:") && Catch::Contains("TOML syntax error"));
 }
 
 TEST_CASE("bad config: missing file") {
@@ -153,16 +155,19 @@ TEST_CASE("bad config: unknown section, unknown rule, [reward] instead of [[rewa
 TEST_CASE("bad config: a key of another rule") {
   CHECK_THAT(error_of(minimal + "[[reward]]\nrule = \"format\"\npattern = \"x\"\n"),
              Catch::Contains("unknown key 'pattern' in [reward[1]]"));
-  CHECK_THAT(error_of(minimal + "[[reward]]\nrule = \"regex\"\n"), Catch::Contains("[reward[1]] is missing the required key 'pattern'"));
+  CHECK_THAT(error_of(minimal + "[[reward]]\nrule = \"regex\"\n"),
+             Catch::Contains("[reward[1]] is missing the required key 'pattern'"));
 }
 
 TEST_CASE("bad config: checks across keys") {
-  CHECK_THAT(error_of(minimal + "[[reward]]\nrule = \"math\"\n"), Catch::Contains("the name \"math\" is used by an earlier"));
+  CHECK_THAT(error_of(minimal + "[[reward]]\nrule = \"math\"\n"),
+             Catch::Contains("the name \"math\" is used by an earlier"));
   CHECK_THAT(error_of(minimal + "[[reward]]\nrule = \"length\"\nmax_tokens = 100\nbuffer_tokens = 100\n"),
              Catch::Contains("buffer_tokens (100) must be smaller than max_tokens (100)"));
   CHECK_THAT(error_of(minimal + "[data]\n"), Catch::Contains("TOML syntax error"));
   CHECK_THAT(error_of(minimal, {"data.curriculum=field"}), Catch::Contains("needs data.difficulty_key"));
-  CHECK_THAT(error_of(minimal, {"data.template=Solve this."}), Catch::Contains("must be \"r1_zero\" or a template containing {question}"));
+  CHECK_THAT(error_of(minimal, {"data.template=Solve this."}),
+             Catch::Contains("must be \"r1_zero\" or a template containing {question}"));
   CHECK_THAT(error_of(minimal + "[[reward]]\nrule = \"regex\"\npattern = \"(unclosed\"\n"),
              Catch::Contains("reward[1]: reward rule \"regex\": pattern") && Catch::Contains("does not compile"));
   CHECK_THAT(error_of(minimal, {"rollout.stop=[\"</answer>\", \"\"]"}),
@@ -171,12 +176,14 @@ TEST_CASE("bad config: checks across keys") {
 
 TEST_CASE("bad config: several problems are all reported at once") {
   const std::string message = error_of(minimal + "[rollout]\ngroup_size = 0\ntop_p = 2\n[optim]\nlr = -1\n");
-  CHECK_THAT(message, Catch::Contains("rollout.group_size") && Catch::Contains("rollout.top_p") && Catch::Contains("optim.lr"));
+  CHECK_THAT(message,
+             Catch::Contains("rollout.group_size") && Catch::Contains("rollout.top_p") && Catch::Contains("optim.lr"));
 }
 
 TEST_CASE("overrides: --set changes values with the same validation") {
-  const auto c = parse_experiment(minimal, "exp.toml", std::vector<std::string>{"rollout.group_size=16", "grpo.loss=bnpo",
-                                                                                 "reward.0.weight=2", "model.freeze=[\"lm_head.*\"]"});
+  const auto c = parse_experiment(minimal, "exp.toml",
+                                  std::vector<std::string>{"rollout.group_size=16", "grpo.loss=bnpo",
+                                                           "reward.0.weight=2", "model.freeze=[\"lm_head.*\"]"});
   CHECK(c.rollout.group_size == 16);
   CHECK(c.grpo.loss == rl::LossAggregation::bnpo);
   CHECK(c.rewards[0].weight == 2.0);

@@ -36,8 +36,9 @@ TEST_CASE("loss, gradient and clip fractions equal TRL's for every loss type, to
     for (const auto& [aggregation, name] : aggregations) {
       for (const double beta : {0.0, 0.04}) {
         for (const double eps_high : {0.2, 0.28}) {
-          const std::string key = fmt::format("{}{}_beta{}_eps0.2-{}", level == ImportanceSampling::sequence ? "sequence_" : "",
-                                              name, beta == 0.0 ? "0.0" : "0.04", eps_high);
+          const std::string key = fmt::format("{}{}_beta{}_eps0.2-{}",
+                                              level == ImportanceSampling::sequence ? "sequence_" : "", name,
+                                              beta == 0.0 ? "0.0" : "0.04", eps_high);
           INFO(key);
           GrpoSection grpo;
           grpo.importance_sampling_level = level;
@@ -52,8 +53,10 @@ TEST_CASE("loss, gradient and clip fractions equal TRL's for every loss type, to
           CHECK(out.loss.item<double>() == Approx(f.tensor("loss." + key).item<double>()).epsilon(1e-6));
           CHECK(at::allclose(logp.grad(), f.tensor("grad." + key), 1e-5, 1e-7));
           const double tokens = mask.sum().item<double>();
-          CHECK(out.clipped_low.item<double>() / tokens == Approx(f.tensor("clip_low." + key).item<double>()).margin(1e-7));
-          CHECK(out.clipped_high.item<double>() / tokens == Approx(f.tensor("clip_high." + key).item<double>()).margin(1e-7));
+          CHECK(out.clipped_low.item<double>() / tokens ==
+                Approx(f.tensor("clip_low." + key).item<double>()).margin(1e-7));
+          CHECK(out.clipped_high.item<double>() / tokens ==
+                Approx(f.tensor("clip_high." + key).item<double>()).margin(1e-7));
           if (beta != 0.0)
             CHECK(out.kl_sum.item<double>() / tokens == Approx(f.tensor("kl." + key).item<double>()).epsilon(1e-6));
         }

@@ -14,9 +14,9 @@
 #include "core/error.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/tokenizer.hpp"
+#include "records/metrics_log.hpp"
 #include "rl/experiment_config.hpp"
 #include "rl/grpo_trainer.hpp"
-#include "records/metrics_log.hpp"
 #include "rl/pretrain_config.hpp"
 #include "rl/scored_completion.hpp"
 #include "rollout/generator.hpp"
@@ -42,10 +42,13 @@ ExperimentConfig experiment(const std::string& run, std::vector<std::string> ove
   make_fixture();
   const std::string text = R"(
 [model]
-path = ")" + (work / "model").string() + R"("
+path = ")" + (work / "model").string() +
+                           R"("
 [data]
-train = ")" + (work / "train.jsonl").string() + R"("
-eval = ")" + (work / "train.jsonl").string() + R"("
+train = ")" + (work / "train.jsonl").string() +
+                           R"("
+eval = ")" + (work / "train.jsonl").string() +
+                           R"("
 eval_limit = 4
 [rollout]
 group_size = 3
@@ -65,7 +68,8 @@ schedule = "constant"
 steps = 4
 save_every = 2
 threads = 1
-output_dir = ")" + (work / run).string() + R"("
+output_dir = ")" + (work / run).string() +
+                           R"("
 [eval]
 samples = 2
 [log]
@@ -98,13 +102,37 @@ TEST_CASE("every step logs the metrics a run is read by") {
   train(experiment("metrics"), {});
   const auto lines = metrics_of("metrics");
   REQUIRE(lines.size() == 4);
-  for (const char* key : {"step", "reward_mean", "reward_std", "reward/math", "reward/regex", "accuracy",
-                          "frac_zero_std", "completion_length_mean", "completion_length_min", "completion_length_max",
-                          "clipped_ratio", "reflection_frequency", "reflection_count", "kl", "entropy",
-                          "clip_fraction_low", "clip_fraction_high", "grad_norm", "learning_rate", "logprob_mismatch",
-                          "routing_mismatch", "rollout_tokens_per_s", "train_tokens_per_s", "time_rollout_s",
-                          "time_reward_s", "time_train_s", "time_step_s", "peak_rss_gb", "reward_failures/math",
-                          "reward_failures/regex", "prompts_skipped"})
+  for (const char* key : {"step",
+                          "reward_mean",
+                          "reward_std",
+                          "reward/math",
+                          "reward/regex",
+                          "accuracy",
+                          "frac_zero_std",
+                          "completion_length_mean",
+                          "completion_length_min",
+                          "completion_length_max",
+                          "clipped_ratio",
+                          "reflection_frequency",
+                          "reflection_count",
+                          "kl",
+                          "entropy",
+                          "clip_fraction_low",
+                          "clip_fraction_high",
+                          "grad_norm",
+                          "learning_rate",
+                          "logprob_mismatch",
+                          "routing_mismatch",
+                          "rollout_tokens_per_s",
+                          "train_tokens_per_s",
+                          "time_rollout_s",
+                          "time_reward_s",
+                          "time_train_s",
+                          "time_step_s",
+                          "peak_rss_gb",
+                          "reward_failures/math",
+                          "reward_failures/regex",
+                          "prompts_skipped"})
     for (const auto& line : lines) CHECK(line.contains(key));
   CHECK(lines.back().contains("eval/pass@1"));
   for (const char* file : {"eval_base.json", "eval_final.json", "final/config.json", "final/model.safetensors",
@@ -127,16 +155,19 @@ TEST_CASE("the same seed gives the same metrics, and a resumed run continues as 
     CHECK(training_numbers(first[i]) == training_numbers(second[i]));
     CHECK(training_numbers(first[i]) == training_numbers(resumed[i]));
   }
-  const auto a = policy::CheckpointTensors::open(work / "first/final"), b = policy::CheckpointTensors::open(work / "stopped/final");
+  const auto a = policy::CheckpointTensors::open(work / "first/final"),
+             b = policy::CheckpointTensors::open(work / "stopped/final");
   for (const auto& name : a.names()) CHECK(at::equal(a.tensor(name), b.tensor(name)));
 }
 
 TEST_CASE("a folder that holds a run is never overwritten, and --resume needs a checkpoint") {
   std::filesystem::remove_all(work / "guarded");
   train(experiment("guarded", {"train.steps=2"}), {});
-  CHECK_THROWS_WITH(train(experiment("guarded"), {}), Catch::Contains("already holds a run") && Catch::Contains("--resume"));
+  CHECK_THROWS_WITH(train(experiment("guarded"), {}),
+                    Catch::Contains("already holds a run") && Catch::Contains("--resume"));
   std::filesystem::remove_all(work / "empty");
-  CHECK_THROWS_WITH(train(experiment("empty"), TrainOptions{true}), Catch::Contains("holds no checkpoint to resume from"));
+  CHECK_THROWS_WITH(train(experiment("empty"), TrainOptions{true}),
+                    Catch::Contains("holds no checkpoint to resume from"));
 }
 
 TEST_CASE("resuming with settings that change the run is refused unless overridden, and each change is named") {
@@ -301,7 +332,8 @@ TEST_CASE("activation checkpointing leaves every number of a run unchanged") {
 
 TEST_CASE("a run whose estimate exceeds the machine's memory is refused before the model loads") {
   std::filesystem::remove_all(work / "too-large");
-  CHECK_THROWS_WITH(train(experiment("too-large", {"rollout.max_new_tokens=1048576", "train.micro_batch_tokens=1000000000"}), {}),
-                    Catch::Contains("this run needs about") && Catch::Contains("train.micro_batch_tokens"));
+  CHECK_THROWS_WITH(
+      train(experiment("too-large", {"rollout.max_new_tokens=1048576", "train.micro_batch_tokens=1000000000"}), {}),
+      Catch::Contains("this run needs about") && Catch::Contains("train.micro_batch_tokens"));
   CHECK_FALSE(std::filesystem::exists(work / "too-large" / "metrics.jsonl"));
 }

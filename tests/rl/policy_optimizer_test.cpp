@@ -1,6 +1,6 @@
 // The GRPO optimizer step on the tiny qwen3_moe checkpoint: the gradient does not depend on the
-// micro-batch budget or on how many threads run the micro-batches, advantages move log-probs the right way, frozen parameters stay put, and
-// sampled log-probs match the training pass.
+// micro-batch budget or on how many threads run the micro-batches, advantages move log-probs the right way, frozen
+// parameters stay put, and sampled log-probs match the training pass.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/grad_mode.h>
@@ -31,7 +31,8 @@ std::vector<TrainingSequence> sampled_batch(policy::CausalLMImpl& model, int see
   const auto completions = rollout::generate(model, prompts, 4, settings, generator);
   std::vector<TrainingSequence> batch;
   for (std::size_t i = 0; i < completions.size(); ++i)
-    batch.push_back({prompts[i / 4], completions[i].tokens, completions[i].logprobs, (i % 4) < 2 ? 1.0 : -1.0, true, {}});
+    batch.push_back(
+        {prompts[i / 4], completions[i].tokens, completions[i].logprobs, (i % 4) < 2 ? 1.0 : -1.0, true, {}});
   return batch;
 }
 
@@ -232,27 +233,27 @@ TEST_CASE("computing shared prompt beginnings once gives the full rows' loss and
     sft_batch.push_back(s);
   }
   for (const bool sft : {false, true})
-  for (const bool router_loss : {false, true}) {
-    INFO((sft ? "sft" : "grpo") << (router_loss ? " with the router loss" : ""));
-    const auto& batch = sft ? sft_batch : grpo_batch;
-    REQUIRE(pack_micro_batches(batch, 1 << 20, 0).front().shared.prefix_ids.defined());
-    CHECK_FALSE(pack_micro_batches(batch, 1 << 20, 0, 0).front().shared.prefix_ids.defined());
-    auto model_shared = tiny_moe(), model_full = tiny_moe();
-    auto shared = make_optimizer(model_shared, 1 << 20, 0.04, {}, router_loss, 16);
-    auto full = make_optimizer(model_full, 1 << 20, 0.04, {}, router_loss, 0);
-    const StepStats a = sft ? shared.sft_step(batch) : shared.step(batch);
-    const StepStats b = sft ? full.sft_step(batch) : full.step(batch);
-    CHECK(a.loss == Approx(b.loss).epsilon(1e-5));
-    CHECK(a.grad_norm == Approx(b.grad_norm).epsilon(1e-4));
-    const auto shared_params = model_shared->named_parameters(), full_params = model_full->named_parameters();
-    for (const auto& item : shared_params) {  // gradients (Adam's update would magnify rounding in tiny ones)
-      INFO(item.key());
-      const at::Tensor& g = item.value().grad();
-      const at::Tensor& reference = full_params[item.key()].grad();
-      if (!reference.defined()) continue;
-      CHECK((g - reference).abs().max().item<double>() <= 1e-4 * reference.abs().max().item<double>() + 1e-7);
+    for (const bool router_loss : {false, true}) {
+      INFO((sft ? "sft" : "grpo") << (router_loss ? " with the router loss" : ""));
+      const auto& batch = sft ? sft_batch : grpo_batch;
+      REQUIRE(pack_micro_batches(batch, 1 << 20, 0).front().shared.prefix_ids.defined());
+      CHECK_FALSE(pack_micro_batches(batch, 1 << 20, 0, 0).front().shared.prefix_ids.defined());
+      auto model_shared = tiny_moe(), model_full = tiny_moe();
+      auto shared = make_optimizer(model_shared, 1 << 20, 0.04, {}, router_loss, 16);
+      auto full = make_optimizer(model_full, 1 << 20, 0.04, {}, router_loss, 0);
+      const StepStats a = sft ? shared.sft_step(batch) : shared.step(batch);
+      const StepStats b = sft ? full.sft_step(batch) : full.step(batch);
+      CHECK(a.loss == Approx(b.loss).epsilon(1e-5));
+      CHECK(a.grad_norm == Approx(b.grad_norm).epsilon(1e-4));
+      const auto shared_params = model_shared->named_parameters(), full_params = model_full->named_parameters();
+      for (const auto& item : shared_params) {  // gradients (Adam's update would magnify rounding in tiny ones)
+        INFO(item.key());
+        const at::Tensor& g = item.value().grad();
+        const at::Tensor& reference = full_params[item.key()].grad();
+        if (!reference.defined()) continue;
+        CHECK((g - reference).abs().max().item<double>() <= 1e-4 * reference.abs().max().item<double>() + 1e-7);
+      }
     }
-  }
 }
 
 TEST_CASE("model.dtype = bfloat16 asks for CUDA and says so on the CPU") {

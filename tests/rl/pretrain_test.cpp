@@ -13,9 +13,11 @@ TEST_CASE("the demo's pretrain config validates, and a typo is caught") {
   CHECK(c.model.num_experts >= 4);
   CHECK(c.model.experts_per_token == 2);
   CHECK(c.model.shared_expert_intermediate_size > 0);
-  CHECK_THROWS_WITH(rl::load_pretrain_config(source_dir() / "configs/pretrain/zero-demo.toml", std::vector<std::string>{"model.num_expert=8"}),
+  CHECK_THROWS_WITH(rl::load_pretrain_config(source_dir() / "configs/pretrain/zero-demo.toml",
+                                             std::vector<std::string>{"model.num_expert=8"}),
                     Catch::Contains("unknown key 'num_expert' in [model]; did you mean 'num_experts'?"));
-  CHECK_THROWS_WITH(rl::load_pretrain_config(source_dir() / "configs/pretrain/zero-demo.toml", std::vector<std::string>{"model.num_kv_heads=3"}),
+  CHECK_THROWS_WITH(rl::load_pretrain_config(source_dir() / "configs/pretrain/zero-demo.toml",
+                                             std::vector<std::string>{"model.num_kv_heads=3"}),
                     Catch::Contains("multiple of model.num_kv_heads"));
 }
 

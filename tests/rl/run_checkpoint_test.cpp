@@ -40,7 +40,8 @@ struct Run {
     const auto completions = rollout::generate(*model, prompts, 3, settings, rng);
     std::vector<TrainingSequence> batch;
     for (std::size_t i = 0; i < completions.size(); ++i)
-      batch.push_back({prompts[i / 3], completions[i].tokens, completions[i].logprobs, i % 3 == 0 ? 1.0 : -0.5, true, {}});
+      batch.push_back(
+          {prompts[i / 3], completions[i].tokens, completions[i].logprobs, i % 3 == 0 ? 1.0 : -0.5, true, {}});
     optimizer.step(batch);
   }
 };
@@ -64,7 +65,8 @@ TEST_CASE("a resumed run ends with the same weights as the uninterrupted one") {
   Run resumed;
   const auto checkpoint = latest_checkpoint(dir);
   REQUIRE(checkpoint);
-  const TrainerState state = load_run_checkpoint(*checkpoint, *resumed.model, resumed.optimizer.optimizer(), resumed.rng);
+  const TrainerState state =
+      load_run_checkpoint(*checkpoint, *resumed.model, resumed.optimizer.optimizer(), resumed.rng);
   CHECK(state.step == 2);
   resumed.optimizer.set_steps_taken(static_cast<int>(state.step));
   for (int i = 0; i < 2; ++i) resumed.step();
@@ -81,7 +83,8 @@ TEST_CASE("a resumed run ends with the same weights as the uninterrupted one") {
 TEST_CASE("a checkpoint killed mid-write is ignored, and only the last ones are kept") {
   const auto dir = fresh_dir("kill");
   Run run;
-  for (const int64_t step : {1, 2, 3}) save_run_checkpoint(dir, *run.model, run.optimizer.optimizer(), run.rng, {step, {}}, {}, 2);
+  for (const int64_t step : {1, 2, 3})
+    save_run_checkpoint(dir, *run.model, run.optimizer.optimizer(), run.rng, {step, {}}, {}, 2);
   std::filesystem::create_directories(dir / "checkpoint-4.saving");  // the process died while writing step 4
   CHECK(latest_checkpoint(dir) == dir / "checkpoint-3");
   CHECK_FALSE(std::filesystem::exists(dir / "checkpoint-1"));

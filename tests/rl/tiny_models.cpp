@@ -8,10 +8,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "datasets/synthetic_arithmetic.hpp"
 #include "policy/checkpoint.hpp"
 #include "policy/model_init.hpp"
 #include "policy/tokenizer.hpp"
-#include "datasets/synthetic_arithmetic.hpp"
 #include "tests/test_paths.hpp"
 
 std::filesystem::path demo_tokenizer() { return source_dir() / "configs/zero-demo"; }

@@ -30,7 +30,8 @@ using namespace aha::rollout;
 
 namespace {
 
-const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-service-" + std::to_string(::getpid()));
+const std::filesystem::path work = std::filesystem::temp_directory_path() /
+                                   ("aha-service-" + std::to_string(::getpid()));
 const std::string token = "test-token";
 
 // The tiny qwen3_moe with a tokenizer (ids below its vocabulary decode; EOS is id 0).
@@ -142,7 +143,8 @@ std::string raw_exchange(const LocalWorker& w, const std::string& bytes, std::ch
 
 }  // namespace
 
-TEST_CASE("remote workers give the in-process pool's completions, log-probs and routing, before and after new weights") {
+TEST_CASE(
+    "remote workers give the in-process pool's completions, log-probs and routing, before and after new weights") {
   auto policy = policy::load_causal_lm(moe_folder());
   LocalWorker a("a"), b("b");
   RolloutPool local(*policy, 0, 2, 8, generation(), {});
@@ -249,7 +251,8 @@ TEST_CASE("/health still answers after 1000 malformed or oversized or slow reque
       "POST /v1/weights HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 5\r\n\r\nnope!",
       "GET /health HTTP/1.1\r\nHost: x\r\n" + std::string(20000, 'X') + ": y\r\n\r\n",
   };
-  const std::string slow = "POST /v1/completions HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 40\r\n\r\n{\"prompt\"";
+  const std::string slow = "POST /v1/completions HTTP/1.1\r\nHost: x\r\n" + auth +
+                           "Content-Length: 40\r\n\r\n{\"prompt\"";
   std::map<std::string, int> replies;
   for (int i = 0; i < 995; ++i) {
     const std::string reply = raw_exchange(w, hostile[static_cast<std::size_t>(i) % hostile.size()]);
@@ -354,7 +357,8 @@ TEST_CASE("a weights body streams to disk as it arrives") {
       stored = std::max(stored, entry.file_size());
   }
   CHECK(stored >= first);
-  for (std::size_t sent = first; sent < total; sent += chunk.size()) boost::asio::write(socket, boost::asio::buffer(chunk));
+  for (std::size_t sent = first; sent < total; sent += chunk.size())
+    boost::asio::write(socket, boost::asio::buffer(chunk));
   std::string reply(4096, '\0');
   boost::system::error_code ec;
   reply.resize(socket.read_some(boost::asio::buffer(reply), ec));

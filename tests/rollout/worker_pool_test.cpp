@@ -24,9 +24,7 @@ GenerationSettings settings() {
   return s;
 }
 
-RolloutJob job(int64_t id, uint64_t seed) {
-  return RolloutJob{id, {{5, 17, 99, 3}, {41, 9}}, 2, seed};
-}
+RolloutJob job(int64_t id, uint64_t seed) { return RolloutJob{id, {{5, 17, 99, 3}, {41, 9}}, 2, seed}; }
 
 }  // namespace
 
