@@ -36,6 +36,11 @@ void check_across_keys(config::ConfigReader& reader, const ExperimentConfig& c) 
     if (stop.empty())
       reader.add_problem("rollout", "rollout.stop holds an empty string, which would end every completion at its first "
                                     "token; remove it");
+  const int64_t completions = int64_t{c.rollout.prompts_per_step} * c.rollout.group_size;
+  if (completions % c.grpo.mini_batches != 0)
+    reader.add_problem("grpo", fmt::format("grpo.mini_batches = {} does not divide the step's {} completions "
+                                           "(rollout.prompts_per_step * rollout.group_size)",
+                                           c.grpo.mini_batches, completions));
   if (c.data.curriculum == datasets::Curriculum::field && c.data.difficulty_key.empty())
     reader.add_problem("data", "data.curriculum = \"field\" needs data.difficulty_key, the field to order by");
 }
@@ -47,6 +52,15 @@ std::vector<std::pair<std::string, std::string>> peer_names() {
           {"max_completion_length", "rollout.max_new_tokens"},
           {"max_prompt_length", "data.max_prompt_tokens"},
           {"num_iterations", "grpo.iterations"},
+          {"ppo_epochs", "grpo.iterations"},
+          {"ppo_mini_batch_size", "grpo.mini_batches"},
+          {"vllm_importance_sampling_mode", "grpo.rollout_correction"},
+          {"rollout_is", "grpo.rollout_correction"},
+          {"vllm_importance_sampling_cap", "grpo.rollout_correction_cap"},
+          {"vllm_importance_sampling_clip_max", "grpo.rollout_correction_cap"},
+          {"vllm_importance_sampling_clip_min", "grpo.rollout_correction_floor"},
+          {"max_off_policy_steps", "rollout.max_staleness"},
+          {"staleness_threshold", "rollout.max_staleness"},
           {"epsilon", "grpo.epsilon_low"},
           {"clip_ratio_low", "grpo.epsilon_low"},
           {"clip_ratio_high", "grpo.epsilon_high"},

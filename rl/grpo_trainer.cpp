@@ -50,6 +50,12 @@ records::StepMetrics step_metrics(const ExperimentConfig& c, const StepRollouts&
   m.add("learning_rate", stats.learning_rate);
   m.add("logprob_mismatch", stats.logprob_mismatch);
   if (stats.routing_mismatch) m.add("routing_mismatch", *stats.routing_mismatch);
+  if (stats.correction) {
+    m.add("rollout_correction_mean", stats.correction->mean);
+    m.add("rollout_correction_min", stats.correction->min);
+    m.add("rollout_correction_max", stats.correction->max);
+    m.add("rollout_correction_outside", stats.correction->outside);
+  }
   m.add("groups_trained", static_cast<double>(rollouts.kept.size() / static_cast<std::size_t>(c.rollout.group_size)));
   m.add("sampling_rounds", static_cast<double>(rollouts.rounds));
   m.add("prompts_skipped", static_cast<double>(rollouts.prompts_skipped));

@@ -1,7 +1,9 @@
-// One optimizer step over a batch of sequences. GRPO (step): the frozen reference's log-probs
-// when beta > 0, then for each of mu iterations every micro-batch's forward, its share of the
-// loss normalised over the whole step, and its backward; the gradients summed over the ranks,
-// the norm clipped, the scheduled learning rate set, and AdamW. Supervised fine-tuning and
+// One optimizer step over a batch of sequences. GRPO (step): the batch cut into grpo.mini_batches
+// parts; the frozen reference's log-probs when beta > 0; with more than one update, the old
+// log-probs (and the rollout correction) under the weights that begin the step; then for each of
+// mu iterations, for each part, one update: every micro-batch's forward, its share of the loss
+// normalised over the update, and its backward; the gradients summed over the ranks, the norm
+// clipped, the scheduled learning rate set, and AdamW. Supervised fine-tuning and
 // pretraining (sft_step): the mean negative log-likelihood of the completion tokens over the whole
 // step, then the same update. Frozen parameters (by name pattern) never change. How a micro-batch
 // runs is rl/micro_batch_forward.hpp; how their gradients add up, rl/gradient_accumulation.hpp.
@@ -41,6 +43,16 @@ struct GrpoObjective {
   double temperature = 1.0;                   // the sampling temperature, applied in every pass
 };
 
+// The rollout correction's weight over the step (after truncation or masking), over the tokens in
+// the loss (token modes) or the completions (sequence modes), as TRL logs it.
+struct CorrectionStats {
+  double mean = 0.0, min = 0.0, max = 0.0;
+  double outside = 0.0;  // share whose ratio fell outside [floor, cap]: truncated or masked
+};
+
+// A step's statistics. With several updates (grpo.iterations, grpo.mini_batches), the loss and
+// gradient norm are their means, the token statistics are over every update's tokens, and the
+// mismatch, routing and correction statistics are those of the weights that began the step.
 struct StepStats {
   double loss = 0.0;
   double kl = 0.0;         // mean k3 KL per token (0 when beta = 0)
@@ -48,11 +60,12 @@ struct StepStats {
   double clip_high = 0.0;  // share of tokens clipped above
   double entropy = 0.0;    // mean entropy per completion token
   double grad_norm = 0.0;  // before clipping
-  double learning_rate = 0.0;
-  double logprob_mismatch = 0.0;  // max |sampling log-prob - training log-prob| at the first iteration
+  double learning_rate = 0.0;  // of the step's last update
+  double logprob_mismatch = 0.0;  // max |sampling log-prob - training log-prob|
   // Share of recorded (token, MoE layer) pairs whose expert set the training pass would choose
-  // differently from sampling, at the first iteration; none when no routing was recorded.
+  // differently from sampling; none when no routing was recorded.
   std::optional<double> routing_mismatch;
+  std::optional<CorrectionStats> correction;  // with grpo.rollout_correction
   int64_t tokens = 0;  // completion tokens in the loss
 };
 
@@ -73,7 +86,16 @@ class PolicyOptimizer {
   torch::optim::AdamW& optimizer() { return *optimizer_; }
 
  private:
+  struct MiniBatch;
+  // The step's batch cut into grpo.mini_batches consecutive parts, each with its micro-batches.
+  std::vector<MiniBatch> mini_batches(const std::vector<TrainingSequence>& batch);
   std::vector<MicroBatch> micro_batches(const std::vector<TrainingSequence>& batch) const;
+  // With more than one update per step: the old log-probs and rollout correction of `part` under
+  // the weights before the step's first update, and their statistics into `rows`.
+  void look_before_updates(MiniBatch& part, std::vector<at::Tensor>& rows);
+  // The forward and backward of every micro-batch of `part`, their statistics into `rows`, and the
+  // gradients summed over the ranks.
+  void train_update(const MiniBatch& part, std::vector<at::Tensor>& rows);
   std::vector<std::size_t> owned(std::size_t micro_batches) const;  // the indices this rank runs
   int micro_batch_threads(std::size_t micro_batches) const;
   std::vector<at::Tensor> reference_logprobs(const std::vector<MicroBatch>& micro_batches);

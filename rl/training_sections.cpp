@@ -15,6 +15,12 @@ constexpr std::array<std::pair<LossAggregation, std::string_view>, 4> loss_names
                                                                                   {LossAggregation::dapo, "dapo"}}};
 constexpr std::array<std::pair<ImportanceSampling, std::string_view>, 2> importance_sampling_names{
     {{ImportanceSampling::token, "token"}, {ImportanceSampling::sequence, "sequence"}}};
+constexpr std::array<std::pair<RolloutCorrection, std::string_view>, 5> rollout_correction_names{
+    {{RolloutCorrection::none, "none"},
+     {RolloutCorrection::token_truncate, "token_truncate"},
+     {RolloutCorrection::token_mask, "token_mask"},
+     {RolloutCorrection::sequence_truncate, "sequence_truncate"},
+     {RolloutCorrection::sequence_mask, "sequence_mask"}}};
 constexpr std::array<std::pair<Schedule, std::string_view>, 3> schedule_names{
     {{Schedule::constant, "constant"}, {Schedule::linear, "linear"}, {Schedule::cosine, "cosine"}}};
 
@@ -40,7 +46,25 @@ void bind(Binder& b, GrpoSection& s) {
   b.number({"beta", "weight of the k3 KL penalty against the reference; 0: no reference is kept"}, s.beta, 0.0,
            {0.0, 100.0});
   b.number({"std_eps", "added to the reward std before dividing"}, s.std_eps, 1e-4, {0.0, 1.0, true, false});
-  b.integer({"iterations", "optimizer passes over each rollout batch (mu)"}, s.iterations, 1, {1, 64});
+  b.integer({"iterations", "passes over each step's batch (mu, TRL's num_iterations); with more than one update "
+                          "per step the ratio's denominator is the trainer's log-probs before the step's first update"},
+            s.iterations, 1, {1, 64});
+  b.integer({"mini_batches", "optimizer updates per pass: the step's batch cut into this many consecutive parts "
+                             "(TRL's steps_per_generation / gradient_accumulation_steps); it must divide the "
+                             "batch's completions"},
+            s.mini_batches, 1, {1, 1024});
+  b.choice({"rollout_correction",
+            "weight each token's loss by the ratio r = pi_old / pi_sampler between the trainer's log-probs before "
+            "the step and the sampler's (remote workers, model.batch_invariant = false, rollout.max_staleness > 0): "
+            "per token or per completion (the sum of its token log-ratios), truncated to "
+            "[rollout_correction_floor, rollout_correction_cap] or set to 0 outside it (TRL's "
+            "vllm_importance_sampling_mode)"},
+           s.rollout_correction, RolloutCorrection::none, rollout_correction_names);
+  b.number({"rollout_correction_floor", "lower bound of the rollout correction ratio; 0: none"},
+           s.rollout_correction_floor, 0.0, {0.0, 1.0});
+  b.number({"rollout_correction_cap", "upper bound of the rollout correction ratio (TRL's "
+                                      "vllm_importance_sampling_clip_max)"},
+           s.rollout_correction_cap, 3.0, {1.0, 1e6});
   b.boolean({"mask_truncated", "exclude completions cut at max_new_tokens from the loss"}, s.mask_truncated, false);
   b.boolean({"dynamic_sampling", "replace groups whose rewards are all equal with fresh prompts"}, s.dynamic_sampling,
             false);

@@ -17,6 +17,7 @@ namespace aha::rl {
 enum class AdvantageMode { group, batch, none };
 enum class LossAggregation { grpo, bnpo, dr_grpo, dapo };
 enum class ImportanceSampling { token, sequence };
+enum class RolloutCorrection { none, token_truncate, token_mask, sequence_truncate, sequence_mask };
 struct GrpoSection {
   AdvantageMode advantage = AdvantageMode::group;
   LossAggregation loss = LossAggregation::dapo;
@@ -25,7 +26,11 @@ struct GrpoSection {
   double epsilon_high = 0.2;
   double beta = 0.0;
   double std_eps = 1e-4;
-  int iterations = 1;  // mu
+  int iterations = 1;    // mu
+  int mini_batches = 1;  // optimizer updates per iteration, each over one consecutive part of the batch
+  RolloutCorrection rollout_correction = RolloutCorrection::none;
+  double rollout_correction_floor = 0.0;  // 0: no lower bound
+  double rollout_correction_cap = 3.0;
   bool mask_truncated = false;
   bool dynamic_sampling = false;
   int max_resample_rounds = 3;

@@ -20,7 +20,8 @@ struct RolloutSection {
   double min_p = 0.0;
   std::vector<std::string> stop;
   int workers = 1;
-  int queue_size = 4;  // groups buffered between the workers and the trainer
+  int queue_size = 4;     // groups buffered between the workers and the trainer
+  int max_staleness = 0;  // step n samples with the weights after step n - 1 - max_staleness
   std::vector<std::string> endpoints;
   std::string token_file;  // the bearer token of the remote workers
   double request_timeout_s = 600.0;

@@ -23,8 +23,9 @@ aha::policy::SafetensorsFile fixture() {
   return aha::policy::SafetensorsFile::open(source_dir() / "tests/fixtures/grpo/trl_grpo.safetensors");
 }
 
-StepCounts counts_of(const at::Tensor& mask) {
-  return {mask.size(0), static_cast<int64_t>(mask.sum().item<double>()), 12};
+UpdateCounts counts_of(const at::Tensor& mask) {
+  const double tokens = mask.sum().item<double>();
+  return {mask.size(0), static_cast<int64_t>(tokens), 12, tokens};
 }
 
 }  // namespace
@@ -47,7 +48,7 @@ TEST_CASE("loss, gradient and clip fractions equal TRL's for every loss type, to
           grpo.epsilon_low = 0.2;
           grpo.epsilon_high = eps_high;
           const at::Tensor logp = f.tensor("logp").clone().requires_grad_();
-          const LossInputs in{logp, f.tensor("old_logp"), f.tensor("ref_logp"), f.tensor("advantages"), mask};
+          const LossInputs in{logp, f.tensor("old_logp"), f.tensor("ref_logp"), f.tensor("advantages"), mask, {}};
           const LossOutput out = grpo_loss(in, grpo, counts_of(mask));
           out.loss.backward();
           CHECK(out.loss.item<double>() == Approx(f.tensor("loss." + key).item<double>()).epsilon(1e-6));
@@ -71,7 +72,7 @@ TEST_CASE("loss by hand: one sequence, two tokens, one clipped") {
   grpo.epsilon_low = grpo.epsilon_high = 0.2;
   // ratios e^0.1 (inside the clip) and e^0.5 (clipped at 1.2 for a positive advantage)
   const at::Tensor logp = at::tensor({0.1f, 0.5f}).view({1, 2}), old = at::zeros({1, 2});
-  const LossInputs in{logp, old, {}, at::tensor({2.0f}), at::ones({1, 2})};
+  const LossInputs in{logp, old, {}, at::tensor({2.0f}), at::ones({1, 2}), {}};
   const double expected = -(std::exp(0.1) * 2.0 + 1.2 * 2.0) / 2.0;
   CHECK(grpo_loss(in, grpo, {1, 2, 2}).loss.item<double>() == Approx(expected).epsilon(1e-6));
 }
@@ -87,10 +88,11 @@ TEST_CASE("micro-batch sizes do not change the loss or the gradient, at either l
       grpo.loss = aggregation;
       grpo.beta = 0.04;
       grpo.epsilon_high = 0.28;
-      const StepCounts step = counts_of(mask);
+      const UpdateCounts step = counts_of(mask);
       const at::Tensor whole = f.tensor("logp").clone().requires_grad_();
       const at::Tensor whole_loss =
-          grpo_loss({whole, f.tensor("old_logp"), f.tensor("ref_logp"), f.tensor("advantages"), mask}, grpo, step).loss;
+          grpo_loss({whole, f.tensor("old_logp"), f.tensor("ref_logp"), f.tensor("advantages"), mask, {}}, grpo, step)
+              .loss;
       whole_loss.backward();
       for (const int64_t micro : {1, 2, 4}) {
         INFO("micro-batch of " << micro);
@@ -100,7 +102,7 @@ TEST_CASE("micro-batch sizes do not change the loss or the gradient, at either l
           const int64_t rows = std::min(micro, mask.size(0) - begin);
           const auto part = [&](const at::Tensor& t) { return t.narrow(0, begin, rows); };
           const LossOutput out = grpo_loss({part(split), part(f.tensor("old_logp")), part(f.tensor("ref_logp")),
-                                            part(f.tensor("advantages")), part(mask)},
+                                            part(f.tensor("advantages")), part(mask), {}},
                                            grpo, step);
           out.loss.backward();
           total += out.loss.item<double>();
