@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef AHA_WITH_NCCL
@@ -22,6 +23,21 @@ struct DataParallel::Group {
 };
 
 namespace {
+
+c10::intrusive_ptr<c10d::Backend> make_backend(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world,
+                                               const at::Device& device, const std::string& master_addr) {
+  if (device.is_cuda()) {
+#ifdef AHA_WITH_NCCL
+    return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, c10d::ProcessGroupNCCL::Options::create());
+#else
+    throw Error("this aha was built without NCCL (LibTorch without CUDA, or nccl.h not found), so its ranks "
+                "cannot share CUDA tensors; rebuild against a CUDA LibTorch, or set model.device = \"cpu\"");
+#endif
+  }
+  auto gloo_options = c10d::ProcessGroupGloo::Options::create();
+  gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(master_addr));
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, gloo_options);
+}
 
 constexpr int64_t bucket_elements = 8 << 20;  // 32 MB of float32 per all-reduce
 
@@ -62,7 +78,7 @@ std::unique_ptr<DataParallel> DataParallel::from_environment(const at::Device& d
 
 DataParallel::DataParallel(int rank, int world, const std::string& master_addr, int master_port,
                            const at::Device& device)
-    : rank_(rank), world_(world), device_(device), group_(std::make_unique<Group>()) {
+    : rank_(rank), world_(world), device_(device), master_addr_(master_addr), group_(std::make_unique<Group>()) {
   if (world < 1 || rank < 0 || rank >= world)
     throw Error(fmt::format("data parallel: RANK={} must be between 0 and WORLD_SIZE-1 (WORLD_SIZE={})", rank, world));
   try {
@@ -73,19 +89,7 @@ DataParallel::DataParallel(int rank, int world, const std::string& master_addr, 
     options.waitWorkers = true;
     options.timeout = std::chrono::seconds(300);
     group_->store = c10::make_intrusive<c10d::TCPStore>(master_addr, options);
-    if (device.is_cuda()) {
-#ifdef AHA_WITH_NCCL
-      group_->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(group_->store, rank, world,
-                                                                    c10d::ProcessGroupNCCL::Options::create());
-#else
-      throw Error("this aha was built without NCCL (LibTorch without CUDA, or nccl.h not found), so its ranks "
-                  "cannot share CUDA tensors; rebuild against a CUDA LibTorch, or set model.device = \"cpu\"");
-#endif
-    } else {
-      auto gloo_options = c10d::ProcessGroupGloo::Options::create();
-      gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(master_addr));
-      group_->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, rank, world, gloo_options);
-    }
+    group_->backend = make_backend(group_->store, rank, world, device, master_addr);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -94,7 +98,19 @@ DataParallel::DataParallel(int rank, int world, const std::string& master_addr, 
   }
 }
 
+DataParallel::DataParallel(int rank, int world, const at::Device& device, std::string master_addr,
+                           std::unique_ptr<Group> group)
+    : rank_(rank), world_(world), device_(device), master_addr_(std::move(master_addr)), group_(std::move(group)) {}
+
 DataParallel::~DataParallel() = default;
+
+std::unique_ptr<DataParallel> DataParallel::channel(const std::string& name) const {
+  auto group = std::make_unique<Group>();
+  group->store = group_->store;
+  group->backend =
+      make_backend(c10::make_intrusive<c10d::PrefixStore>(name, group_->store), rank_, world_, device_, master_addr_);
+  return std::unique_ptr<DataParallel>(new DataParallel(rank_, world_, device_, master_addr_, std::move(group)));
+}
 
 void DataParallel::broadcast_parameters(policy::CausalLMImpl& model) {
   torch::NoGradGuard no_grad;

@@ -45,12 +45,19 @@ class DataParallel {
   // Every rank's `bytes`, in rank order.
   std::vector<std::string> all_gather(const std::string& bytes);
   void barrier();
+  // A second group over the same processes, for the collectives of another thread (sampling
+  // ahead), which then never interleave with this group's. Every rank must ask for it, in the
+  // same order.
+  std::unique_ptr<DataParallel> channel(const std::string& name) const;
 
   struct Group;
 
  private:
+  DataParallel(int rank, int world, const at::Device& device, std::string master_addr, std::unique_ptr<Group> group);
+
   int rank_, world_;
   at::Device device_;  // where the collectives' tensors live
+  std::string master_addr_;
   std::unique_ptr<Group> group_;
 };
 

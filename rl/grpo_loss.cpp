@@ -70,7 +70,9 @@ LossOutput grpo_loss(const LossInputs& in, const GrpoSection& grpo, const Update
   const double sequences = static_cast<double>(std::max<int64_t>(update.sequences, 1));
   switch (grpo.loss) {
     case LossAggregation::grpo: out.loss = (masked.sum(-1) / in.mask.sum(-1).clamp_min(1.0)).sum() / sequences; break;
-    case LossAggregation::bnpo: out.loss = masked.sum() / static_cast<double>(std::max<int64_t>(update.tokens, 1)); break;
+    case LossAggregation::bnpo:
+      out.loss = masked.sum() / static_cast<double>(std::max<int64_t>(update.tokens, 1));
+      break;
     case LossAggregation::dapo: out.loss = masked.sum() / std::max(update.dapo_tokens, 1.0); break;
     case LossAggregation::dr_grpo:
       out.loss = masked.sum() / (sequences * static_cast<double>(update.max_new_tokens));

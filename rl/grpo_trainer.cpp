@@ -8,6 +8,8 @@
 
 #include <cmath>
 #include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
@@ -25,7 +27,9 @@
 #include "rl/memory_plan.hpp"
 #include "rl/model_loading.hpp"
 #include "rl/policy_optimizer.hpp"
+#include "rl/rollouts_json.hpp"
 #include "rl/run_checkpoint.hpp"
+#include "rl/sampling_ahead.hpp"
 #include "rl/step_sampling.hpp"
 #include "rollout/http_client.hpp"
 #include "rollout/remote_pool.hpp"
@@ -36,8 +40,9 @@ namespace aha::rl {
 namespace {
 
 // The numbers of one step that metrics.jsonl, TensorBoard and the progress bar show.
-records::StepMetrics step_metrics(const ExperimentConfig& c, const StepRollouts& rollouts, const StepStats& stats,
-                                  const std::vector<TrainingSequence>& batch, double train_seconds) {
+records::StepMetrics step_metrics(int64_t step, const ExperimentConfig& c, const StepRollouts& rollouts,
+                                  const StepStats& stats, const std::vector<TrainingSequence>& batch,
+                                  double train_seconds) {
   records::StepMetrics m;
   add_rollout_metrics(m, rollouts.all, c.rewards);
   m.add("frac_zero_std", static_cast<double>(rollouts.zero_std_groups) / static_cast<double>(rollouts.groups));
@@ -56,6 +61,7 @@ records::StepMetrics step_metrics(const ExperimentConfig& c, const StepRollouts&
     m.add("rollout_correction_max", stats.correction->max);
     m.add("rollout_correction_outside", stats.correction->outside);
   }
+  m.add("staleness", static_cast<double>(step - 1 - rollouts.weight_version));
   m.add("groups_trained", static_cast<double>(rollouts.kept.size() / static_cast<std::size_t>(c.rollout.group_size)));
   m.add("sampling_rounds", static_cast<double>(rollouts.rounds));
   m.add("prompts_skipped", static_cast<double>(rollouts.prompts_skipped));
@@ -79,7 +85,9 @@ class Trainer {
   int plan_memory();  // -> micro-batch threads
   void load_models(const std::optional<std::filesystem::path>& resume_from, int micro_batch_threads);
   std::unique_ptr<rollout::RolloutBackend> rollout_backend();
-  StepRollouts sample(int64_t step);
+  StepRollouts sample(int64_t step, int64_t version);
+  // rollout.max_staleness > 0: the first steps sampled ahead, or those a resumed checkpoint holds.
+  void start_sampling_ahead();
   std::vector<TrainingSequence> training_batch(const std::vector<ScoredCompletion>& kept) const;
   void evaluate_into(const std::string& file, records::StepMetrics* metrics);
   void save(int64_t step);
@@ -101,7 +109,10 @@ class Trainer {
   int64_t start_step_ = 0;
   int threads_ = 1;  // the run's CPU threads (this thread keeps one of them between phases)
   std::unique_ptr<rollout::RolloutBackend> backend_;
+  std::unique_ptr<DataParallel> sampling_channel_;  // the collectives of sampling ahead
   std::unique_ptr<StepSampler> sampler_;
+  std::unique_ptr<SamplingAhead> ahead_;  // with rollout.max_staleness > 0
+  std::string resumed_ahead_;             // the checkpoint's rollouts sampled ahead (JSON)
   DataParallel* dp_;
 };
 
@@ -133,8 +144,19 @@ Trainer::Trainer(const ExperimentConfig& config, const TrainOptions& options, Da
                              dp_ ? fmt::format(", {} data-parallel processes", dp_->world()) : "");
   }
   backend_ = rollout_backend();
-  sampler_ =
-      std::make_unique<StepSampler>(c_, *prompts_, tokenizer_, eos_ids_, rewards_, phrases_, *backend_, rng_, dp_);
+  const int staleness = c_.rollout.max_staleness;
+  if (staleness > 0 && dp_) sampling_channel_ = dp_->channel("sampling-ahead");
+  sampler_ = std::make_unique<StepSampler>(c_, *prompts_, tokenizer_, eos_ids_, rewards_, phrases_, *backend_, rng_,
+                                           sampling_channel_ ? sampling_channel_.get() : dp_);
+  if (staleness > 0) {
+    std::vector<policy::CausalLM> copies;
+    for (int i = 0; i < staleness; ++i) {
+      copies.push_back(load_model(c_.model.path, c_.model, device_));
+      copies.back()->limit_vocabulary(tokenizer_.vocab_size());
+    }
+    ahead_ = std::make_unique<SamplingAhead>(std::move(copies), *backend_,
+                                             [this](int64_t step, int64_t version) { return sample(step, version); });
+  }
   // On the CPU the rollout workers and the micro-batch threads keep every core busy, each on its
   // own thread count; this thread's small operations between them (the sums, the batch) run on
   // it alone, so OpenMP's pool never wakes to spin on a core they need. The optimizer's update
@@ -190,6 +212,7 @@ void Trainer::load_models(const std::optional<std::filesystem::path>& resume_fro
     const TrainerState state = load_run_checkpoint(*resume_from, *policy_, optimizer_->optimizer(), rng_);
     start_step_ = state.step;
     prompts_->restore(state.cursor);
+    resumed_ahead_ = state.sampled_ahead;
     optimizer_->set_steps_taken(static_cast<int>(state.step));
     if (leader()) std::cerr << fmt::format("resuming from {} at step {}\n", resume_from->string(), start_step_);
   }
@@ -233,12 +256,32 @@ std::unique_ptr<rollout::RolloutBackend> Trainer::rollout_backend() {
   return std::make_unique<rollout::RemotePool>(remote, *policy_, start_step_);
 }
 
-StepRollouts Trainer::sample(int64_t step) {
+StepRollouts Trainer::sample(int64_t step, int64_t version) {
   try {
-    return sampler_->sample(step);
+    return sampler_->sample(step, version);
   } catch (const c10::Error& e) {  // e.g. probabilities that are not finite
     throw Error(fmt::format("step {}: sampling failed ({}); the policy's weights may have diverged: {}", step,
                             e.what_without_backtrace(), recovery_hint(out_, c_.model.path)));
+  }
+}
+
+void Trainer::start_sampling_ahead() {
+  std::map<int64_t, StepRollouts> restored;
+  if (!resumed_ahead_.empty()) {
+    const std::string where = fmt::format("checkpoint at step {}: sampled_ahead.json", start_step_);
+    nlohmann::json saved;
+    try {
+      saved = nlohmann::json::parse(resumed_ahead_);
+      for (const auto& item : saved)
+        restored[item.at("step").get<int64_t>()] = rollouts_from_json(item.at("rollouts"), where);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(fmt::format("{}: {}", where, e.what()));
+    }
+  }
+  const int64_t last = std::min<int64_t>(start_step_ + c_.rollout.max_staleness, c_.train.steps);
+  for (int64_t step = start_step_ + 1; step <= last; ++step) {
+    if (auto found = restored.find(step); found != restored.end()) ahead_->put(step, std::move(found->second));
+    else ahead_->launch(step, *policy_, start_step_);
   }
 }
 
@@ -280,6 +323,12 @@ void Trainer::save(int64_t step) {
   if (!leader()) return;
   TrainerState state;
   state.step = step;
+  if (ahead_) {  // the sampler's state below is the one after these steps
+    nlohmann::json saved = nlohmann::json::array();
+    for (const auto& [ahead, rollouts] : ahead_->sampled())
+      saved.push_back({{"step", ahead}, {"rollouts", to_json(rollouts)}});
+    state.sampled_ahead = saved.dump();
+  }
   state.cursor = prompts_->cursor();
   save_run_checkpoint(out_, *policy_, optimizer_->optimizer(), rng_, state, c_.model.path);
 }
@@ -291,10 +340,14 @@ void Trainer::run() {
   if (!leader()) quiet = {quiet.every, false, false, false, 0};
   records::MetricsLog log(out_, quiet, start_step_, now_seconds());
   records::ProgressBar progress("train", steps, quiet.progress, start_step_);
+  if (ahead_) start_sampling_ahead();
+  const int64_t staleness = c_.rollout.max_staleness;
   for (int64_t step = start_step_ + 1; step <= steps; ++step) {
     const double began = now_seconds();
-    // ---- sample G completions per prompt and score them ----
-    const StepRollouts rollouts = sample(step);
+    // ---- sample G completions per prompt and score them (or take those sampled ahead) ----
+    const StepRollouts rollouts = ahead_ ? ahead_->take(step) : sample(step, step - 1);
+    const double waited = now_seconds() - began;
+    if (ahead_ && step + staleness <= steps) ahead_->launch(step + staleness, *policy_, step - 1);
     // ---- group-relative advantages, one GRPO optimizer step ----
     const std::vector<TrainingSequence> batch = training_batch(rollouts.kept);
     const double trained_from = now_seconds();
@@ -304,13 +357,14 @@ void Trainer::run() {
       throw Error(fmt::format("step {}: the loss is {} (gradient norm {}): {}", step, stats.loss, stats.grad_norm,
                               recovery_hint(out_, c_.model.path)));
     optimizer_->optimizer().zero_grad();  // the gradients' memory is free again while the next batch samples
-    // ---- the new weights to the rollout workers ----
-    backend_->publish(*policy_, step);
+    // ---- the new weights to the rollout workers (sampling ahead publishes its copies) ----
+    if (!ahead_) backend_->publish(*policy_, step);
     // ---- metrics, evaluation, checkpoints ----
     if (leader())
       for (const std::string& line : rules_failing_everywhere(rollouts.all, c_.rewards))
         progress.note(fmt::format("step {}: warning: {}", step, line));
-    records::StepMetrics m = step_metrics(c_, rollouts, stats, batch, train_seconds);
+    records::StepMetrics m = step_metrics(step, c_, rollouts, stats, batch, train_seconds);
+    m.add("time_sampling_wait_s", waited);
     if (c_.train.eval_every > 0 && step % c_.train.eval_every == 0 && step != steps) evaluate_into("", &m);
     if (step == steps) evaluate_into("eval_final.json", &m);
     m.add("time_step_s", now_seconds() - began);

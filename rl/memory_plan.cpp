@@ -105,6 +105,11 @@ MemoryEstimate estimate_memory(const RunShape& s) {
   // gradient before it joins the embedding's.
   const double chunk = std::min(1024.0 * double(s.vocabulary) * kFloat, double(128 << 20));
   e.training.push_back({"LM head backward", threads * (3 * chunk + double(s.vocabulary) * h * kFloat)});
+  if (s.sampling_ahead > 0) {  // the copies of the weights, and sampling while training
+    e.held.push_back({"weights sampling ahead", s.sampling_ahead * parameters * kFloat});
+    e.held.insert(e.held.end(), e.sampling.begin(), e.sampling.end());
+    e.sampling.clear();
+  }
   return e;
 }
 
@@ -122,6 +127,7 @@ RunShape run_shape(const ExperimentConfig& config, int64_t vocabulary, int threa
   s.vocabulary = std::min<int64_t>(vocabulary, s.model.vocab_size);
   s.reference = config.grpo.beta > 0.0;
   s.workers = config.rollout.endpoints.empty() ? config.rollout.workers : 0;
+  s.sampling_ahead = config.rollout.max_staleness;
   s.prompts = config.rollout.prompts_per_step;
   s.group_size = config.rollout.group_size;
   s.prompt_tokens = config.data.max_prompt_tokens;

@@ -23,6 +23,7 @@ struct RunShape {
   int64_t vocabulary = 0;  // ids the tokenizer has: the LM head rows in use
   bool reference = false;  // a frozen reference model (grpo.beta > 0)
   int workers = 1;         // rollout workers in this process (0: remote workers sample)
+  int sampling_ahead = 0;  // rollout.max_staleness: copies of the weights; sampling overlaps training
   int64_t prompts = 0, group_size = 0, prompt_tokens = 0, new_tokens = 0;  // one step's batch
   int64_t eval_rows = 0;  // rows of one evaluation batch (0: no evaluation)
   int64_t micro_batch_tokens = 0;

@@ -191,9 +191,8 @@ StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
   if (total[kRoutingPairs] > 0) stats.routing_mismatch = total[kRoutingDiffers] / total[kRoutingPairs];
   if (grpo.rollout_correction != RolloutCorrection::none) {
     const double count = total[correction(kWeightCount)];
-    stats.correction = count > 0 ? CorrectionStats{total[correction(kWeightSum)] / count,
-                                                   total[correction(kWeightMin)], total[correction(kWeightMax)],
-                                                   total[correction(kOutside)] / count}
+    stats.correction = count > 0 ? CorrectionStats{total[correction(kWeightSum)] / count, total[correction(kWeightMin)],
+                                                   total[correction(kWeightMax)], total[correction(kOutside)] / count}
                                  : CorrectionStats{};
   }
   return stats;

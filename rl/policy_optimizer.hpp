@@ -55,18 +55,18 @@ struct CorrectionStats {
 // mismatch, routing and correction statistics are those of the weights that began the step.
 struct StepStats {
   double loss = 0.0;
-  double kl = 0.0;         // mean k3 KL per token (0 when beta = 0)
-  double clip_low = 0.0;   // share of tokens clipped below
-  double clip_high = 0.0;  // share of tokens clipped above
-  double entropy = 0.0;    // mean entropy per completion token
-  double grad_norm = 0.0;  // before clipping
-  double learning_rate = 0.0;  // of the step's last update
+  double kl = 0.0;                // mean k3 KL per token (0 when beta = 0)
+  double clip_low = 0.0;          // share of tokens clipped below
+  double clip_high = 0.0;         // share of tokens clipped above
+  double entropy = 0.0;           // mean entropy per completion token
+  double grad_norm = 0.0;         // before clipping
+  double learning_rate = 0.0;     // of the step's last update
   double logprob_mismatch = 0.0;  // max |sampling log-prob - training log-prob|
   // Share of recorded (token, MoE layer) pairs whose expert set the training pass would choose
   // differently from sampling; none when no routing was recorded.
   std::optional<double> routing_mismatch;
   std::optional<CorrectionStats> correction;  // with grpo.rollout_correction
-  int64_t tokens = 0;  // completion tokens in the loss
+  int64_t tokens = 0;                         // completion tokens in the loss
 };
 
 class PolicyOptimizer {

@@ -12,7 +12,7 @@ RolloutCorrectionWeight rollout_correction(const at::Tensor& old_logp, const at:
   const RolloutCorrection mode = grpo.rollout_correction;
   const bool by_sequence = mode == RolloutCorrection::sequence_truncate || mode == RolloutCorrection::sequence_mask;
   const bool truncate = mode == RolloutCorrection::token_truncate || mode == RolloutCorrection::sequence_truncate;
-  const at::Tensor log_ratio = (old_logp - sampling_logp) * mask;                      // [b, s]
+  const at::Tensor log_ratio = (old_logp - sampling_logp) * mask;                       // [b, s]
   const at::Tensor ratio = at::exp(by_sequence ? log_ratio.sum(-1, true) : log_ratio);  // [b, 1] or [b, s]
   const double floor = grpo.rollout_correction_floor, cap = grpo.rollout_correction_cap;
   const at::Tensor outside = (ratio < floor) | (ratio > cap);

@@ -81,6 +81,7 @@ void save_run_checkpoint(const std::filesystem::path& output_dir, policy::Causal
                                  {"order", state.cursor.order},
                                  {"pass_rates", state.cursor.pass_rates}}}};
   write_file_durably(staging / "trainer_state.json", trainer.dump(1) + "\n");
+  if (!state.sampled_ahead.empty()) write_file_durably(staging / "sampled_ahead.json", state.sampled_ahead);
 
   // Published only once every byte is on the disk: the folder by its rename, then `latest`.
   sync_path(staging);
@@ -168,6 +169,11 @@ TrainerState load_run_checkpoint(const std::filesystem::path& checkpoint, policy
                     c.at("order").get<std::vector<std::size_t>>(), c.at("pass_rates").get<std::vector<double>>()};
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: malformed trainer_state.json: {}", checkpoint.string(), e.what()));
+  }
+  if (std::ifstream ahead(checkpoint / "sampled_ahead.json"); ahead) {
+    std::ostringstream text;
+    text << ahead.rdbuf();
+    state.sampled_ahead = text.str();
   }
   return state;
 }

@@ -1,7 +1,7 @@
 // Checkpoints of a run: OUTPUT/checkpoint-<step>/ holds the model as a Hugging Face folder (with
-// the tokenizer) plus the trainer state (AdamW moments, the sampling RNG, the step and the data
-// cursor). A checkpoint is written under a temporary name and renamed, then OUTPUT/latest is
-// replaced the same way, so a kill at any moment leaves the previous checkpoint usable.
+// the tokenizer) plus the trainer state (AdamW moments, the sampling RNG, the step, the data
+// cursor and the rollouts sampled ahead). A checkpoint is written under a temporary name and renamed, then
+// OUTPUT/latest is replaced the same way, so a kill at any moment leaves the previous checkpoint usable.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -18,6 +18,9 @@ namespace aha::rl {
 struct TrainerState {
   int64_t step = 0;  // optimizer steps done
   datasets::PromptCursor cursor;
+  // With rollout.max_staleness: the steps already sampled, as JSON (rl/rollouts_json.hpp), saved
+  // as sampled_ahead.json; empty: none.
+  std::string sampled_ahead;
 };
 
 void save_run_checkpoint(const std::filesystem::path& output_dir, policy::CausalLMImpl& model,

@@ -45,8 +45,9 @@ StepSampler::StepSampler(const ExperimentConfig& config, datasets::PromptSource&
       rng_(rng),
       dp_(data_parallel) {}
 
-StepRollouts StepSampler::sample(int64_t step) {
+StepRollouts StepSampler::sample(int64_t step, int64_t version) {
   StepRollouts out;
+  out.weight_version = version;
   const int group = c_.rollout.group_size;
   const int rounds = c_.grpo.dynamic_sampling ? 1 + c_.grpo.max_resample_rounds : 1;
   int64_t kept_groups = 0;
@@ -56,7 +57,7 @@ StepRollouts StepSampler::sample(int64_t step) {
     const auto [records, prompts] =
         draw_prompts(static_cast<std::size_t>(c_.rollout.prompts_per_step - kept_groups), out);
     const double began = now_seconds();
-    std::vector<rollout::Completion> samples = roll_out(prompts, step);
+    std::vector<rollout::Completion> samples = roll_out(prompts, step, version);
     for (const auto& c : samples) out.generated_tokens += static_cast<int64_t>(c.tokens.size());
     const double sampled = now_seconds();
     out.rollout_seconds += sampled - began;
@@ -109,7 +110,8 @@ std::pair<std::vector<std::size_t>, std::vector<std::vector<int64_t>>> StepSampl
   return {records, prompts};
 }
 
-std::vector<rollout::Completion> StepSampler::roll_out(const std::vector<std::vector<int64_t>>& prompts, int64_t step) {
+std::vector<rollout::Completion> StepSampler::roll_out(const std::vector<std::vector<int64_t>>& prompts, int64_t step,
+                                                       int64_t version) {
   // One job per worker (of every process), each with its own seed drawn in order, so results do
   // not depend on timing or on which worker ran a job.
   const std::size_t all_workers = c_.rollout.endpoints.empty()
@@ -136,9 +138,9 @@ std::vector<rollout::Completion> StepSampler::roll_out(const std::vector<std::ve
   std::vector<std::vector<rollout::Completion>> by_job(jobs.size());
   for (std::size_t taken = 0; taken < owned; ++taken) {
     rollout::RolloutResult result = backend_.take();
-    if (result.weight_version != step - 1)
+    if (result.weight_version != version)
       throw Error(fmt::format("step {}: a rollout came back from weight version {}, expected {}", step,
-                              result.weight_version, step - 1));
+                              result.weight_version, version));
     by_job[static_cast<std::size_t>(result.id)] = std::move(result.completions);
   }
   if (dp_) by_job = gather(std::move(by_job));

@@ -26,6 +26,7 @@ struct StepRollouts {
   std::vector<ScoredCompletion> kept;  // rollout.prompts_per_step whole groups, in the order drawn
   std::vector<ScoredCompletion> all;   // every completion sampled this step (for the metrics)
   int64_t groups = 0, zero_std_groups = 0, rounds = 0, generated_tokens = 0, prompts_skipped = 0;
+  int64_t weight_version = 0;  // the optimizer steps behind the weights that sampled them
   double rollout_seconds = 0.0, reward_seconds = 0.0;
 };
 
@@ -37,15 +38,17 @@ class StepSampler {
               const rewards::ReflectionPhrases& phrases, rollout::RolloutBackend& backend, at::Generator& rng,
               DataParallel* data_parallel);
 
-  // Samples with the weights of version step - 1; throws aha::Error when a worker answers from another.
-  StepRollouts sample(int64_t step);
+  // Samples with the weights of `version` (the backend's published ones); throws aha::Error when a
+  // worker answers from another.
+  StepRollouts sample(int64_t step, int64_t version);
 
  private:
   // The next `count` prompts that fit data.max_prompt_tokens: record indices and token ids.
   std::pair<std::vector<std::size_t>, std::vector<std::vector<int64_t>>> draw_prompts(std::size_t count,
                                                                                       StepRollouts& out);
   // G completions per prompt from the rollout workers, in prompt order, on every rank.
-  std::vector<rollout::Completion> roll_out(const std::vector<std::vector<int64_t>>& prompts, int64_t step);
+  std::vector<rollout::Completion> roll_out(const std::vector<std::vector<int64_t>>& prompts, int64_t step,
+                                            int64_t version);
   // Every job's completions on every rank: each rank sampled the jobs it owns.
   std::vector<std::vector<rollout::Completion>> gather(std::vector<std::vector<rollout::Completion>> by_job) const;
   // The reward pipeline over `inputs`; with data parallelism each rank scores every world-th

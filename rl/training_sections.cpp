@@ -46,8 +46,9 @@ void bind(Binder& b, GrpoSection& s) {
   b.number({"beta", "weight of the k3 KL penalty against the reference; 0: no reference is kept"}, s.beta, 0.0,
            {0.0, 100.0});
   b.number({"std_eps", "added to the reward std before dividing"}, s.std_eps, 1e-4, {0.0, 1.0, true, false});
-  b.integer({"iterations", "passes over each step's batch (mu, TRL's num_iterations); with more than one update "
-                          "per step the ratio's denominator is the trainer's log-probs before the step's first update"},
+  b.integer({"iterations",
+             "passes over each step's batch (mu, TRL's num_iterations); with more than one update "
+             "per step the ratio's denominator is the trainer's log-probs before the step's first update"},
             s.iterations, 1, {1, 64});
   b.integer({"mini_batches", "optimizer updates per pass: the step's batch cut into this many consecutive parts "
                              "(TRL's steps_per_generation / gradient_accumulation_steps); it must divide the "

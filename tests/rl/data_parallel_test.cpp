@@ -1,5 +1,6 @@
 // Data parallelism on the real binary: `aha train --nproc 2` (two processes over loopback, Gloo)
-// gives the loss and the weights of one process with the same global batch after 3 steps; a rank
+// gives the loss and the weights of one process with the same global batch after 3 steps, also
+// while sampling ahead (its collectives on a group of their own); a rank
 // killed mid-run ends the run with a message naming it, and --resume finishes it.
 #include <ATen/ATen.h>
 #include <signal.h>
@@ -62,14 +63,18 @@ std::vector<nlohmann::json> metrics(const std::filesystem::path& out) {
 
 }  // namespace
 
-TEST_CASE("two data-parallel processes give one process's loss and weights after 3 steps") {
+TEST_CASE("two data-parallel processes give one process's loss and weights after 3 steps, sampling ahead or not") {
   make_fixture();
+  const int staleness = GENERATE(0, 1);
+  INFO("rollout.max_staleness = " << staleness);
   for (const char* run : {"one", "two"}) std::filesystem::remove_all(work / run);
-  const auto one = run_aha(train_args(work / "one", 3, 2));
+  auto args = train_args(work / "one", 3, 2);
+  args.insert(args.end(), {"--set", "rollout.max_staleness=" + std::to_string(staleness)});
+  const auto one = run_aha(args);
   INFO(one.err);
   REQUIRE(one.status == 0);
-  auto args = train_args(work / "two", 3, 1);
-  args.insert(args.end(), {"--nproc", "2"});
+  args = train_args(work / "two", 3, 1);
+  args.insert(args.end(), {"--set", "rollout.max_staleness=" + std::to_string(staleness), "--nproc", "2"});
   const auto two = run_aha(args);
   INFO(two.err);
   REQUIRE(two.status == 0);
@@ -81,6 +86,7 @@ TEST_CASE("two data-parallel processes give one process's loss and weights after
     INFO("step " << i + 1);
     CHECK(b[i]["reward_mean"] == a[i]["reward_mean"]);  // the same completions
     CHECK(b[i]["completion_length_mean"] == a[i]["completion_length_mean"]);
+    CHECK(b[i]["staleness"] == a[i]["staleness"]);
     CHECK(b[i]["loss"].get<double>() == Approx(a[i]["loss"].get<double>()).epsilon(1e-5).margin(1e-7));
     CHECK(b[i]["grad_norm"].get<double>() == Approx(a[i]["grad_norm"].get<double>()).epsilon(1e-5));
   }

@@ -62,7 +62,8 @@ at::Tensor batch_logprobs(policy::CausalLMImpl& model, const std::vector<Trainin
 
 }  // namespace
 
-TEST_CASE("two iterations over two mini-batches make TRL's four updates (num_iterations = 2, steps_per_generation = 2)") {
+TEST_CASE(
+    "two iterations over two mini-batches make TRL's four updates (num_iterations = 2, steps_per_generation = 2)") {
   const auto f = fixture("trl_iterations.safetensors");
   for (const auto& [aggregation, name] :
        {std::pair{LossAggregation::dapo, "dapo"}, std::pair{LossAggregation::grpo, "grpo"}}) {
@@ -116,10 +117,11 @@ TEST_CASE("the rollout correction's weight, loss and gradient equal TRL's for ev
   const at::Tensor mask = f.tensor("mask");
   const double tokens = mask.sum().item<double>();
   const UpdateCounts counts{mask.size(0), static_cast<int64_t>(tokens), 12, tokens};
-  const std::pair<RolloutCorrection, const char*> modes[] = {{RolloutCorrection::token_truncate, "token_truncate"},
-                                                             {RolloutCorrection::token_mask, "token_mask"},
-                                                             {RolloutCorrection::sequence_truncate, "sequence_truncate"},
-                                                             {RolloutCorrection::sequence_mask, "sequence_mask"}};
+  const std::pair<RolloutCorrection, const char*> modes[] = {
+      {RolloutCorrection::token_truncate, "token_truncate"},
+      {RolloutCorrection::token_mask, "token_mask"},
+      {RolloutCorrection::sequence_truncate, "sequence_truncate"},
+      {RolloutCorrection::sequence_mask, "sequence_mask"}};
   const std::pair<LossAggregation, const char*> aggregations[] = {{LossAggregation::grpo, "grpo"},
                                                                   {LossAggregation::bnpo, "bnpo"},
                                                                   {LossAggregation::dr_grpo, "dr_grpo"},
@@ -130,10 +132,10 @@ TEST_CASE("the rollout correction's weight, loss and gradient equal TRL's for ev
       for (const auto& [aggregation, loss_name] : aggregations)
         for (const double beta : {0.0, 0.04})
           for (const auto& [floor, cap] : {std::pair{0.0, 3.0}, std::pair{0.5, 2.0}}) {
-            const std::string key = fmt::format(
-                "correction_{}_{}_{}_beta{}_floor{}_cap{}", mode_name,
-                level == ImportanceSampling::token ? "token" : "sequence", loss_name, beta == 0.0 ? "0.0" : "0.04",
-                floor == 0.0 ? "0" : "0.5", cap == 3.0 ? "3.0" : "2.0");
+            const std::string key = fmt::format("correction_{}_{}_{}_beta{}_floor{}_cap{}", mode_name,
+                                                level == ImportanceSampling::token ? "token" : "sequence", loss_name,
+                                                beta == 0.0 ? "0.0" : "0.04", floor == 0.0 ? "0" : "0.5",
+                                                cap == 3.0 ? "3.0" : "2.0");
             INFO(key);
             GrpoSection grpo;
             grpo.importance_sampling_level = level;

@@ -101,8 +101,12 @@ TEST_CASE("micro-batch sizes do not change the loss or the gradient, at either l
         for (int64_t begin = 0; begin < mask.size(0); begin += micro) {
           const int64_t rows = std::min(micro, mask.size(0) - begin);
           const auto part = [&](const at::Tensor& t) { return t.narrow(0, begin, rows); };
-          const LossOutput out = grpo_loss({part(split), part(f.tensor("old_logp")), part(f.tensor("ref_logp")),
-                                            part(f.tensor("advantages")), part(mask), {}},
+          const LossOutput out = grpo_loss({part(split),
+                                            part(f.tensor("old_logp")),
+                                            part(f.tensor("ref_logp")),
+                                            part(f.tensor("advantages")),
+                                            part(mask),
+                                            {}},
                                            grpo, step);
           out.loss.backward();
           total += out.loss.item<double>();

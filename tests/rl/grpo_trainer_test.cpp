@@ -123,12 +123,14 @@ TEST_CASE("every step logs the metrics a run is read by") {
                           "learning_rate",
                           "logprob_mismatch",
                           "routing_mismatch",
+                          "staleness",
                           "rollout_tokens_per_s",
                           "train_tokens_per_s",
                           "time_rollout_s",
                           "time_reward_s",
                           "time_train_s",
                           "time_step_s",
+                          "time_sampling_wait_s",
                           "peak_rss_gb",
                           "reward_failures/math",
                           "reward_failures/regex",
@@ -158,6 +160,38 @@ TEST_CASE("the same seed gives the same metrics, and a resumed run continues as 
   const auto a = policy::CheckpointTensors::open(work / "first/final"),
              b = policy::CheckpointTensors::open(work / "stopped/final");
   for (const auto& name : a.names()) CHECK(at::equal(a.tensor(name), b.tensor(name)));
+}
+
+TEST_CASE("sampling ahead logs its staleness, repeats bit for bit, and resumes exactly from a checkpoint taken "
+          "while a step was sampled ahead") {
+  const std::vector<std::string> ahead{"rollout.max_staleness=1", "grpo.rollout_correction=sequence_mask",
+                                       "grpo.importance_sampling_level=sequence", "grpo.iterations=2",
+                                       "grpo.mini_batches=2"};
+  for (const char* run : {"ahead-a", "ahead-b", "ahead-killed"}) std::filesystem::remove_all(work / run);
+  train(experiment("ahead-a", ahead), {});
+  train(experiment("ahead-b", ahead), {});
+  // A run killed after its step-2 checkpoint: the folder as it was then.
+  REQUIRE(std::filesystem::exists(work / "ahead-a/checkpoint-2/sampled_ahead.json"));
+  std::filesystem::create_directories(work / "ahead-killed");
+  for (const char* file : {"config.toml", "metrics.jsonl"})
+    std::filesystem::copy_file(work / "ahead-a" / file, work / "ahead-killed" / file);
+  std::filesystem::copy(work / "ahead-a/checkpoint-2", work / "ahead-killed/checkpoint-2",
+                        std::filesystem::copy_options::recursive);
+  std::ofstream(work / "ahead-killed/latest") << "checkpoint-2\n";
+  train(experiment("ahead-killed", ahead), TrainOptions{true});
+  const auto a = metrics_of("ahead-a"), b = metrics_of("ahead-b"), resumed = metrics_of("ahead-killed");
+  REQUIRE(a.size() == 4);
+  REQUIRE(resumed.size() == 4);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    INFO("step " << i + 1);
+    CHECK(a[i]["staleness"].get<double>() == (i == 0 ? 0.0 : 1.0));
+    CHECK(a[i]["rollout_correction_max"].get<double>() <= 3.0);
+    CHECK(training_numbers(a[i]) == training_numbers(b[i]));
+    CHECK(training_numbers(a[i]) == training_numbers(resumed[i]));
+  }
+  const auto x = policy::CheckpointTensors::open(work / "ahead-a/final"),
+             y = policy::CheckpointTensors::open(work / "ahead-killed/final");
+  for (const auto& name : x.names()) CHECK(at::equal(x.tensor(name), y.tensor(name)));
 }
 
 TEST_CASE("a folder that holds a run is never overwritten, and --resume needs a checkpoint") {

@@ -59,7 +59,7 @@ TEST_CASE("a resumed run ends with the same weights as the uninterrupted one") {
   const auto dir = fresh_dir("resume");
   Run straight;
   for (int i = 0; i < 2; ++i) straight.step();
-  save_run_checkpoint(dir, *straight.model, straight.optimizer.optimizer(), straight.rng, {2, {}}, fixture);
+  save_run_checkpoint(dir, *straight.model, straight.optimizer.optimizer(), straight.rng, {2, {}, ""}, fixture);
   for (int i = 0; i < 2; ++i) straight.step();
 
   Run resumed;
@@ -84,7 +84,7 @@ TEST_CASE("a checkpoint killed mid-write is ignored, and only the last ones are 
   const auto dir = fresh_dir("kill");
   Run run;
   for (const int64_t step : {1, 2, 3})
-    save_run_checkpoint(dir, *run.model, run.optimizer.optimizer(), run.rng, {step, {}}, {}, 2);
+    save_run_checkpoint(dir, *run.model, run.optimizer.optimizer(), run.rng, {step, {}, ""}, {}, 2);
   std::filesystem::create_directories(dir / "checkpoint-4.saving");  // the process died while writing step 4
   CHECK(latest_checkpoint(dir) == dir / "checkpoint-3");
   CHECK_FALSE(std::filesystem::exists(dir / "checkpoint-1"));
