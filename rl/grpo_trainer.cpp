@@ -9,7 +9,6 @@
 #include <cmath>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
@@ -266,18 +265,8 @@ StepRollouts Trainer::sample(int64_t step, int64_t version) {
 }
 
 void Trainer::start_sampling_ahead() {
-  std::map<int64_t, StepRollouts> restored;
-  if (!resumed_ahead_.empty()) {
-    const std::string where = fmt::format("checkpoint at step {}: sampled_ahead.json", start_step_);
-    nlohmann::json saved;
-    try {
-      saved = nlohmann::json::parse(resumed_ahead_);
-      for (const auto& item : saved)
-        restored[item.at("step").get<int64_t>()] = rollouts_from_json(item.at("rollouts"), where);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(fmt::format("{}: {}", where, e.what()));
-    }
-  }
+  std::map<int64_t, StepRollouts> restored =
+      sampled_steps_from_json(resumed_ahead_, fmt::format("checkpoint at step {}: sampled_ahead.json", start_step_));
   const int64_t last = std::min<int64_t>(start_step_ + c_.rollout.max_staleness, c_.train.steps);
   for (int64_t step = start_step_ + 1; step <= last; ++step) {
     if (auto found = restored.find(step); found != restored.end()) ahead_->put(step, std::move(found->second));
@@ -323,12 +312,7 @@ void Trainer::save(int64_t step) {
   if (!leader()) return;
   TrainerState state;
   state.step = step;
-  if (ahead_) {  // the sampler's state below is the one after these steps
-    nlohmann::json saved = nlohmann::json::array();
-    for (const auto& [ahead, rollouts] : ahead_->sampled())
-      saved.push_back({{"step", ahead}, {"rollouts", to_json(rollouts)}});
-    state.sampled_ahead = saved.dump();
-  }
+  if (ahead_) state.sampled_ahead = sampled_steps_json(ahead_->sampled());  // the sampler's state below follows them
   state.cursor = prompts_->cursor();
   save_run_checkpoint(out_, *policy_, optimizer_->optimizer(), rng_, state, c_.model.path);
 }
@@ -351,7 +335,7 @@ void Trainer::run() {
     // ---- group-relative advantages, one GRPO optimizer step ----
     const std::vector<TrainingSequence> batch = training_batch(rollouts.kept);
     const double trained_from = now_seconds();
-    const StepStats stats = optimizer_->step(batch);
+    const StepStats stats = optimizer_->step(batch, rollouts.weight_version < step - 1);
     const double train_seconds = now_seconds() - trained_from;
     if (!std::isfinite(stats.loss) || !std::isfinite(stats.grad_norm))
       throw Error(fmt::format("step {}: the loss is {} (gradient norm {}): {}", step, stats.loss, stats.grad_norm,

@@ -154,14 +154,18 @@ struct PolicyOptimizer::MiniBatch {
   std::vector<MicroBatch> micro_batches;
   UpdateCounts counts;
   std::vector<at::Tensor> reference_logp;  // per micro-batch [rows, completion]; undefined when beta = 0
+  // A batch sampled by older weights, without rollout correction: the sampler's log-probs are the
+  // ratio's denominator, so that PPO's clip bounds the update as the batch grows stale.
+  bool old_from_sampler = false;
   // Per micro-batch, from the pass before the step's first update; undefined when the step makes
   // one update, which then takes them from its own forward.
   std::vector<at::Tensor> old_logp, correction;
 };
 
-StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch) {
+StepStats PolicyOptimizer::step(const std::vector<TrainingSequence>& batch, bool stale) {
   const GrpoSection& grpo = objective_.grpo;
   std::vector<MiniBatch> parts = mini_batches(batch);
+  for (MiniBatch& part : parts) part.old_from_sampler = stale && grpo.rollout_correction == RolloutCorrection::none;
   const int updates = grpo.iterations * grpo.mini_batches;
   std::vector<at::Tensor> rows;  // [kSums] float64 per micro-batch forward
   if (updates > 1)
@@ -208,7 +212,7 @@ void PolicyOptimizer::look_before_updates(MiniBatch& part, std::vector<at::Tenso
     const MicroBatch& mb = part.micro_batches[m];
     const MicroBatchForward pass = forward(*policy_, mb, settings);
     auto [weight, seen] = first_look(pass.logp, pass, mb, objective_.grpo);
-    part.old_logp[m] = pass.logp;
+    part.old_logp[m] = part.old_from_sampler ? mb.sampling_logp : pass.logp;
     part.correction[m] = weight;
     rows.push_back(at::cat({at::zeros({kFirstLook}, seen.options()), seen}));
   }
@@ -231,8 +235,9 @@ void PolicyOptimizer::train_update(const MiniBatch& part, std::vector<at::Tensor
     LossInputs in{pass.logp, {}, part.reference_logp[m], mb.advantages, mb.mask, {}};
     at::Tensor seen;
     if (part.old_logp.empty()) {  // the step's one update: the old log-probs are its own
-      in.old_logp = pass.logp.detach();
-      std::tie(in.correction, seen) = first_look(in.old_logp, pass, mb, grpo);
+      const at::Tensor own = pass.logp.detach();
+      std::tie(in.correction, seen) = first_look(own, pass, mb, grpo);
+      in.old_logp = part.old_from_sampler ? mb.sampling_logp : own;
     } else {
       in.old_logp = part.old_logp[m];
       in.correction = part.correction[m];

@@ -73,7 +73,9 @@ class PolicyOptimizer {
  public:
   PolicyOptimizer(policy::CausalLM policy, UpdateSettings update, GrpoObjective objective = {});
 
-  StepStats step(const std::vector<TrainingSequence>& batch);
+  // `stale`: the batch was sampled by older weights than those that begin the step (sampling
+  // ahead); without rollout correction the sampler's log-probs are then the ratio's denominator.
+  StepStats step(const std::vector<TrainingSequence>& batch, bool stale = false);
   // Completion tokens only carry loss; advantages and sampling log-probs are ignored.
   StepStats sft_step(const std::vector<TrainingSequence>& batch);
   // With data parallelism every rank is given the whole step's batch, runs the micro-batches it

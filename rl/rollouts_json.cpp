@@ -86,4 +86,22 @@ StepRollouts rollouts_from_json(const nlohmann::json& j, const std::string& wher
   }
 }
 
+std::string sampled_steps_json(const std::map<int64_t, StepRollouts>& steps) {
+  nlohmann::json saved = nlohmann::json::array();
+  for (const auto& [step, rollouts] : steps) saved.push_back({{"step", step}, {"rollouts", to_json(rollouts)}});
+  return saved.dump();
+}
+
+std::map<int64_t, StepRollouts> sampled_steps_from_json(const std::string& text, const std::string& where) {
+  std::map<int64_t, StepRollouts> steps;
+  if (text.empty()) return steps;
+  try {
+    for (const auto& item : nlohmann::json::parse(text))
+      steps[item.at("step").get<int64_t>()] = rollouts_from_json(item.at("rollouts"), where);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: {}", where, e.what()));
+  }
+  return steps;
+}
+
 }  // namespace aha::rl

@@ -32,6 +32,7 @@ void make_fixture() {
 // An `aha rollout-worker` on a free loopback port; killed when it goes out of scope.
 struct Worker {
   explicit Worker(const std::string& name) : log(work / (name + ".log")) {
+    std::filesystem::remove(log);  // a previous worker's, whose address is no longer served
     pid = start_aha({"rollout-worker", "--listen", "127.0.0.1:0", "--token-file", (work / "token").string(), "--model",
                      (work / "qwen2_moe").string(), "--threads", "1"},
                     log);
@@ -97,14 +98,20 @@ std::vector<nlohmann::json> training_numbers(const std::filesystem::path& out) {
 
 }  // namespace
 
-TEST_CASE("two remote rollout workers give the run that two in-process workers give") {
+TEST_CASE("two remote rollout workers give the run that two in-process workers give, sampling ahead or not") {
   make_fixture();
+  const std::string staleness = GENERATE("0", "1");
+  INFO("rollout.max_staleness = " << staleness);
   Worker a("a"), b("b");
   for (const char* run : {"remote", "local"}) std::filesystem::remove_all(work / run);
-  const auto remote = run_aha(train_args(work / "remote", 3, {a.endpoint, b.endpoint}));
+  auto args = train_args(work / "remote", 3, {a.endpoint, b.endpoint});
+  args.insert(args.end(), {"--set", "rollout.max_staleness=" + staleness});
+  const auto remote = run_aha(args);
   INFO(remote.err);
   REQUIRE(remote.status == 0);
-  const auto local = run_aha(train_args(work / "local", 3, {}));
+  args = train_args(work / "local", 3, {});
+  args.insert(args.end(), {"--set", "rollout.max_staleness=" + staleness});
+  const auto local = run_aha(args);
   REQUIRE(local.status == 0);
   const auto remote_lines = training_numbers(work / "remote"), local_lines = training_numbers(work / "local");
   REQUIRE(remote_lines.size() == 3);

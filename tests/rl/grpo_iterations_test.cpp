@@ -112,6 +112,23 @@ TEST_CASE("a step repeats bit for bit with several updates, and one update of th
   CHECK_THROWS_WITH(run(1, 3), Catch::Contains("grpo.mini_batches = 3 does not divide the step's 8 completions"));
 }
 
+TEST_CASE("a stale batch's ratio is taken against the sampler's log-probs, so PPO's clip bounds it") {
+  const auto f = fixture("trl_iterations.safetensors");
+  const auto clipped_high = [&](bool stale, double sampler_shift) {
+    policy::CausalLM model = policy::load_causal_lm(source_dir() / "tests/fixtures/models/qwen2");
+    std::vector<TrainingSequence> batch = fixture_batch(f);
+    for (auto& s : batch)
+      for (float& logp : s.sampling_logprobs) logp -= static_cast<float>(sampler_shift);  // the sampler liked them less
+    UpdateSettings update;
+    update.optim.lr = 1e-3;
+    PolicyOptimizer optimizer(model, update, {GrpoSection{}, std::nullopt, 6, 1.0});
+    return optimizer.step(batch, stale).clip_high;
+  };
+  CHECK(clipped_high(false, 0.5) == 0.0);  // on-policy: the ratio is 1 at the step's one update
+  CHECK(clipped_high(true, 0.0) == 0.0);   // the sampler's log-probs equal the trainer's here
+  CHECK(clipped_high(true, 0.5) > 0.3);    // exp(0.5) > 1.2 for every token with a positive advantage
+}
+
 TEST_CASE("the rollout correction's weight, loss and gradient equal TRL's for every mode, level and bound") {
   const auto f = fixture("trl_grpo.safetensors");
   const at::Tensor mask = f.tensor("mask");

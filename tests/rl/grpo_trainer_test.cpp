@@ -162,22 +162,30 @@ TEST_CASE("the same seed gives the same metrics, and a resumed run continues as 
   for (const auto& name : a.names()) CHECK(at::equal(a.tensor(name), b.tensor(name)));
 }
 
-TEST_CASE("sampling ahead logs its staleness, repeats bit for bit, and resumes exactly from a checkpoint taken "
-          "while a step was sampled ahead") {
+TEST_CASE("sampling ahead logs its staleness, repeats bit for bit, resumes exactly from a checkpoint taken while a "
+          "step was sampled ahead, and names a damaged one") {
   const std::vector<std::string> ahead{"rollout.max_staleness=1", "grpo.rollout_correction=sequence_mask",
                                        "grpo.importance_sampling_level=sequence", "grpo.iterations=2",
                                        "grpo.mini_batches=2"};
-  for (const char* run : {"ahead-a", "ahead-b", "ahead-killed"}) std::filesystem::remove_all(work / run);
+  for (const char* run : {"ahead-a", "ahead-b"}) std::filesystem::remove_all(work / run);
   train(experiment("ahead-a", ahead), {});
   train(experiment("ahead-b", ahead), {});
   // A run killed after its step-2 checkpoint: the folder as it was then.
   REQUIRE(std::filesystem::exists(work / "ahead-a/checkpoint-2/sampled_ahead.json"));
-  std::filesystem::create_directories(work / "ahead-killed");
-  for (const char* file : {"config.toml", "metrics.jsonl"})
-    std::filesystem::copy_file(work / "ahead-a" / file, work / "ahead-killed" / file);
-  std::filesystem::copy(work / "ahead-a/checkpoint-2", work / "ahead-killed/checkpoint-2",
-                        std::filesystem::copy_options::recursive);
-  std::ofstream(work / "ahead-killed/latest") << "checkpoint-2\n";
+  const auto killed_at_step_2 = [&](const std::string& run) {
+    std::filesystem::remove_all(work / run);
+    std::filesystem::create_directories(work / run);
+    for (const char* file : {"config.toml", "metrics.jsonl"})
+      std::filesystem::copy_file(work / "ahead-a" / file, work / run / file);
+    std::filesystem::copy(work / "ahead-a/checkpoint-2", work / run / "checkpoint-2",
+                          std::filesystem::copy_options::recursive);
+    std::ofstream(work / run / "latest") << "checkpoint-2\n";
+  };
+  killed_at_step_2("ahead-killed");
+  killed_at_step_2("ahead-damaged");
+  std::ofstream(work / "ahead-damaged/checkpoint-2/sampled_ahead.json") << R"([{"step": 3}])";
+  CHECK_THROWS_WITH(train(experiment("ahead-damaged", ahead), TrainOptions{true}),
+                    Catch::Contains("checkpoint at step 2: sampled_ahead.json") && Catch::Contains("rollouts"));
   train(experiment("ahead-killed", ahead), TrainOptions{true});
   const auto a = metrics_of("ahead-a"), b = metrics_of("ahead-b"), resumed = metrics_of("ahead-killed");
   REQUIRE(a.size() == 4);
