@@ -28,8 +28,9 @@ void bind(config::Binder& b, RolloutSection& s) {
   b.integer({"max_staleness", "k: sample the next k steps while this one trains, so a step costs about max(sampling, "
                               "training) instead of their sum. Step n's batch always comes from the weights after "
                               "step n - 1 - k (the schedule fixes it, never timing), so runs repeat and resume bit for "
-                              "bit; local workers then sample from their own copy of the weights (one per step in "
-                              "flight). 0: on-policy, each step samples with the weights it trains"},
+                              "bit; each step in flight holds a copy of the weights. A stale batch's ratio is taken "
+                              "against the sampler's log-probs unless grpo.rollout_correction is set (docs/"
+                              "algorithms.md). 0: on-policy, each step samples with the weights it trains"},
             s.max_staleness, 0, {0, 16});
   b.texts({"endpoints", "remote rollout workers (`aha rollout-worker`) as http://host:port; groups are spread over "
                         "them; empty: sample in this process"},
