@@ -26,6 +26,8 @@ CompletionRecord completion_from_json(std::string_view line) {
   auto completion = optional_text(object, "completion");
   if (!completion) throw Error("missing \"completion\" (the model's text to score)");
   record.completion = std::move(*completion);
+  record.prompt = optional_text(object, "prompt").value_or("");
+  record.fields = object.dump();
   if (const auto it = object.find("answer"); it != object.end() && it->is_number())
     record.answer = it->dump();  // {"answer": 42}
   else record.answer = optional_text(object, "answer");

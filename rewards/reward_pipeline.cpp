@@ -32,39 +32,71 @@ RewardPipeline::RewardPipeline(std::vector<RewardSpec> specs, unsigned threads)
 
 RewardPipeline::~RewardPipeline() { pool_->pool.join(); }
 
-ScoreRecord RewardPipeline::score(const CompletionRecord& record) const {
-  ScoreRecord out;
-  for (std::size_t i = 0; i < rules_.size(); ++i) {
-    const RewardSpec& spec = specs_[i];
-    RuleScore rule{spec.name, spec.failure_score, std::nullopt};
-    try {
-      RuleOutcome outcome = rules_[i]->score(record);
-      rule.score = outcome.score;
-      for (Flag& flag : outcome.flags)
-        if (std::none_of(out.flags.begin(), out.flags.end(), [&](const Flag& f) { return f.name == flag.name; }))
-          out.flags.push_back(std::move(flag));
-    } catch (const std::exception& e) {
-      rule.error = e.what();
-      errors_[i].fetch_add(1, std::memory_order_relaxed);
-    } catch (...) {
-      rule.error = "an exception that is not a std::exception";
-      errors_[i].fetch_add(1, std::memory_order_relaxed);
-    }
-    out.total += spec.weight * rule.score;
-    out.rules.push_back(std::move(rule));
+namespace {
+
+BatchOutcome outcome_of(const RewardRule& rule, const CompletionRecord& record) {
+  try {
+    return rule.score(record);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  } catch (...) {
+    return std::string("an exception that is not a std::exception");
   }
+}
+
+}  // namespace
+
+std::vector<BatchOutcome> RewardRule::score_batch(std::span<const CompletionRecord> records) const {
+  std::vector<BatchOutcome> out;
+  for (const CompletionRecord& record : records) out.push_back(outcome_of(*this, record));
   return out;
 }
 
+ScoreRecord RewardPipeline::score(const CompletionRecord& record) const { return score_batch({record}).front(); }
+
 std::vector<ScoreRecord> RewardPipeline::score_batch(const std::vector<CompletionRecord>& records) const {
-  std::vector<ScoreRecord> out(records.size());
-  std::latch done(static_cast<std::ptrdiff_t>(records.size()));
-  for (std::size_t i = 0; i < records.size(); ++i)
+  // outcomes[rule][record]: the batch rules fill their row in one task each, the others a cell per
+  // (record, rule) in a task per record; then each record's entries are added up in entry order.
+  std::vector<std::vector<BatchOutcome>> outcomes(rules_.size(), std::vector<BatchOutcome>(records.size()));
+  std::vector<std::size_t> batch_rules;
+  for (std::size_t i = 0; i < rules_.size(); ++i)
+    if (rules_[i]->scores_batches()) batch_rules.push_back(i);
+  std::latch done(static_cast<std::ptrdiff_t>(records.size() + batch_rules.size()));
+  for (const std::size_t i : batch_rules)
     boost::asio::post(pool_->pool, [&, i] {
-      out[i] = score(records[i]);
+      try {
+        outcomes[i] = rules_[i]->score_batch(records);
+      } catch (const std::exception& e) {
+        outcomes[i].assign(records.size(), std::string(e.what()));
+      }
+      done.count_down();
+    });
+  for (std::size_t r = 0; r < records.size(); ++r)
+    boost::asio::post(pool_->pool, [&, r] {
+      for (std::size_t i = 0; i < rules_.size(); ++i)
+        if (!rules_[i]->scores_batches()) outcomes[i][r] = outcome_of(*rules_[i], records[r]);
       done.count_down();
     });
   done.wait();
+  std::vector<ScoreRecord> out(records.size());
+  for (std::size_t r = 0; r < records.size(); ++r) {
+    for (std::size_t i = 0; i < rules_.size(); ++i) {
+      const RewardSpec& spec = specs_[i];
+      RuleScore rule{spec.name, spec.failure_score, std::nullopt};
+      if (auto* outcome = std::get_if<RuleOutcome>(&outcomes[i][r])) {
+        rule.score = outcome->score;
+        for (Flag& flag : outcome->flags)
+          if (std::none_of(out[r].flags.begin(), out[r].flags.end(),
+                           [&](const Flag& f) { return f.name == flag.name; }))
+            out[r].flags.push_back(std::move(flag));
+      } else {
+        rule.error = std::get<std::string>(outcomes[i][r]);
+        errors_[i].fetch_add(1, std::memory_order_relaxed);
+      }
+      out[r].total += spec.weight * rule.score;
+      out[r].rules.push_back(std::move(rule));
+    }
+  }
   return out;
 }
 

@@ -17,6 +17,8 @@ struct CompletionRecord {
   std::optional<std::string> entry_point;         // function passed to check() after the tests (HumanEval)
   std::optional<std::string> language;            // "python" or "cpp"; the rule's language when absent
   std::optional<std::int64_t> completion_tokens;  // length in tokens; words counted when absent
+  std::string prompt;                             // the prompt as the model saw it ("" when unknown)
+  std::string fields;                             // the data record, a JSON object's text ("" when none)
 };
 
 using FlagValue = std::variant<bool, std::int64_t, double, std::string>;

@@ -9,6 +9,7 @@
 
 #include "core/config_binder.hpp"
 #include "rewards/code_rule.hpp"
+#include "rewards/command_rule.hpp"
 #include "rewards/format_rule.hpp"
 #include "rewards/language_rule.hpp"
 #include "rewards/length_rule.hpp"
@@ -20,8 +21,8 @@
 namespace aha::rewards {
 
 // The keys of each rule, one alternative per rule of rewards/rule_registry.cpp, in the same order.
-using RuleKeys =
-    std::variant<MathKeys, CodeKeys, FormatKeys, ReflectionKeys, LanguageKeys, LengthKeys, RepetitionKeys, RegexKeys>;
+using RuleKeys = std::variant<MathKeys, CodeKeys, FormatKeys, ReflectionKeys, LanguageKeys, LengthKeys, RepetitionKeys,
+                              RegexKeys, CommandKeys>;
 
 struct RewardSpec {
   std::string name;  // the metric's name; the rule's name unless set

@@ -32,6 +32,8 @@ constexpr std::array<RuleEntry, rule_count> rules{
     row<LengthKeys, LengthRule>("length", "penalises or shapes completion length"),
     row<RepetitionKeys, RepetitionRule>("repetition", "penalises repeated n-grams"),
     row<RegexKeys, RegexRule>("regex", "a user pattern that scores when it matches"),
+    row<CommandKeys, CommandRule>("command", "a program of the user's, kept running, scores each batch: JSON lines "
+                                             "in, a score (and flags) per line out"),
 };
 
 template <std::size_t... alternative>

@@ -50,6 +50,7 @@ rewards::CompletionRecord completion_record(const datasets::PromptRecord& record
   r.entry_point = text_field(record.fields, "entry_point");
   r.language = text_field(record.fields, "language");
   r.completion_tokens = tokens;
+  r.fields = record.fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 
@@ -71,6 +72,7 @@ std::vector<ScoredCompletion> score_completions(std::vector<rollout::Completion>
     s.text = completion_text(tokenizer, s.sample.tokens, eos_ids);
     s.reflections = phrases.count(s.text);
     inputs.push_back(completion_record(source.record(s.record), s.text, static_cast<int64_t>(s.sample.tokens.size())));
+    inputs.back().prompt = source.prompt_text(s.record);
   }
   auto scores = score_batch(inputs);
   for (std::size_t i = 0; i < scored.size(); ++i) {

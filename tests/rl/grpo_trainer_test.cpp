@@ -38,7 +38,9 @@ void make_fixture() {
   write_arithmetic_problems(work / "train.jsonl", 5, 40);
 }
 
-ExperimentConfig experiment(const std::string& run, std::vector<std::string> overrides = {}) {
+// `rewards`: more [[reward]] entries, as TOML.
+ExperimentConfig experiment(const std::string& run, std::vector<std::string> overrides = {},
+                            const std::string& rewards = "") {
   make_fixture();
   const std::string text = R"(
 [model]
@@ -61,6 +63,7 @@ rule = "math"
 rule = "regex"
 pattern = "[0-9]"
 weight = 0.5
+)" + rewards + R"(
 [optim]
 lr = 1e-2
 schedule = "constant"
@@ -200,6 +203,27 @@ TEST_CASE("sampling ahead logs its staleness, repeats bit for bit, resumes exact
   const auto x = policy::CheckpointTensors::open(work / "ahead-a/final"),
              y = policy::CheckpointTensors::open(work / "ahead-killed/final");
   for (const auto& name : x.names()) CHECK(at::equal(x.tensor(name), y.tensor(name)));
+}
+
+TEST_CASE("a reward program in Python drives a run: its scores, flags and failures reach the metrics") {
+  std::filesystem::remove_all(work / "command");
+  make_fixture();
+  std::ofstream(work / "scorer.py") << "import json, sys\n"
+                                       "for line in sys.stdin:\n"
+                                       "    r = json.loads(line)\n"
+                                       "    ok = r['answer'] in r['completion'] and 'question' in r and r['prompt']\n"
+                                       "    print(json.dumps({'score': 2.0, 'correct': bool(ok)}))\n";
+  train(experiment("command", {"train.steps=2"},
+                   "[[reward]]\nrule = \"command\"\nname = \"mine\"\ncommand = [\"python3\", \"" +
+                       (work / "scorer.py").string() + "\"]\n"),
+        {});
+  const auto lines = metrics_of("command");
+  REQUIRE(lines.size() == 2);
+  for (const auto& line : lines) {
+    CHECK(line["reward/mine"].get<double>() == 2.0);
+    CHECK(line["reward_failures/mine"].get<double>() == 0.0);
+    CHECK(line.contains("accuracy"));
+  }
 }
 
 TEST_CASE("a folder that holds a run is never overwritten, and --resume needs a checkpoint") {
