@@ -1,4 +1,4 @@
-// The GRPO loop end to end on a tiny MoE built for the demo tokenizer: every required metric each
+// The GRPO loop end to end on the tiny runs (tests/rl/trainer_runs.hpp): every required metric each
 // step, the same seed gives the same metrics.jsonl, a resumed run continues exactly as the
 // uninterrupted one, an output folder that holds a run is never overwritten, a checkpoint padded
 // past its tokenizer never samples the padding, and a run too large for the machine is refused.
@@ -22,83 +22,13 @@
 #include "rollout/generator.hpp"
 #include "rollout/worker_pool.hpp"
 #include "tests/rl/tiny_models.hpp"
+#include "tests/rl/trainer_runs.hpp"
 #include "tests/test_paths.hpp"
 
 using namespace aha;
 using namespace aha::rl;
 
-namespace {
-
-const std::filesystem::path work = std::filesystem::temp_directory_path() / ("aha-grpo-" + std::to_string(::getpid()));
-
-// A random tiny qwen2_moe with the demo tokenizer, and a few arithmetic problems.
-void make_fixture() {
-  if (std::filesystem::exists(work / "model")) return;
-  save_tiny_demo_model(work / "model", BaseArchitecture::qwen2_moe, 3);
-  write_arithmetic_problems(work / "train.jsonl", 5, 40);
-}
-
-// `rewards`: more [[reward]] entries, as TOML.
-ExperimentConfig experiment(const std::string& run, std::vector<std::string> overrides = {},
-                            const std::string& rewards = "") {
-  make_fixture();
-  const std::string text = R"(
-[model]
-path = ")" + (work / "model").string() +
-                           R"("
-[data]
-train = ")" + (work / "train.jsonl").string() +
-                           R"("
-eval = ")" + (work / "train.jsonl").string() +
-                           R"("
-eval_limit = 4
-[rollout]
-group_size = 3
-prompts_per_step = 2
-max_new_tokens = 6
-temperature = 1.5
-[[reward]]
-rule = "math"
-[[reward]]
-rule = "regex"
-pattern = "[0-9]"
-weight = 0.5
-)" + rewards + R"(
-[optim]
-lr = 1e-2
-schedule = "constant"
-[train]
-steps = 4
-save_every = 2
-threads = 1
-output_dir = ")" + (work / run).string() +
-                           R"("
-[eval]
-samples = 2
-[log]
-progress = false
-tensorboard = false
-samples_every = 0
-)";
-  return parse_experiment(text, "test.toml", overrides);
-}
-
-std::vector<nlohmann::json> metrics_of(const std::string& run) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(work / run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
-
-// What a run computes, without the wall-clock timings, the memory held and the evaluations.
-nlohmann::json training_numbers(nlohmann::json line) {
-  nlohmann::json kept;
-  for (const auto& [key, value] : line.items())
-    if (!key.ends_with("_s") && !key.starts_with("eval/") && key != "peak_rss_gb") kept[key] = value;
-  return kept;
-}
-
-}  // namespace
+using namespace trainer_runs;
 
 TEST_CASE("every step logs the metrics a run is read by") {
   std::filesystem::remove_all(work / "metrics");
@@ -165,67 +95,6 @@ TEST_CASE("the same seed gives the same metrics, and a resumed run continues as 
   for (const auto& name : a.names()) CHECK(at::equal(a.tensor(name), b.tensor(name)));
 }
 
-TEST_CASE("sampling ahead logs its staleness, repeats bit for bit, resumes exactly from a checkpoint taken while a "
-          "step was sampled ahead, and names a damaged one") {
-  const std::vector<std::string> ahead{"rollout.max_staleness=1", "grpo.rollout_correction=sequence_mask",
-                                       "grpo.importance_sampling_level=sequence", "grpo.iterations=2",
-                                       "grpo.mini_batches=2"};
-  for (const char* run : {"ahead-a", "ahead-b"}) std::filesystem::remove_all(work / run);
-  train(experiment("ahead-a", ahead), {});
-  train(experiment("ahead-b", ahead), {});
-  // A run killed after its step-2 checkpoint: the folder as it was then.
-  REQUIRE(std::filesystem::exists(work / "ahead-a/checkpoint-2/sampled_ahead.json"));
-  const auto killed_at_step_2 = [&](const std::string& run) {
-    std::filesystem::remove_all(work / run);
-    std::filesystem::create_directories(work / run);
-    for (const char* file : {"config.toml", "metrics.jsonl"})
-      std::filesystem::copy_file(work / "ahead-a" / file, work / run / file);
-    std::filesystem::copy(work / "ahead-a/checkpoint-2", work / run / "checkpoint-2",
-                          std::filesystem::copy_options::recursive);
-    std::ofstream(work / run / "latest") << "checkpoint-2\n";
-  };
-  killed_at_step_2("ahead-killed");
-  killed_at_step_2("ahead-damaged");
-  std::ofstream(work / "ahead-damaged/checkpoint-2/sampled_ahead.json") << R"([{"step": 3}])";
-  CHECK_THROWS_WITH(train(experiment("ahead-damaged", ahead), TrainOptions{true}),
-                    Catch::Contains("checkpoint at step 2: sampled_ahead.json") && Catch::Contains("rollouts"));
-  train(experiment("ahead-killed", ahead), TrainOptions{true});
-  const auto a = metrics_of("ahead-a"), b = metrics_of("ahead-b"), resumed = metrics_of("ahead-killed");
-  REQUIRE(a.size() == 4);
-  REQUIRE(resumed.size() == 4);
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    INFO("step " << i + 1);
-    CHECK(a[i]["staleness"].get<double>() == (i == 0 ? 0.0 : 1.0));
-    CHECK(a[i]["rollout_correction_max"].get<double>() <= 3.0);
-    CHECK(training_numbers(a[i]) == training_numbers(b[i]));
-    CHECK(training_numbers(a[i]) == training_numbers(resumed[i]));
-  }
-  const auto x = policy::CheckpointTensors::open(work / "ahead-a/final"),
-             y = policy::CheckpointTensors::open(work / "ahead-killed/final");
-  for (const auto& name : x.names()) CHECK(at::equal(x.tensor(name), y.tensor(name)));
-}
-
-TEST_CASE("a reward program in Python drives a run: its scores, flags and failures reach the metrics") {
-  std::filesystem::remove_all(work / "command");
-  make_fixture();
-  std::ofstream(work / "scorer.py") << "import json, sys\n"
-                                       "for line in sys.stdin:\n"
-                                       "    r = json.loads(line)\n"
-                                       "    ok = r['answer'] in r['completion'] and 'question' in r and r['prompt']\n"
-                                       "    print(json.dumps({'score': 2.0, 'correct': bool(ok)}))\n";
-  train(experiment("command", {"train.steps=2"},
-                   "[[reward]]\nrule = \"command\"\nname = \"mine\"\ncommand = [\"python3\", \"" +
-                       (work / "scorer.py").string() + "\"]\n"),
-        {});
-  const auto lines = metrics_of("command");
-  REQUIRE(lines.size() == 2);
-  for (const auto& line : lines) {
-    CHECK(line["reward/mine"].get<double>() == 2.0);
-    CHECK(line["reward_failures/mine"].get<double>() == 0.0);
-    CHECK(line.contains("accuracy"));
-  }
-}
-
 TEST_CASE("a folder that holds a run is never overwritten, and --resume needs a checkpoint") {
   std::filesystem::remove_all(work / "guarded");
   train(experiment("guarded", {"train.steps=2"}), {});
@@ -244,20 +113,6 @@ TEST_CASE("resuming with settings that change the run is refused unless overridd
                         Catch::Contains("rollout.group_size: 3 -> 4") && Catch::Contains("--override"));
   train(experiment("changed", {"optim.lr=0.5", "train.steps=3"}), TrainOptions{true, true});
   CHECK(metrics_of("changed").size() == 3);
-}
-
-TEST_CASE("a run with GSPO's sequence-level ratios trains and repeats") {
-  for (const char* run : {"gspo-a", "gspo-b"}) {
-    std::filesystem::remove_all(work / run);
-    train(experiment(run, {"grpo.importance_sampling_level=sequence", "grpo.iterations=2", "train.steps=2"}), {});
-  }
-  const auto a = metrics_of("gspo-a"), b = metrics_of("gspo-b");
-  REQUIRE(a.size() == 2);
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    CHECK(std::isfinite(a[i]["loss"].get<double>()));
-    CHECK(a[i]["loss"] == b[i]["loss"]);
-    CHECK(a[i]["grad_norm"] == b[i]["grad_norm"]);
-  }
 }
 
 TEST_CASE("data that lacks what a rule needs, or prompts all past max_prompt_tokens, are refused") {
