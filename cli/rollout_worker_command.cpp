@@ -12,9 +12,9 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/http_client.hpp"
 #include "policy/checkpoint.hpp"
 #include "rollout/completion_engine.hpp"
-#include "rollout/http_client.hpp"
 
 namespace aha::cli {
 
@@ -29,11 +29,11 @@ struct WorkerOptions {
 
 int run_worker(const WorkerOptions& o) {
   if (o.threads > 0) at::set_num_threads(o.threads);
-  const auto [host, port] = rollout::parse_endpoint(o.listen);
+  const auto [host, port] = parse_endpoint(o.listen);
   rollout::HttpServerSettings settings;
   settings.host = host;
   settings.port = static_cast<uint16_t>(std::stoi(port));
-  settings.token = rollout::read_bearer_token(o.token_file);
+  settings.token = read_bearer_token(o.token_file);
   settings.max_body_bytes = static_cast<std::size_t>(o.max_body_mb * (1 << 20));
   settings.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.read_timeout_s * 1000));
   const auto scratch = std::filesystem::temp_directory_path() / fmt::format("aha-rollout-worker-{}", ::getpid());

@@ -11,6 +11,7 @@
 #include "rewards/code_rule.hpp"
 #include "rewards/command_rule.hpp"
 #include "rewards/format_rule.hpp"
+#include "rewards/http_rule.hpp"
 #include "rewards/language_rule.hpp"
 #include "rewards/length_rule.hpp"
 #include "rewards/math_rule.hpp"
@@ -22,7 +23,7 @@ namespace aha::rewards {
 
 // The keys of each rule, one alternative per rule of rewards/rule_registry.cpp, in the same order.
 using RuleKeys = std::variant<MathKeys, CodeKeys, FormatKeys, ReflectionKeys, LanguageKeys, LengthKeys, RepetitionKeys,
-                              RegexKeys, CommandKeys>;
+                              RegexKeys, CommandKeys, HttpKeys>;
 
 struct RewardSpec {
   std::string name;  // the metric's name; the rule's name unless set

@@ -34,6 +34,8 @@ constexpr std::array<RuleEntry, rule_count> rules{
     row<RegexKeys, RegexRule>("regex", "a user pattern that scores when it matches"),
     row<CommandKeys, CommandRule>("command", "a program of the user's, kept running, scores each batch: JSON lines "
                                              "in, a score (and flags) per line out"),
+    row<HttpKeys, HttpRule>("http", "a server scores batches: a JSON array of records POSTed, a JSON array of "
+                                    "scores back"),
 };
 
 template <std::size_t... alternative>

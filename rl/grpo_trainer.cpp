@@ -12,6 +12,7 @@
 
 #include "core/durable_file.hpp"
 #include "core/error.hpp"
+#include "core/http_client.hpp"
 #include "core/process_memory.hpp"
 #include "core/wall_clock.hpp"
 #include "kernels/cpu_threads.hpp"
@@ -30,7 +31,6 @@
 #include "rl/run_checkpoint.hpp"
 #include "rl/sampling_ahead.hpp"
 #include "rl/step_sampling.hpp"
-#include "rollout/http_client.hpp"
 #include "rollout/remote_pool.hpp"
 #include "rollout/worker_pool.hpp"
 
@@ -248,7 +248,7 @@ std::unique_ptr<rollout::RolloutBackend> Trainer::rollout_backend() {
                                : std::filesystem::path(c_.rollout.weights_folder);
   remote.reload_route = c_.rollout.weights_route;
   remote.tokenizer_from = c_.model.path;
-  remote.token = rollout::read_bearer_token(c_.rollout.token_file);
+  remote.token = read_bearer_token(c_.rollout.token_file);
   remote.generation = generation;
   remote.timeout = std::chrono::milliseconds(static_cast<int64_t>(c_.rollout.request_timeout_s * 1000));
   remote.scratch = out_ / fmt::format("published-weights-{}", dp_ ? dp_->rank() : 0);

@@ -20,7 +20,7 @@
 #include <tuple>
 #include <vector>
 
-#include "rollout/http_client.hpp"
+#include "core/http_client.hpp"
 #include "rollout/worker_pool.hpp"
 
 namespace aha::rollout {

@@ -1,6 +1,6 @@
 // Variants of the GRPO loop end to end on the tiny runs: GSPO's sequence-level ratios, sampling
 // ahead with several updates per step and rollout correction (repeats, resumes exactly, refuses a
-// damaged checkpoint), and a reward program in Python driving a run.
+// damaged checkpoint), and a reward program in Python and a reward server driving a run.
 #include <ATen/ATen.h>
 
 #include <catch2/catch.hpp>
@@ -10,6 +10,7 @@
 
 #include "policy/checkpoint.hpp"
 #include "rl/grpo_trainer.hpp"
+#include "tests/rewards/scoring_server.hpp"
 #include "tests/rl/trainer_runs.hpp"
 
 using namespace aha;
@@ -88,5 +89,20 @@ TEST_CASE("a run with GSPO's sequence-level ratios trains and repeats") {
     CHECK(std::isfinite(a[i]["loss"].get<double>()));
     CHECK(a[i]["loss"] == b[i]["loss"]);
     CHECK(a[i]["grad_norm"] == b[i]["grad_norm"]);
+  }
+}
+
+TEST_CASE("a reward server drives a run over HTTP: its scores reach the metrics") {
+  std::filesystem::remove_all(work / "http");
+  const ScoringServer server;
+  train(experiment(
+            "http", {"train.steps=2"},
+            "[[reward]]\nrule = \"http\"\nname = \"server\"\nurl = \"" + server.url("/score") + "\"\nbatch_size = 4\n"),
+        {});
+  const auto lines = metrics_of("http");
+  REQUIRE(lines.size() == 2);
+  for (const auto& line : lines) {
+    CHECK(line["reward/server"].get<double>() > 0.0);  // the completions' mean length in characters
+    CHECK(line["reward_failures/server"].get<double>() == 0.0);
   }
 }

@@ -1,11 +1,11 @@
-// A blocking HTTP/1.1 client for the rollout service (Boost.Beast): one request per call, on a
-// fresh connection, with a deadline for the whole exchange.
+// A blocking HTTP/1.1 client (Boost.Beast) for the rollout service and the http reward rule: one
+// request per call, on a fresh connection, with a deadline for the whole exchange.
 #pragma once
 
 #include <chrono>
 #include <string>
 
-namespace aha::rollout {
+namespace aha {
 
 struct HttpReply {
   int status = 0;
@@ -29,4 +29,4 @@ HttpReply http_request(const HttpTarget& target, const std::string& method, cons
                        const std::string& token, const std::string& body, const std::string& content_type,
                        std::chrono::milliseconds deadline, const std::string& extra_header = {});
 
-}  // namespace aha::rollout
+}  // namespace aha

@@ -1,5 +1,5 @@
 // http_request(): connect, write, read, within one deadline, on a private io_context.
-#include "rollout/http_client.hpp"
+#include "core/http_client.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,7 +14,7 @@
 
 #include "core/error.hpp"
 
-namespace aha::rollout {
+namespace aha {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -76,4 +76,4 @@ HttpReply http_request(const HttpTarget& target, const std::string& method, cons
   return {static_cast<int>(parser.get().result_int()), parser.get().body()};
 }
 
-}  // namespace aha::rollout
+}  // namespace aha
