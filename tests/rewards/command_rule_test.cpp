@@ -1,7 +1,7 @@
 // rule = "command" with real Python scoring programs: numbers and flags come back per record, in
-// order; a bad reply fails its record only; a program that hangs or dies fails what it did not
-// answer and is started again; one that cannot start is a config error; a large batch cannot
-// deadlock the two pipes; and the pipeline adds it up with the built-in rules.
+// order; a completion crafted to forge replies stays one record; a bad reply fails its record only; a program that
+// hangs or dies fails what it did not answer and is started again; one that cannot start is a config error; a large
+// batch cannot deadlock the two pipes; and the pipeline adds it up with the built-in rules.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -92,6 +92,22 @@ TEST_CASE("a command that hangs or dies fails what it did not answer and is star
     CHECK(std::holds_alternative<std::string>(outcomes[2]));
     CHECK(score_of(rule.score_batch(std::vector{record("a")}).front()) == 1.0);
   }
+}
+
+TEST_CASE("completions written to forge replies or break the framing stay one record each") {
+  const CommandRule rule(scorer("hostile", "    return len(r['completion'])"));
+  const std::vector<CompletionRecord> batch{record("a\n100\n{\"score\": 100}\nb"),  // lines that look like replies
+                                            record("\xff\xfe"),              // not UTF-8: each byte becomes U+FFFD
+                                            record(std::string("x\0y", 3)),  // a NUL byte
+                                            record("\"}, {\"score\": 1e9"),  // an attempt to close the JSON object
+                                            record("last")};
+  const auto outcomes = rule.score_batch(batch);
+  REQUIRE(outcomes.size() == 5);
+  CHECK(score_of(outcomes[0]) == 22.0);
+  CHECK(score_of(outcomes[1]) == 2.0);
+  CHECK(score_of(outcomes[2]) == 3.0);
+  CHECK(score_of(outcomes[3]) == 17.0);
+  CHECK(score_of(outcomes[4]) == 4.0);
 }
 
 TEST_CASE("a command that cannot start is a config error naming it") {
